@@ -1,0 +1,30 @@
+# make demo: set up .venv and run the pipeline on the synthetic market.
+# make test: set up .venv and run the default test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export ZOO_HOME ?= $(CURDIR)/data
+
+.PHONY: demo test lint bench clean
+
+# requirements.lock pins every package (pip constraints), so a fresh machine gets the same
+# versions; torch==2.13.0 is the CPU wheel that lies on this machine's disk.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/zoo data synth
+	$(BIN)/zoo data summary
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check zoo portfolios tests
+
+clean:
+	rm -rf $(VENV) data
