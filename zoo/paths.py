@@ -1,4 +1,9 @@
-"""Where the pipeline writes: everything lives under $ZOO_HOME (default ./data)."""
+"""Where the pipeline writes: everything lives under $ZOO_HOME.
+
+$ZOO_HOME defaults to `data/` in the project checkout (the folder holding pyproject.toml), so
+`zoo ...` from the repository root and `sqlmesh plan` from `transforms/` (whose config.py
+makes the same choice) share one warehouse. Outside a checkout the default is `./data`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,16 @@ import os
 from pathlib import Path
 
 
+def _default_home() -> Path:
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "transforms").is_dir():
+        return checkout / "data"
+    return Path("data")
+
+
 def zoo_home() -> Path:
     """The root of everything the pipeline writes; created on first use."""
-    home = Path(os.environ.get("ZOO_HOME", "data")).expanduser().resolve()
+    home = Path(os.environ.get("ZOO_HOME", _default_home())).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home
 

@@ -382,3 +382,25 @@ TRUTH_NEIGHBOURS = Table(
 )
 
 TRUTH_TABLES: tuple[Table, ...] = (TRUTH_EXPECTED_RETURN, TRUTH_NEIGHBOURS)
+
+
+def external_models_yaml() -> str:
+    """SQLMesh's `transforms/external_models.yaml`, derived from the raw tables above.
+
+    The file is committed (SQLMesh reads it without importing this package); a test checks it
+    equals this function's output, so the two cannot drift apart.
+    """
+    lines = [
+        "# Raw Wind tables, as declared in zoo/data/wind.py. Generated: do not edit by hand;",
+        "# regenerate with `python -m zoo.data.wind > transforms/external_models.yaml`.",
+    ]
+    for table in RAW_TABLES:
+        lines.append(f"- name: {table.schema}.{table.name}")
+        lines.append(f"  description: {table.doc!r}")
+        lines.append("  columns:")
+        lines.extend(f"    {c.name}: {c.duckdb_type}" for c in table.columns)
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(external_models_yaml(), end="")

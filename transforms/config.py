@@ -1,0 +1,31 @@
+"""SQLMesh project configuration: DuckDB warehouse under $ZOO_HOME.
+
+`sqlmesh plan` (run in this folder, or `sqlmesh -p transforms plan`) builds everything;
+`sqlmesh run` then fills only the new trading days.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlmesh.core.config import (
+    Config,
+    DuckDBConnectionConfig,
+    GatewayConfig,
+    ModelDefaultsConfig,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ZOO_HOME = Path(os.environ.get("ZOO_HOME", PROJECT_ROOT / "data")).expanduser().resolve()
+ZOO_HOME.mkdir(parents=True, exist_ok=True)
+
+config = Config(
+    gateways={
+        "local": GatewayConfig(
+            connection=DuckDBConnectionConfig(database=str(ZOO_HOME / "warehouse.duckdb")),
+        )
+    },
+    default_gateway="local",
+    model_defaults=ModelDefaultsConfig(dialect="duckdb", start="2010-01-01", cron="@daily"),
+)
