@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/zoo data synth
 	$(BIN)/zoo data summary
+	cd transforms && ../$(BIN)/sqlmesh plan --auto-apply --no-prompts
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check zoo portfolios tests
+	$(BIN)/ruff check zoo portfolios tests transforms
 
 clean:
 	rm -rf $(VENV) data

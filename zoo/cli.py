@@ -99,10 +99,13 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
 @data.command("summary")
 def data_summary() -> None:
     """Rows and date range of every raw table in the warehouse."""
-    from zoo.data.load import warehouse_summary
+    from zoo.data.load import LoadError, warehouse_summary
     from zoo.paths import warehouse_path
 
-    click.echo(warehouse_summary(warehouse_path()))
+    try:
+        click.echo(warehouse_summary(warehouse_path()))
+    except LoadError as err:
+        raise click.ClickException(str(err)) from err
 
 
 # --------------------------------------------------------------------------- bench

@@ -1,7 +1,6 @@
 """Macros for reading Wind conventions in SQL."""
 
 from sqlglot import exp
-
 from sqlmesh import macro
 
 

@@ -105,7 +105,11 @@ _STATEMENT_KEYS = (
     _c("ANN_DT", DATE, "announcement date of this version"),
     _c("ACTUAL_ANN_DT", DATE, "actual announcement date", nullable=True),
     _c("REPORT_PERIOD", DATE, "report period end (0331, 0630, 0930, 1231)"),
-    _c("STATEMENT_TYPE", STR, "408001000 consolidated, 408004000 restated, 408005000 before restatement"),
+    _c(
+        "STATEMENT_TYPE",
+        STR,
+        "408001000 consolidated, 408004000 restated, 408005000 before restatement",
+    ),
     CRNCY,
     _c("COMP_TYPE_CODE", INT, "1 non-financial, 2 bank, 3 insurer, 4 broker"),
 )

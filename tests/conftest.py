@@ -1,0 +1,28 @@
+"""Shared fixtures: a tiny synthetic market, generated once per test session."""
+
+from pathlib import Path
+
+import pytest
+
+TINY_MARKET = dict(stocks=60, start="20190101", end="20201231", seed=11)
+
+
+@pytest.fixture(scope="session")
+def tiny_market(tmp_path_factory) -> Path:
+    """A folder of raw Wind tables (and truth/) for a 60-stock, two-year synthetic market."""
+    from zoo.data.synth import SynthConfig, generate
+
+    out = tmp_path_factory.mktemp("tiny_market")
+    generate(SynthConfig(**TINY_MARKET), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tiny_market, tmp_path_factory) -> Path:
+    """A DuckDB warehouse with the tiny market loaded into raw and truth (treat as read-only)."""
+    from zoo.data.load import load_dir
+
+    path = tmp_path_factory.mktemp("tiny_warehouse") / "warehouse.duckdb"
+    load_dir(tiny_market, path)
+    load_dir(tiny_market / "truth", path, schema="truth")
+    return path

@@ -1,0 +1,517 @@
+"""Data contracts for the raw Wind tables: one pandera (polars) schema per table.
+
+A contract is derived from `zoo.data.wind` (columns, kinds, nullability, key) plus the table's
+own rules (prices positive, OHLC consistent, weights summing to 100, ...). `validate` checks a
+frame against its contract and returns it cast to the contract's types, or raises
+`ContractError` listing every broken rule, most important first, each with the number of rows
+that break it and a few examples a user can find in the file.
+
+Every rule is a polars expression that is True (or null) where a row keeps it, so a 12 M-row
+table is checked in a few vectorised passes. pandera runs the contract (which rules fail); the
+same expressions then pick the examples shown to the user.
+
+Reading conventions (a WDS export as CSV, or Parquet written by pandas or DuckDB):
+- a date may arrive as 'YYYYMMDD' text, an integer (20200102) or a Date; it leaves as text;
+- an int column may arrive as text or as integral floats ('1.0', as pandas writes ints with NaN);
+- NaN in a nullable float column means missing (pandas' null) and becomes null; in a
+  non-nullable column it is a null and breaks the contract; +-inf is never accepted;
+- column names are matched case-insensitively; columns not in wind.py (OBJECT_ID, OPDATE,
+  OPMODE, ...) are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import pandera.polars as pa
+import polars as pl
+from pandera.config import ValidationDepth, config_context
+from pandera.errors import SchemaError, SchemaErrorReason, SchemaErrors
+
+from zoo.data import wind
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    wind.STR: pl.String(),
+    wind.DATE: pl.String(),
+    wind.FLOAT: pl.Float64(),
+    wind.INT: pl.Int64(),
+}
+
+# Tolerances. Prices are rounded to 0.01 yuan, so 1e-6 relative only absorbs float noise.
+PRICE_TOL = 1e-6
+# Share counts come from different Wind sources (float vs free float), updated on different days.
+SHARE_TOL = 1e-3
+# S_DQ_AVGPRICE = amount / volume is rounded to 0.01 yuan: 0.5% covers a 2-yuan stock.
+AVGPRICE_TOL = 5e-3
+# Statement identities hold to the yuan; 0.1% allows for rounding in the source.
+BALANCE_TOL = 1e-3
+# Index weights are published rounded; a snapshot sums to 100 +- 1.
+WEIGHT_SUM_TOL = 1.0
+
+EXCHANGES = {"SSE": "SH", "SZSE": "SZ", "BSE": "BJ"}  # S_INFO_EXCHMARKET -> code suffix
+ST_TYPES = ("S", "Z", "P", "L")  # ST, listing suspended, PT, delisting arrangement (WIND.md)
+QUARTER_ENDS = ("0331", "0630", "0930", "1231")
+N_EXAMPLES = 5
+ROW = "row"  # the 1-based row number in the file, carried into examples
+MAX_FAILURES_SHOWN = 12
+
+
+# --------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a contract: a polars expression that is True (or null) where a row keeps it.
+
+    `column` is the column blamed in messages; `involved` are the other columns shown in the
+    examples. A group rule (`group_by` set) is judged per group (e.g. weights per index and
+    date): `ok` uses `.over(group_by)`, and an example is a group with its `shown` aggregate.
+    `quick_pass`, when given, is a cheap scalar expression that is True only if the rule holds
+    everywhere; the exact `ok` is evaluated only when it is not.
+    """
+
+    column: str
+    name: str
+    ok: pl.Expr
+    involved: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ()
+    shown: tuple[pl.Expr, ...] = ()
+    quick_pass: pl.Expr | None = None
+
+    @property
+    def id(self) -> str:
+        """A name unique within a table (pandera's check name)."""
+        return f"{self.column}: {self.name}"
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """Every column the rule reads; it is skipped when one is missing or unreadable."""
+        return frozenset({*self.column.split(", "), *self.involved, *self.group_by})
+
+    def broken(self) -> pl.Expr:
+        """True where a row breaks the rule (null counts as kept: nullability is its own rule)."""
+        return self.ok.fill_null(True).not_()
+
+
+def _rule(column: str, name: str, ok: pl.Expr, *involved: str) -> Rule:
+    return Rule(column, name, ok, tuple(involved))
+
+
+def not_null(column: wind.Column) -> Rule:
+    """Run by pandera's own `nullable=False` (which counts NaN as null); kept for examples."""
+    col = pl.col(column.name)
+    ok = col.is_not_null() & col.is_not_nan() if column.kind == wind.FLOAT else col.is_not_null()
+    return _rule(column.name, "not null", ok)
+
+
+def real_date(column: str) -> Rule:
+    # `to_date` caches parsed values, so 12 M rows with 2,500 distinct dates cost one regex pass.
+    col = pl.col(column)
+    parsed = col.str.to_date("%Y%m%d", strict=False)
+    ok = col.is_null() | (col.str.contains(r"^\d{8}$") & parsed.is_not_null())
+    return _rule(column, "a real date written YYYYMMDD", ok)
+
+
+def finite(column: str) -> Rule:
+    return _rule(column, "finite number", pl.col(column).is_finite())
+
+
+def unique_key(key: Sequence[str]) -> Rule:
+    """Key uniqueness; the quick pass hashes the key (two equal keys hash equally, so distinct
+    hashes prove uniqueness) and only a failure pays for the exact group-by."""
+    key_hash = pl.sum_horizontal(pl.col(c).hash(seed=i) for i, c in enumerate(key))
+    return Rule(
+        ", ".join(key),
+        "key unique",
+        pl.len().over(key) == 1,
+        group_by=tuple(key),
+        shown=(pl.len().alias("rows"),),
+        quick_pass=key_hash.n_unique() == pl.len(),
+    )
+
+
+def positive(*columns: str) -> list[Rule]:
+    return [_rule(c, f"{c} > 0", pl.col(c) > 0) for c in columns]
+
+
+def non_negative(*columns: str) -> list[Rule]:
+    return [_rule(c, f"{c} >= 0", pl.col(c) >= 0) for c in columns]
+
+
+def one_of(column: str, values: Iterable[object]) -> Rule:
+    values = tuple(values)
+    shown = ", ".join(map(str, values))
+    return _rule(column, f"{column} in {{{shown}}}", pl.col(column).is_in(values))
+
+
+def after(later: str, earlier: str) -> Rule:
+    # 'YYYYMMDD' strings order like dates.
+    return _rule(later, f"{later} after {earlier}", pl.col(later) > pl.col(earlier), earlier)
+
+
+def at_most(small: str, large: str, tol: float) -> Rule:
+    ok = pl.col(small) <= pl.col(large) * (1 + tol)
+    return _rule(small, f"{small} <= {large}", ok, large)
+
+
+def sums_to(total: str, parts: Sequence[str], tol: float) -> Rule:
+    """total = sum(parts) within `tol` relative (plus one yuan), where all are present."""
+    diff = (pl.col(total) - pl.sum_horizontal(parts)).abs()
+    ok = pl.when(pl.any_horizontal(pl.col(total, *parts).is_null())).then(None).otherwise(
+        diff <= pl.col(total).abs() * tol + 1.0
+    )
+    return _rule(total, f"{total} = {' + '.join(parts)} (within {tol:.1%})", ok, *parts)
+
+
+def ohlc(open_: str = "S_DQ_OPEN", high: str = "S_DQ_HIGH", low: str = "S_DQ_LOW",
+         close: str = "S_DQ_CLOSE") -> list[Rule]:
+    """The day's high is the highest price and its low the lowest (to float noise).
+
+    High >= low belongs to the high rule only, so one bad high is reported once.
+    """
+    others_high = pl.max_horizontal(open_, close, low)
+    others_low = pl.min_horizontal(open_, close)
+    return [
+        _rule(high, "high >= max(open, close, low)",
+              pl.col(high) >= others_high * (1 - PRICE_TOL), open_, close, low),
+        _rule(low, "low <= min(open, close)",
+              pl.col(low) <= others_low * (1 + PRICE_TOL), open_, close),
+    ]
+
+
+def matches(column: str, pattern: str, meaning: str) -> Rule:
+    return _rule(column, meaning, pl.col(column).str.contains(pattern))
+
+
+# --------------------------------------------------------------------------- table rules
+def _description_rules() -> list[Rule]:
+    code, exch = "S_INFO_WINDCODE", "S_INFO_EXCHMARKET"
+    suffix_exchange = pl.col(code).str.extract(r"\.(\w+)$").replace_strict(
+        {suffix: name for name, suffix in EXCHANGES.items()}, default=None
+    )
+    return [
+        matches(code, r"^\w{6}\.(SH|SZ|BJ)$", "Wind code like 600000.SH (.SH, .SZ or .BJ)"),
+        _rule("S_INFO_CODE", "S_INFO_CODE = first six characters of S_INFO_WINDCODE",
+              pl.col("S_INFO_CODE") == pl.col(code).str.slice(0, 6), code),
+        one_of(exch, EXCHANGES),
+        _rule(exch, "exchange matches the code suffix (SSE .SH, SZSE .SZ, BSE .BJ)",
+              pl.col(exch) == suffix_exchange, code),
+        after("S_INFO_DELISTDATE", "S_INFO_LISTDATE"),
+    ]
+
+
+def _eod_price_rules() -> list[Rule]:
+    low, high, avg, vol = "S_DQ_LOW", "S_DQ_HIGH", "S_DQ_AVGPRICE", "S_DQ_VOLUME"
+    status = "S_DQ_TRADESTATUSCODE"
+    traded = pl.col(vol) > 0
+    avg_in_range = pl.col(avg).is_between(pl.col(low) * (1 - AVGPRICE_TOL),
+                                          pl.col(high) * (1 + AVGPRICE_TOL))
+    return [
+        *positive("S_DQ_PRECLOSE", "S_DQ_OPEN", high, low, "S_DQ_CLOSE"),
+        *ohlc(),
+        *non_negative(vol, "S_DQ_AMOUNT"),
+        *positive("S_DQ_ADJFACTOR"),
+        _rule(avg, f"VWAP within [low, high] (+-{AVGPRICE_TOL:.1%}) when volume > 0",
+              ~traded | avg_in_range, low, high, vol),
+        one_of(status, (wind.TRADESTATUS_SUSPENDED, wind.TRADESTATUS_NORMAL)),
+        _rule(vol, f"suspended ({status} = 0) has zero volume",
+              (pl.col(status) != wind.TRADESTATUS_SUSPENDED) | (pl.col(vol) == 0), status),
+    ]
+
+
+def _derivative_rules() -> list[Rule]:
+    return [
+        *positive("S_VAL_MV", "S_DQ_MV", "TOT_SHR_TODAY", "FLOAT_A_SHR_TODAY",
+                  "FREE_SHARES_TODAY", "S_DQ_CLOSE_TODAY"),
+        at_most("FREE_SHARES_TODAY", "FLOAT_A_SHR_TODAY", SHARE_TOL),
+        at_most("FLOAT_A_SHR_TODAY", "TOT_SHR_TODAY", SHARE_TOL),
+        at_most("S_DQ_MV", "S_VAL_MV", SHARE_TOL),
+        *non_negative("S_DQ_TURN", "S_DQ_FREETURNOVER"),
+        one_of("UP_DOWN_LIMIT_STATUS", (-1, 0, 1)),
+    ]
+
+
+def _statement_rules() -> list[Rule]:
+    quarter_ends = "/".join(QUARTER_ENDS)
+    return [
+        matches("STATEMENT_TYPE", r"^408\d{3}000$", "a Wind statement code 408xxx000"),
+        _rule("REPORT_PERIOD", f"a quarter end (MMDD {quarter_ends})",
+              pl.col("REPORT_PERIOD").str.slice(4).is_in(QUARTER_ENDS)),
+        after("ANN_DT", "REPORT_PERIOD"),
+        one_of("COMP_TYPE_CODE", (1, 2, 3, 4)),
+    ]
+
+
+def _balance_sheet_rules() -> list[Rule]:
+    return [
+        *_statement_rules(),
+        sums_to("TOT_ASSETS", ("TOT_LIAB", "TOT_SHRHLDR_EQY_INCL_MIN_INT"), BALANCE_TOL),
+        sums_to("TOT_LIAB_SHRHLDR_EQY", ("TOT_ASSETS",), BALANCE_TOL),
+    ]
+
+
+def _index_weight_rules() -> list[Rule]:
+    weight, group = "I_WEIGHT", ("S_INFO_WINDCODE", "TRADE_DT")
+    weight_sum = pl.col(weight).sum()
+    return [
+        _rule(weight, "0 <= I_WEIGHT <= 100", pl.col(weight).is_between(0, 100)),
+        Rule(weight, f"weights sum to 100 (+-{WEIGHT_SUM_TOL:g}) per index and date",
+             ((weight_sum.over(group) - 100).abs() <= WEIGHT_SUM_TOL), group_by=group,
+             shown=(weight_sum.alias(f"sum({weight})"), pl.len().alias("stocks"))),
+    ]
+
+
+def _table_rules() -> dict[str, list[Rule]]:
+    return {
+        "AShareDescription": _description_rules(),
+        "AShareCalendar": [one_of("S_INFO_EXCHMARKET", EXCHANGES)],
+        "AShareEODPrices": _eod_price_rules(),
+        "AShareEODDerivativeIndicator": _derivative_rules(),
+        "AShareIncome": _statement_rules(),
+        "AShareBalanceSheet": _balance_sheet_rules(),
+        "AShareCashFlow": _statement_rules(),
+        "AShareST": [one_of("S_TYPE_ST", ST_TYPES), after("REMOVE_DT", "ENTRY_DT")],
+        "AShareIndustriesClassCITICS": [
+            matches("CITICS_IND_CODE", r"^b1", "CITIC code starting with 'b1'"),
+            after("REMOVE_DT", "ENTRY_DT"),
+            one_of("CUR_SIGN", ("0", "1")),
+        ],
+        "AShareIndustriesCode": [one_of("USED", (0, 1))],
+        "AIndexEODPrices": [
+            *positive("S_DQ_PRECLOSE", "S_DQ_OPEN", "S_DQ_HIGH", "S_DQ_LOW", "S_DQ_CLOSE"),
+            *ohlc(),
+            *non_negative("S_DQ_VOLUME", "S_DQ_AMOUNT"),
+        ],
+        "AIndexMembers": [after("S_CON_OUTDATE", "S_CON_INDATE"), one_of("CUR_SIGN", ("0", "1"))],
+        "AIndexFreeWeight": _index_weight_rules(),
+    }
+
+
+@cache
+def rules(table: wind.Table) -> tuple[Rule, ...]:
+    """Every rule of a table's contract, most important first.
+
+    Order: non-null columns, real dates, unique key, finite numbers, then the table's own rules.
+    """
+    generic = [
+        *(not_null(c) for c in table.columns if not c.nullable),
+        *(real_date(c.name) for c in table.columns if c.kind == wind.DATE),
+        unique_key(table.key),
+        *(finite(c.name) for c in table.columns if c.kind == wind.FLOAT),
+    ]
+    all_rules = (*generic, *_table_rules().get(table.name, []))
+    ids = [r.id for r in all_rules]
+    assert len(ids) == len(set(ids)), f"{table.name}: duplicate rule ids"
+    return all_rules
+
+
+# --------------------------------------------------------------------------- errors
+@dataclass(frozen=True)
+class RuleFailure:
+    """One broken rule: how many rows (or groups) break it, and up to 5 examples."""
+
+    table: str
+    column: str
+    rule: str
+    n_bad: int
+    examples: list[dict[str, object]] = field(default_factory=list)
+    unit: str = "row"
+    detail: str = ""
+
+    def message(self) -> str:
+        what = "columns {} break" if ", " in self.column else "column {} breaks"
+        head = f"{self.table}: {what.format(self.column)} rule '{self.rule}'"
+        if self.detail:
+            return f"{head}: {self.detail}"
+        plural = "" if self.n_bad == 1 else "s"
+        lines = [format_example(ex) for ex in self.examples]
+        text = f"{head} in {self.n_bad:,} {self.unit}{plural}"
+        if not lines:
+            return text
+        return "\n".join([f"{text}, e.g. {lines[0]}", *(f"    {line}" for line in lines[1:])])
+
+
+class ContractError(ValueError):
+    """A frame breaks its table's contract. Fields describe the most important failure;
+    `failures` holds all of them, most important first."""
+
+    def __init__(self, failures: Sequence[RuleFailure]):
+        if not failures:
+            raise ValueError("ContractError needs at least one failure")
+        self.failures = list(failures)
+        first = self.failures[0]
+        self.table, self.column, self.rule = first.table, first.column, first.rule
+        self.n_bad, self.examples = first.n_bad, first.examples
+        shown = [f.message() for f in self.failures[:MAX_FAILURES_SHOWN]]
+        hidden = len(self.failures) - len(shown)
+        if hidden:
+            shown.append(f"{self.table}: ... and {hidden} more broken rules")
+        super().__init__("\n".join(shown))
+
+
+def format_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    text = str(value)
+    return repr(text) if text == "" or text != text.strip() or " " in text else text
+
+
+def format_example(example: dict[str, object]) -> str:
+    """`KEY=value ...`, then the 1-based row number in the file when known."""
+    text = " ".join(f"{k}={format_value(v)}" for k, v in example.items() if k != ROW)
+    return f"{text} (row {example[ROW]})" if ROW in example else text
+
+
+# --------------------------------------------------------------------------- validation
+def validate(table: wind.Table, frame: pl.DataFrame) -> pl.DataFrame:
+    """Check `frame` against `table`'s contract and return it cast to the contract's types.
+
+    The result has exactly wind.py's columns in wind.py's order (extra columns are dropped).
+    Raises ContractError listing every broken rule, most important first.
+    """
+    frame = _match_column_names(table, frame)
+    missing = [c for c in table.column_names if c not in frame.columns]
+    failures = [_missing_column(table, c, frame.columns) for c in missing]
+    cast, cast_failures = _cast(table, frame.select(c for c in table.column_names
+                                                    if c in frame.columns))
+    failures += cast_failures
+    unusable = frozenset(missing) | {f.column for f in cast_failures}
+    failures += _check(table, cast.drop(unusable, strict=False), unusable)
+    if failures:
+        raise ContractError(failures)
+    return cast
+
+
+def _match_column_names(table: wind.Table, frame: pl.DataFrame) -> pl.DataFrame:
+    """Rename columns that match a wind.py name up to case (a lower-case export)."""
+    wanted = {c.upper(): c for c in table.column_names}
+    renames = {
+        c: wanted[c.upper()]
+        for c in frame.columns
+        if c not in wanted.values() and c.upper() in wanted and wanted[c.upper()] not in frame
+    }
+    return frame.rename(renames) if renames else frame
+
+
+def _missing_column(table: wind.Table, column: str, present: Sequence[str]) -> RuleFailure:
+    return RuleFailure(table.name, column, "required column present", 0,
+                       detail=f"the column is missing; the file has {', '.join(present)}")
+
+
+def _cast_expr(column: wind.Column, dtype: pl.DataType) -> pl.Expr:
+    """How a column of `dtype` becomes the contract's type; unreadable values become null."""
+    col, target = pl.col(column.name), POLARS_TYPES[column.kind]
+    if dtype == target:
+        return col
+    if column.kind == wind.DATE and dtype.is_temporal():
+        return col.dt.strftime("%Y%m%d")
+    if column.kind in (wind.STR, wind.DATE):
+        # An int date (20200102) becomes '20200102'; a float one keeps its '.0' and fails the
+        # date rule, with the value shown, rather than being silently truncated.
+        return col.cast(pl.String)
+    if column.kind == wind.INT and dtype.is_integer():
+        return col.cast(pl.Int64, strict=False)
+    as_float = col.cast(pl.Float64, strict=False)
+    if column.kind == wind.FLOAT:
+        return as_float
+    integral = as_float.is_finite() & (as_float == as_float.round())
+    return pl.when(integral).then(as_float).cast(pl.Int64, strict=False)
+
+
+def _cast(table: wind.Table, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RuleFailure]]:
+    """Cast to the contract's types; a value that cannot be read breaks rule 'is a <kind>'."""
+    cast = frame.select(_cast_expr(table.column(c), frame.schema[c]) for c in frame.columns)
+    # A value that could not be read became null: compare the (cached) null counts.
+    unreadable = [c for c in frame.columns if cast[c].null_count() > frame[c].null_count()]
+    failures = [_unreadable(table, frame, cast, c) for c in unreadable]
+    nan_to_null = [c.name for c in table.columns
+                   if c.nullable and c.kind == wind.FLOAT and c.name in cast.columns]
+    if nan_to_null:
+        cast = cast.with_columns(pl.col(nan_to_null).fill_nan(None))
+    return cast, failures
+
+
+def _unreadable(table: wind.Table, raw: pl.DataFrame, cast: pl.DataFrame,
+                column: str) -> RuleFailure:
+    kind = table.column(column).kind
+    rule = _rule(column, f"readable as {kind}",
+                 pl.col(column).is_null() | cast[column].is_not_null().alias(column))
+    return _failure(table, raw, rule)
+
+
+@cache
+def schema(table: wind.Table, skipped: frozenset[str] = frozenset()) -> pa.DataFrameSchema:
+    """The pandera contract of `table`, without the columns in `skipped` (missing or unreadable)
+    and the rules that read them."""
+    column_checks: dict[str, list[pa.Check]] = {c: [] for c in table.column_names}
+    frame_checks: list[pa.Check] = []
+    for rule in rules(table):
+        if rule.columns & skipped or rule.name == "not null":
+            continue
+        target = column_checks.get(rule.column)
+        (frame_checks if target is None else target).append(_pandera_check(rule))
+    columns = {
+        c.name: pa.Column(POLARS_TYPES[c.kind], nullable=c.nullable,
+                          checks=column_checks[c.name], description=c.doc)
+        for c in table.columns
+        if c.name not in skipped
+    }
+    return pa.DataFrameSchema(columns, checks=frame_checks, name=table.name, strict=True,
+                              ordered=True, description=table.doc)
+
+
+def _pandera_check(rule: Rule) -> pa.Check:
+    def check(data: pa.PolarsData) -> pl.LazyFrame | bool:
+        if rule.quick_pass is not None and data.lazyframe.select(rule.quick_pass).collect().item():
+            return True
+        return data.lazyframe.select(rule.broken().not_())
+
+    return pa.Check(check, name=rule.id, n_failure_cases=N_EXAMPLES)
+
+
+def _check(table: wind.Table, frame: pl.DataFrame, skipped: frozenset[str]) -> list[RuleFailure]:
+    """Run the pandera contract (lazily: every broken rule); describe each broken rule."""
+    contract = schema(table, skipped)
+    try:
+        with config_context(validation_enabled=True,
+                            validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+            contract.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        by_id = {r.id: r for r in rules(table)}
+        order = {r.id: i for i, r in enumerate(rules(table))}
+        broken = sorted({_rule_of(err, by_id).id for err in errors.schema_errors},
+                        key=order.__getitem__)
+        return [_failure(table, frame, by_id[rule_id]) for rule_id in broken]
+    return []
+
+
+def _rule_of(error: SchemaError, by_id: dict[str, Rule]) -> Rule:
+    """The contract rule behind one pandera error."""
+    if error.reason_code == SchemaErrorReason.SERIES_CONTAINS_NULLS:
+        return by_id[f"{error.schema.name}: not null"]
+    check = error.check
+    name = getattr(check, "name", None)
+    if error.reason_code == SchemaErrorReason.DATAFRAME_CHECK and name in by_id:
+        return by_id[name]
+    # Anything else (a check that raised, a dtype pandera disagrees with) is a bug here, not
+    # bad data: say so loudly rather than blame the file.
+    raise RuntimeError(f"unexpected pandera error ({error.reason_code}): {error}") from error
+
+
+def _failure(table: wind.Table, frame: pl.DataFrame, rule: Rule) -> RuleFailure:
+    """Count the rows (or groups) breaking `rule` in `frame` and take a few examples."""
+    bad = frame.lazy().with_row_index(ROW, offset=1).filter(rule.broken())
+    if rule.group_by:
+        groups = bad.group_by(rule.group_by, maintain_order=True).agg(rule.shown)
+        n_bad = groups.select(pl.len()).collect().item()
+        examples = groups.head(N_EXAMPLES).collect().rows(named=True)
+        unit = f"({', '.join(rule.group_by)}) group" if rule.name != "key unique" else "key"
+    else:
+        n_bad = bad.select(pl.len()).collect().item()
+        shown = dict.fromkeys([*table.key, rule.column, *rule.involved])
+        examples = bad.select(*(c for c in shown if c in frame.columns), ROW)
+        examples = examples.head(N_EXAMPLES).collect().rows(named=True)
+        unit = "row"
+    return RuleFailure(table.name, rule.column, rule.name, n_bad, examples, unit)
