@@ -353,3 +353,31 @@ def test_warehouse_summary(loaded: Path, tmp_path: Path) -> None:
     assert "15" in prices and "TRADE_DT" in prices and "20200102" in prices and "20200108" in prices
     assert "raw.AShareIncome" in text and "Last load:" in text
     assert "No warehouse" in warehouse_summary(tmp_path / "none.duckdb")
+
+
+def test_later_extract_may_close_an_open_period(loaded: Path, tmp_path: Path,
+                                                wind_frames: Frames, write: WriteTables) -> None:
+    """Wind fills REMOVE_DT in place when an ST period ends: that update is accepted."""
+    st = wind_frames["AShareST"].with_columns(
+        REMOVE_DT=pl.when(pl.col("S_INFO_WINDCODE") == "830799.BJ")
+        .then(pl.lit("20200106")).otherwise(pl.col("REMOVE_DT"))
+    )
+    report = load_dir(write({"AShareST": st}, tmp_path / "closed", "parquet"), loaded)
+    assert report.rows_inserted == 0
+    assert [t.rows_closed for t in report.tables] == [1]
+    assert query(loaded, "SELECT REMOVE_DT FROM raw.AShareST "
+                         "WHERE S_INFO_WINDCODE = '830799.BJ'") == [("20200106",)]
+    closed = query(loaded, "SELECT rows_closed FROM raw._loads ORDER BY loaded_at DESC LIMIT 1")
+    assert closed == [(1,)]
+
+
+def test_a_closed_period_cannot_be_moved(loaded: Path, tmp_path: Path,
+                                         wind_frames: Frames, write: WriteTables) -> None:
+    st = wind_frames["AShareST"].with_columns(
+        REMOVE_DT=pl.when(pl.col("S_INFO_WINDCODE") == "000001.SZ")
+        .then(pl.lit("20170103")).otherwise(pl.col("REMOVE_DT"))
+    )
+    before = snapshot(loaded)
+    with pytest.raises(LoadError, match="AShareST: 1 row already in the warehouse"):
+        load_dir(write({"AShareST": st}, tmp_path / "moved", "parquet"), loaded)
+    assert snapshot(loaded) == before

@@ -76,6 +76,7 @@ class TableLoad:
     rows_in_file: int
     rows_inserted: int
     seconds: float
+    rows_closed: int = 0  # existing rows whose period-closing columns were filled in
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class LoadReport:
         lines += [
             f"  {t.table:<{width}}  {t.rows_in_file:>12,} in file  {t.rows_inserted:>12,} new"
             f"  {t.seconds:6.1f} s"
+            + (f"  ({t.rows_closed:,} periods closed)" if t.rows_closed else "")
             for t in self.tables
         ]
         return "\n".join(lines)
@@ -389,12 +391,37 @@ def _insert(con: duckdb.DuckDBPyConnection, item: _Incoming, new_table: bool) ->
             sql += (f" WHERE NOT EXISTS (SELECT 1 FROM {_qualified(table)} AS t "
                     f"WHERE {_key_match(table, 't', 'i')})")
         inserted = con.execute(sql).fetchone()
+        closed = 0 if new_table else _close_periods(con, table, view)
     return TableLoad(table.name, item.path, item.sha256, item.frame.height,
                      int(inserted[0]) if inserted else 0,
-                     item.seconds + perf_counter() - started)
+                     item.seconds + perf_counter() - started, closed)
+
+
+def _close_periods(con: duckdb.DuckDBPyConnection, table: wind.Table, view: str) -> int:
+    """Fill in the period-closing columns of existing rows (see wind.Column.closes)."""
+    closing = [c for c in table.columns if c.closes]
+    if not closing:
+        return 0
+    assignments = ", ".join(f"{c.name} = i.{c.name}" for c in closing)
+    changed = " OR ".join(f"i.{c.name} IS DISTINCT FROM t.{c.name}" for c in closing)
+    updated = con.execute(
+        f"UPDATE {_qualified(table)} AS t SET {assignments} FROM {view} AS i "
+        f"WHERE {_key_match(table, 't', 'i')} AND ({changed})"
+    ).fetchone()
+    return int(updated[0]) if updated else 0
 
 
 def _differs(column: wind.Column) -> str:
+    """SQL: the file's value conflicts with the warehouse's (i = incoming, t = table)."""
+    if column.closes:
+        # a period may be closed (NULL -> date) and its CUR_SIGN flipped; nothing else changes
+        if column.kind == wind.STR:
+            return "FALSE"
+        return f"(t.{column.name} IS NOT NULL AND {_raw_differs(column)})"
+    return _raw_differs(column)
+
+
+def _raw_differs(column: wind.Column) -> str:
     new, old = f"i.{column.name}", f"t.{column.name}"
     if column.kind != wind.FLOAT:
         return f"{new} IS DISTINCT FROM {old}"
@@ -486,13 +513,15 @@ def _record_loads(con: duckdb.DuckDBPyConnection, tables: list[wind.Table],
         "  source_file VARCHAR NOT NULL,\n"
         "  sha256 VARCHAR NOT NULL,\n"
         "  rows_in_file BIGINT NOT NULL,\n"
-        "  rows_inserted BIGINT NOT NULL\n)"
+        "  rows_inserted BIGINT NOT NULL,\n"
+        "  rows_closed BIGINT NOT NULL    -- existing rows whose period was closed\n)"
     )
     now = datetime.now(UTC).replace(tzinfo=None)
     con.executemany(
-        f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(now, _qualified(table), str(load.source.resolve()), load.sha256, load.rows_in_file,
-          load.rows_inserted) for table, load in zip(tables, loads, strict=True)],
+          load.rows_inserted, load.rows_closed)
+         for table, load in zip(tables, loads, strict=True)],
     )
 
 

@@ -17,6 +17,9 @@ Project decisions where Wind users differ:
 - AShareST / AShareIndustriesClassCITICS / AIndexMembers periods are half-open:
   [ENTRY_DT, REMOVE_DT). The stock is ST (in the industry, in the index) on ENTRY_DT and no
   longer on REMOVE_DT. A NULL REMOVE_DT means the period is still open.
+- Rows are immutable once loaded, except the columns Wind fills in place when a period ends
+  (`Column.closes`: a delisting date, a REMOVE_DT / S_CON_OUTDATE going from NULL to a date,
+  CUR_SIGN flipping): a later extract may set those on an existing row, nothing else.
 - Statement versions: STATEMENT_TYPE 408001000 holds the latest figures under the original
   ANN_DT (Wind updates it in place after a correction, which is a look-ahead trap);
   408005000 holds the original figures where a correction happened, and 408004000 the
@@ -56,6 +59,8 @@ class Column:
     doc: str
     unit: str = ""
     nullable: bool = False
+    # Wind sets this in place when a period ends; a later extract may update it (see above).
+    closes: bool = False
 
     @property
     def duckdb_type(self) -> str:
@@ -92,8 +97,10 @@ class Table:
         )
 
 
-def _c(name: str, kind: str, doc: str, unit: str = "", nullable: bool = False) -> Column:
-    return Column(name, kind, doc, unit, nullable)
+def _c(
+    name: str, kind: str, doc: str, unit: str = "", nullable: bool = False, closes: bool = False
+) -> Column:
+    return Column(name, kind, doc, unit, nullable, closes)
 
 
 WINDCODE = _c("S_INFO_WINDCODE", STR, "Wind code, e.g. 600000.SH")
@@ -134,7 +141,13 @@ ASHARE_DESCRIPTION = Table(
         _c("S_INFO_CODE", STR, "six-digit code"),
         _c("S_INFO_NAME", STR, "short name"),
         _c("S_INFO_LISTDATE", DATE, "first trading day"),
-        _c("S_INFO_DELISTDATE", DATE, "delisting date (first day no longer listed)", nullable=True),
+        _c(
+            "S_INFO_DELISTDATE",
+            DATE,
+            "delisting date (first day no longer listed)",
+            nullable=True,
+            closes=True,
+        ),
         _c("S_INFO_EXCHMARKET", STR, "SSE or SZSE"),
         _c("S_INFO_LISTBOARDNAME", STR, "board: 主板, 创业板 (ChiNext), 科创板 (STAR)"),
     ),
@@ -258,7 +271,7 @@ ASHARE_ST = Table(
         WINDCODE,
         _c("S_TYPE_ST", STR, "S = ST, Z = listing suspended, P = PT, L = delisting arrangement"),
         _c("ENTRY_DT", DATE, "first day under treatment"),
-        _c("REMOVE_DT", DATE, "first day no longer under treatment", nullable=True),
+        _c("REMOVE_DT", DATE, "first day no longer under treatment", nullable=True, closes=True),
         _c("ANN_DT", DATE, "announcement date"),
     ),
     ("S_INFO_WINDCODE", "S_TYPE_ST", "ENTRY_DT"),
@@ -271,8 +284,8 @@ ASHARE_INDUSTRIES_CLASS_CITICS = Table(
         WINDCODE,
         _c("CITICS_IND_CODE", STR, "CITIC industry code, 'b1' + level codes"),
         _c("ENTRY_DT", DATE, "first day in the industry"),
-        _c("REMOVE_DT", DATE, "first day no longer in the industry", nullable=True),
-        _c("CUR_SIGN", STR, "'1' current, '0' past"),
+        _c("REMOVE_DT", DATE, "first day no longer in the industry", nullable=True, closes=True),
+        _c("CUR_SIGN", STR, "'1' current, '0' past", closes=True),
     ),
     ("S_INFO_WINDCODE", "ENTRY_DT"),
 )
@@ -316,8 +329,8 @@ AINDEX_MEMBERS = Table(
         _c("S_INFO_WINDCODE", STR, "index code"),
         _c("S_CON_WINDCODE", STR, "constituent Wind code"),
         _c("S_CON_INDATE", DATE, "first day in the index"),
-        _c("S_CON_OUTDATE", DATE, "first day out of the index", nullable=True),
-        _c("CUR_SIGN", STR, "'1' current, '0' past"),
+        _c("S_CON_OUTDATE", DATE, "first day out of the index", nullable=True, closes=True),
+        _c("CUR_SIGN", STR, "'1' current, '0' past", closes=True),
     ),
     ("S_INFO_WINDCODE", "S_CON_WINDCODE", "S_CON_INDATE"),
 )
