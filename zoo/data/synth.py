@@ -25,11 +25,11 @@ Daily latent log return of stock i on day t:
 
     r*_it = beta_i m_t + gamma_i f_{I(i),t} + S_{i,t-1} + u_it + J_it,   u_it = sigma_i eps_it
 
-m_t: market factor, Student-t(4) with GARCH(1,1) volatility (unconditional 1.3 %/day) and a
-mean of -0.01 %/day (cap-weighted indices gain the diversification return; this keeps them to
-a plausible ~6 %/year); f: 30 CITIC industry factors, t(4), 0.8 %/day, mean 0; sigma_i:
-idiosyncratic vol 1.5-3.5 %/day (higher for small caps); eps: unit-variance t(4); J: jumps
-that are not predictable from data known the day before: the earnings announcement reaction
+m_t: market factor, Student-t(4) with GARCH(1,1) volatility (unconditional 1.3 %/day), mean 0
+(the median stock's log price has no drift; cap-weighted indices still rise ~5 %/year, the
+diversification return); f: 30 CITIC industry factors, t(4), 0.8 %/day, mean 0; sigma_i:
+idiosyncratic vol 1.5-3.5 %/day (median 2 %, higher for small caps); eps: unit-variance t(4);
+J: jumps that are not predictable from data known the day before: the earnings announcement reaction
 `earnings_jump x SUE`, and the IPO pop (on the main board 0.1 + Exp(0.5) log points beyond the
 +44 % first-day cap, hence a streak of limit-up days). The raw close is
 `round(preclose exp(carry + r*), 0.01)` clipped to the day's price limits (+-10 % main board,
@@ -83,7 +83,7 @@ after a limit or suspension, and the IPO pop; both are real, rare, and observabl
 Fundamentals (AShareIncome, AShareBalanceSheet, AShareCashFlow; yuan)
 ---------------------------------------------------------------------
 Each stock has six latent characteristics (industry mean + stock mean + quarterly AR(0.9)
-drift): net margin m = 0.085 + 0.05 c0 (some loss makers), revenue growth g = 0.10 + 0.15 c1
+drift): net margin m = 0.085 + 0.05 c0 (some loss makers), revenue growth g = 0.03 + 0.15 c1
 (log, per year), leverage = sigmoid(0.8 c2 - 0.2), asset turnover = exp(0.45 c3) x 0.6 per
 year, cash conversion (OCF/revenue - margin) = 0.03 + 0.05 c4, seasonality (Q4 vs Q1 revenue
 weight) = 0.12 + 0.12 c5. The annual revenue run-rate starts at market cap / a drawn P/S
@@ -146,11 +146,9 @@ INDEX_FRACTIONS = {wind.CSI300: 0.06, wind.CSI500: 0.10, wind.CSI1000: 0.20}
 INDEX_BASE_LEVELS = {wind.CSI300: 3500.0, wind.CSI500: 6000.0, wind.CSI1000: 6500.0}
 TRADING_DAYS_PER_YEAR = 244
 MARKET_VOL = 0.013  # unconditional daily vol of the market factor
-MARKET_DRIFT = -0.0001  # mean daily log return of the market factor (offsets part of the
-#                          diversification return of cap-weighted indices)
+INDUSTRY_VOL = 0.008  # daily vol of each industry factor
 PAR_VALUE, PAR_VALUE_DAYS = 1.0, 20  # closes below 1 yuan on 20 trading days in a row ...
 DELISTING_PERIOD = 15  # ... mean ST from the next day and delisting 15 trading days later
-INDUSTRY_VOL = 0.008  # daily vol of each industry factor
 
 # Boards and their rules.
 MAIN, CHINEXT, STAR = 0, 1, 2
@@ -209,7 +207,8 @@ class SynthConfig:
         neighbour_coef: impulse per unit of the neighbours' mean idiosyncratic log return.
         earnings_jump: announcement-day log return per unit of SUE (a jump, not a signal).
         listed_fraction: share of the stocks listed before `start`.
-        delist_fraction: share of the stocks delisted during the sample.
+        delist_fraction: share of the stocks drawn to delist during the sample (the par-value
+            rule delists more: ~5 % in all over 8 years at the defaults).
         suspension_rate: suspension spells per stock per year.
         restatement_rate: share of reports corrected later.
         late_filing_rate: share of reports announced after the legal deadline.
@@ -235,7 +234,7 @@ class SynthConfig:
     neighbour_coef: float = 0.17
     earnings_jump: float = 0.025
     listed_fraction: float = 0.8
-    delist_fraction: float = 0.03
+    delist_fraction: float = 0.02
     suspension_rate: float = 0.05
     restatement_rate: float = 0.03
     late_filing_rate: float = 0.02
@@ -499,7 +498,7 @@ def _draw_universe(cfg: SynthConfig, cal: _Calendar, rng: np.random.Generator) -
 
     size = np.clip(np.exp(rng.normal(np.log(6e9), 0.95, n)), 1.5e9, 6e11)
     size_z = (np.log(size) - np.log(6e9)) / 0.95
-    price = np.round(np.clip(np.exp(rng.normal(np.log(14.0), 0.6, n)), 4.0, 100.0), 2)
+    price = np.round(np.clip(np.exp(rng.normal(np.log(15.0), 0.6, n)), 5.0, 100.0), 2)
     board = np.array([_SEGMENTS[s][2] for s in segment], dtype=np.int8)
     new_rules = np.where(board == STAR, True, board == CHINEXT) & (
         list_day >= int(cal.on_or_after(_parse_date(CHINEXT_REFORM))))
@@ -525,7 +524,7 @@ def _draw_universe(cfg: SynthConfig, cal: _Calendar, rng: np.random.Generator) -
         ipo_pop=pop,
         beta=np.clip(rng.normal(1.0, 0.25, n), 0.4, 1.6),
         gamma=rng.uniform(0.6, 1.4, n),
-        sigma=np.clip(0.022 - 0.005 * size_z + rng.normal(0, 0.003, n), 0.015, 0.035),
+        sigma=np.clip(0.020 - 0.0045 * size_z + rng.normal(0, 0.003, n), 0.015, 0.035),
         log_tau=np.clip(np.log(0.02) - 0.4 * size_z + rng.normal(0, 0.4, n),
                         np.log(0.002), np.log(0.15)),
         float_ratios=float_ratios,
@@ -613,7 +612,7 @@ class _Ratios:
     def of(cls, c: np.ndarray) -> _Ratios:
         return cls(
             margin=np.clip(0.085 + 0.05 * c[:, 0], -0.5, 0.45),
-            growth=0.10 + 0.15 * c[:, 1],
+            growth=0.03 + 0.15 * c[:, 1],
             leverage=_sigmoid(0.8 * c[:, 2] - 0.2),
             asset_turnover=0.6 * np.exp(0.45 * c[:, 3]),
             cash_conversion=0.03 + 0.05 * c[:, 4],
@@ -1483,9 +1482,8 @@ class _Simulation:
         rng, n = self.rng, self.uni.n
         t4 = 1.0 / np.sqrt(2.0)  # Student-t(4) has variance 2
         vol = np.sqrt(self.market_var)
-        shock = vol * rng.standard_t(4) * t4
-        market = MARKET_DRIFT + shock
-        self.market_var = MARKET_VOL**2 * 0.02 + 0.08 * shock**2 + 0.90 * self.market_var
+        market = vol * rng.standard_t(4) * t4
+        self.market_var = MARKET_VOL**2 * 0.02 + 0.08 * market**2 + 0.90 * self.market_var
         return {
             "market": np.float64(market),
             "market_vol": np.float64(vol),
