@@ -22,8 +22,12 @@ WITH prices AS (
     p.*,
     d.board,
     d.list_date,
-    -- the day the stock would leave the new-listing window without price limits
-    st.stock_id IS NOT NULL AS is_st
+    st.stock_id IS NOT NULL AS is_st,
+    -- VWAP from amount and volume (S_DQ_AMOUNT*1000 / (S_DQ_VOLUME*100)); close when no trade
+    CASE
+      WHEN p.volume_lots > 0 THEN p.amount_kyuan * 1000 / (p.volume_lots * 100)
+      ELSE p.close
+    END AS vwap_yuan
   FROM staging.stg_eod_prices AS p
   JOIN staging.stg_stock_description AS d
     ON d.stock_id = p.stock_id
@@ -56,15 +60,8 @@ SELECT
   (l.high * l.adj_factor)::DOUBLE AS adj_high, -- back-adjusted high, yuan
   (l.low * l.adj_factor)::DOUBLE AS adj_low, -- back-adjusted low, yuan
   (l.close * l.adj_factor)::DOUBLE AS adj_close, -- back-adjusted close, yuan
-  -- VWAP from amount and volume (S_DQ_AMOUNT*1000 / (S_DQ_VOLUME*100)); close when no trade
-  CASE
-    WHEN l.volume_lots > 0 THEN l.amount_kyuan * 1000 / (l.volume_lots * 100)
-    ELSE l.close
-  END::DOUBLE AS vwap, -- VWAP, yuan
-  (CASE
-    WHEN l.volume_lots > 0 THEN l.amount_kyuan * 1000 / (l.volume_lots * 100)
-    ELSE l.close
-  END * l.adj_factor)::DOUBLE AS adj_vwap, -- back-adjusted VWAP, yuan
+  l.vwap_yuan::DOUBLE AS vwap, -- VWAP, yuan (amount / volume; close on days without trade)
+  (l.vwap_yuan * l.adj_factor)::DOUBLE AS adj_vwap, -- back-adjusted VWAP, yuan
   l.adj_factor::DOUBLE AS adj_factor, -- back-adjustment factor
   (l.close / l.pre_close - 1)::DOUBLE AS ret_1d, -- total return close to close (pre_close is ex-rights)
   (l.volume_lots * 100)::DOUBLE AS volume_shares, -- volume, shares
