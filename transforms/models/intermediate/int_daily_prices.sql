@@ -52,6 +52,12 @@ WITH prices AS (
       ELSE 0.10
     END AS limit_ratio
   FROM prices
+), limit_prices AS (
+  SELECT
+    *,
+    ROUND(pre_close * (1 + limit_ratio), 2) AS limit_up_price,
+    ROUND(pre_close * (1 - limit_ratio), 2) AS limit_down_price
+  FROM limits
 )
 SELECT
   l.stock_id::TEXT AS stock_id, -- Wind code
@@ -69,10 +75,10 @@ SELECT
   (l.trade_status_code = 0 OR l.volume_lots = 0)::BOOLEAN AS is_suspended, -- no trading that day
   l.is_st::BOOLEAN AS is_st, -- under special treatment that day
   l.limit_ratio::DOUBLE AS limit_ratio, -- price-limit ratio (NULL: no limit)
-  COALESCE(l.close >= ROUND(l.pre_close * (1 + l.limit_ratio), 2) - 0.001, FALSE)::BOOLEAN
+  COALESCE(l.close >= l.limit_up_price - 0.001, FALSE)::BOOLEAN
     AS is_limit_up_close, -- closed at limit-up
-  COALESCE(l.close <= ROUND(l.pre_close * (1 - l.limit_ratio), 2) + 0.001, FALSE)::BOOLEAN
+  COALESCE(l.close <= l.limit_down_price + 0.001, FALSE)::BOOLEAN
     AS is_limit_down_close, -- closed at limit-down
-  COALESCE(l.open >= ROUND(l.pre_close * (1 + l.limit_ratio), 2) - 0.001, FALSE)::BOOLEAN
+  COALESCE(l.open >= l.limit_up_price - 0.001, FALSE)::BOOLEAN
     AS is_limit_up_open -- opened at limit-up: cannot be bought at the open
-FROM limits AS l
+FROM limit_prices AS l
