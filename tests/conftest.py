@@ -26,3 +26,27 @@ def tiny_warehouse(tiny_market, tmp_path_factory) -> Path:
     load_dir(tiny_market, path)
     load_dir(tiny_market / "truth", path, schema="truth")
     return path
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tiny_warehouse, tmp_path_factory) -> Path:
+    """$ZOO_HOME with the tiny market loaded and every SQLMesh model built by `sqlmesh plan`.
+
+    Returns the folder (the warehouse is `warehouse.duckdb` inside it); treat as read-only.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("built_home")
+    shutil.copy(tiny_warehouse, home / "warehouse.duckdb")
+    sqlmesh = Path(sys.executable).with_name("sqlmesh")
+    transforms = Path(__file__).resolve().parents[1] / "transforms"
+    done = subprocess.run(
+        [str(sqlmesh), "plan", "--auto-apply", "--no-prompts"],
+        cwd=transforms, env={**os.environ, "ZOO_HOME": str(home)},
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return home

@@ -125,5 +125,26 @@ def bench_synth(stocks: int, start: str, end: str) -> None:
     run(stocks=stocks, start=start, end=end)
 
 
+@bench.command("refresh")
+@click.option("--stocks", type=int, default=5000, show_default=True)
+@click.option("--start", default="20140101", show_default=True)
+@click.option("--end", default="20231231", show_default=True)
+def bench_refresh(stocks: int, start: str, end: str) -> None:
+    """Full-market `sqlmesh plan`, one new day through `sqlmesh run`, and a pandas baseline."""
+    from zoo.bench.refresh import run
+
+    run(stocks=stocks, start=start, end=end)
+
+
+@bench.command("retrieve")
+@click.option("--rows", type=int, default=10_000_000, show_default=True,
+              help="Entity rows (stock, event_timestamp) to retrieve.")
+def bench_retrieve(rows: int) -> None:
+    """Point-in-time retrieval through Feast vs a hand-written DuckDB ASOF join."""
+    from zoo.bench.retrieve import run
+
+    run(rows=rows)
+
+
 if __name__ == "__main__":
     main()
