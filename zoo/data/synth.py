@@ -1523,14 +1523,19 @@ class _Simulation:
 
     def _limits(self, t: int, preclose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Up/down limit prices (rounded to 0.01) for today, by board, ST, and IPO age."""
+        def half_up(price: np.ndarray) -> np.ndarray:
+            # The exchanges round limit prices half up (10.05 x 1.1 = 11.055 -> 11.06); np.round
+            # rounds half to even on a binary float, and the epsilon absorbs 11.05499999...
+            return np.floor(price * 100 + 0.5 + 1e-6) / 100
+
         age = self._age(t)
         wide = t >= self.wide_from
         pct = np.where(wide, LIMIT_WIDE, np.where(self._is_st(), LIMIT_ST, LIMIT_MAIN))
-        up = np.round(preclose * (1 + pct), 2)
-        down = np.round(preclose * (1 - pct), 2)
+        up = half_up(preclose * (1 + pct))
+        down = half_up(preclose * (1 - pct))
         first_day = (age == 0) & ~self.unlimited_ipo
-        up = np.where(first_day, np.round(preclose * (1 + IPO_CAP), 2), up)
-        down = np.where(first_day, np.round(preclose * (1 + IPO_FLOOR), 2), down)
+        up = np.where(first_day, half_up(preclose * (1 + IPO_CAP)), up)
+        down = np.where(first_day, half_up(preclose * (1 + IPO_FLOOR)), down)
         free = self.unlimited_ipo & (age >= 0) & (age < 5)
         return np.where(free, np.inf, up), np.maximum(np.where(free, 0.01, down), 0.01)
 
