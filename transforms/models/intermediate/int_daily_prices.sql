@@ -1,7 +1,18 @@
 -- Daily prices in the units the rest of the project uses: back-adjusted OHLC and VWAP, volume
 -- in shares, amount in yuan, the day's total return, and tradability flags (suspension and
--- price limits by board and ST status). One row per stock and trading day, using only that
--- day's rows, so each interval is computed from its own day.
+-- price limits by board, ST status and listing age). One row per stock and trading day; a row
+-- uses its own day's prices plus slowly changing reference data (listing, ST periods, the
+-- trade calendar), so each interval is computed from its own days.
+--
+-- Price limits, on the previous close (S_DQ_PRECLOSE, ex-rights adjusted):
+--   main board, and ChiNext before 2020-08-24: +-10 %, ST +-5 %;
+--   ChiNext from 2020-08-24 and STAR: +-20 %, ST too;
+--   first listing day on the main board and of ChiNext IPOs before 2020-08-24: +44 % / -36 %;
+--   STAR IPOs and ChiNext IPOs listed from 2020-08-24: no limit on their first five trading
+--   days (listing age 0-4 on the trade calendar).
+-- Limit prices are rounded to 0.01 half up (the exchange rule) in DECIMAL arithmetic, because
+-- a DOUBLE 11.055 is 11.05499... and would round down; the down limit is at least 0.01.
+-- The flags agree with Wind's UP_DOWN_LIMIT_STATUS: a suspended day is never at a limit.
 MODEL (
   name intermediate.int_daily_prices,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -17,47 +28,82 @@ MODEL (
   )
 );
 
-WITH prices AS (
+WITH calendar AS (
+  -- trading days numbered in order, so an age in trading days is a difference of numbers
   SELECT
-    p.*,
+    trade_date,
+    ROW_NUMBER() OVER (ORDER BY trade_date) AS day_number
+  FROM staging.stg_trade_calendar
+), listing AS (
+  -- the number of each stock's first trading day (its list date, or the next trading day)
+  SELECT
+    d.stock_id,
     d.board,
     d.list_date,
+    MIN(c.day_number) AS list_day_number
+  FROM staging.stg_stock_description AS d
+  LEFT JOIN calendar AS c
+    ON c.trade_date >= d.list_date
+  GROUP BY d.stock_id, d.board, d.list_date
+), prices AS (
+  SELECT
+    p.*,
+    l.board,
+    l.list_date,
+    c.day_number - l.list_day_number AS listed_trading_days,
     st.stock_id IS NOT NULL AS is_st,
+    (p.trade_status_code = 0 OR p.volume_lots = 0) AS is_suspended,
     -- VWAP from amount and volume (S_DQ_AMOUNT*1000 / (S_DQ_VOLUME*100)); close when no trade
     CASE
       WHEN p.volume_lots > 0 THEN p.amount_kyuan * 1000 / (p.volume_lots * 100)
       ELSE p.close
-    END AS vwap_yuan
+    END AS vwap_yuan,
+    -- ChiNext's registration reform (20 % limits, free first days) and STAR from its start
+    (l.board = '科创板' OR (l.board = '创业板' AND p.trade_date >= DATE '2020-08-24'))
+      AS has_wide_limit,
+    (l.board = '科创板' OR (l.board = '创业板' AND l.list_date >= DATE '2020-08-24'))
+      AS has_free_ipo_days
   FROM staging.stg_eod_prices AS p
-  JOIN staging.stg_stock_description AS d
-    ON d.stock_id = p.stock_id
+  JOIN listing AS l
+    ON l.stock_id = p.stock_id
+  LEFT JOIN calendar AS c
+    ON c.trade_date = p.trade_date
   LEFT JOIN staging.stg_st_periods AS st
     ON st.stock_id = p.stock_id
     AND st.st_type IN ('S', 'P', 'L')
     AND p.trade_date >= st.start_date
     AND (st.end_date IS NULL OR p.trade_date < st.end_date)
   WHERE p.trade_date BETWEEN @start_ds AND @end_ds
-), limits AS (
+), limit_ratios AS (
   SELECT
     *,
-    -- Price-limit ratio on close vs previous close; NULL where no limit applies (new listings).
+    -- up and down moves allowed from the previous close; NULL where no limit applies
     CASE
-      WHEN trade_date = list_date THEN NULL
-      WHEN board = '科创板' AND trade_date < list_date + INTERVAL 7 DAY THEN NULL
-      WHEN board = '创业板' AND trade_date >= DATE '2020-08-24'
-        AND trade_date < list_date + INTERVAL 7 DAY THEN NULL
-      WHEN board = '科创板' THEN 0.20
-      WHEN board = '创业板' AND trade_date >= DATE '2020-08-24' THEN 0.20
-      WHEN is_st THEN 0.05
-      ELSE 0.10
-    END AS limit_ratio
+      WHEN has_free_ipo_days AND listed_trading_days < 5 THEN NULL
+      WHEN listed_trading_days = 0 THEN CAST(0.44 AS DECIMAL(4, 2))
+      WHEN has_wide_limit THEN CAST(0.20 AS DECIMAL(4, 2))
+      WHEN is_st THEN CAST(0.05 AS DECIMAL(4, 2))
+      ELSE CAST(0.10 AS DECIMAL(4, 2))
+    END AS up_ratio,
+    CASE
+      WHEN has_free_ipo_days AND listed_trading_days < 5 THEN NULL
+      WHEN listed_trading_days = 0 THEN CAST(0.36 AS DECIMAL(4, 2))
+      WHEN has_wide_limit THEN CAST(0.20 AS DECIMAL(4, 2))
+      WHEN is_st THEN CAST(0.05 AS DECIMAL(4, 2))
+      ELSE CAST(0.10 AS DECIMAL(4, 2))
+    END AS down_ratio,
+    -- prices are quoted in 0.01 yuan: as DECIMAL they compare exactly
+    CAST(pre_close AS DECIMAL(18, 2)) AS pre_close_exact,
+    CAST(open AS DECIMAL(18, 2)) AS open_exact,
+    CAST(close AS DECIMAL(18, 2)) AS close_exact
   FROM prices
 ), limit_prices AS (
   SELECT
     *,
-    ROUND(pre_close * (1 + limit_ratio), 2) AS limit_up_price,
-    ROUND(pre_close * (1 - limit_ratio), 2) AS limit_down_price
-  FROM limits
+    ROUND(pre_close_exact * (1 + up_ratio), 2) AS limit_up_price,
+    GREATEST(ROUND(pre_close_exact * (1 - down_ratio), 2), CAST(0.01 AS DECIMAL(18, 2)))
+      AS limit_down_price
+  FROM limit_ratios
 )
 SELECT
   l.stock_id::TEXT AS stock_id, -- Wind code
@@ -72,13 +118,14 @@ SELECT
   (l.close / l.pre_close - 1)::DOUBLE AS ret_1d, -- total return close to close (pre_close is ex-rights)
   (l.volume_lots * 100)::DOUBLE AS volume_shares, -- volume, shares
   (l.amount_kyuan * 1000)::DOUBLE AS amount_yuan, -- amount, yuan
-  (l.trade_status_code = 0 OR l.volume_lots = 0)::BOOLEAN AS is_suspended, -- no trading that day
+  l.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
   l.is_st::BOOLEAN AS is_st, -- under special treatment that day
-  l.limit_ratio::DOUBLE AS limit_ratio, -- price-limit ratio (NULL: no limit)
-  COALESCE(l.close >= l.limit_up_price - 0.001, FALSE)::BOOLEAN
+  l.limit_up_price::DOUBLE AS limit_up_price, -- limit-up price, yuan, unadjusted (NULL: no limit)
+  l.limit_down_price::DOUBLE AS limit_down_price, -- limit-down price, yuan, unadjusted (NULL: no limit)
+  COALESCE(NOT l.is_suspended AND l.close_exact >= l.limit_up_price, FALSE)::BOOLEAN
     AS is_limit_up_close, -- closed at limit-up
-  COALESCE(l.close <= l.limit_down_price + 0.001, FALSE)::BOOLEAN
+  COALESCE(NOT l.is_suspended AND l.close_exact <= l.limit_down_price, FALSE)::BOOLEAN
     AS is_limit_down_close, -- closed at limit-down
-  COALESCE(l.open >= l.limit_up_price - 0.001, FALSE)::BOOLEAN
+  COALESCE(NOT l.is_suspended AND l.open_exact >= l.limit_up_price, FALSE)::BOOLEAN
     AS is_limit_up_open -- opened at limit-up: cannot be bought at the open
 FROM limit_prices AS l
