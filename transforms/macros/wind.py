@@ -30,3 +30,75 @@ def statement_keys(evaluator) -> list[exp.Expression]:
         exp.cast(exp.column("statement_type"), "TEXT").as_("statement_type"),
         exp.cast(exp.column("comp_type_code"), "INT").as_("comp_type"),
     ]
+
+
+# Statement types (zoo/data/wind.py): consolidated, restated, before restatement.
+_CONSOLIDATED, _RESTATED, _BEFORE_RESTATEMENT = "408001000", "408004000", "408005000"
+
+
+@macro()
+def pit_versions(evaluator, table: exp.Expression) -> exp.Expression:
+    """The point-in-time versions of one staged statement table, as a SELECT.
+
+    Keeps every column of `table` and adds `version_date` (from when the row's figures were
+    public) and `is_restated`. Where a report period has a correction (408005000 original +
+    408004000 corrected), only those two are versions; the 408001000 row is skipped because
+    Wind rewrites it with the corrected figures under the original ANN_DT. Otherwise the
+    408001000 row is the version, dated at the later of ANN_DT and ACTUAL_ANN_DT. One row per
+    stock, report period and version date (a correction wins over an original on the same day).
+    """
+    name = table.sql(dialect="duckdb")
+    return exp.maybe_parse(
+        f"""
+        SELECT *
+        FROM (
+          SELECT
+            s.*,
+            CASE
+              WHEN s.statement_type = '{_CONSOLIDATED}'
+                THEN GREATEST(s.ann_date, COALESCE(s.actual_ann_date, s.ann_date))
+              ELSE s.ann_date
+            END AS version_date,
+            s.statement_type = '{_RESTATED}' AS is_restated,
+            MAX(s.statement_type IN ('{_RESTATED}', '{_BEFORE_RESTATEMENT}'))
+              OVER (PARTITION BY s.stock_id, s.report_period) AS has_correction
+          FROM {name} AS s
+          WHERE s.statement_type IN ('{_CONSOLIDATED}', '{_RESTATED}', '{_BEFORE_RESTATEMENT}')
+        ) AS versions
+        WHERE statement_type <> '{_CONSOLIDATED}' OR NOT has_correction
+        QUALIFY ROW_NUMBER() OVER (
+          PARTITION BY stock_id, report_period, version_date
+          ORDER BY statement_type = '{_RESTATED}' DESC
+        ) = 1
+        """,
+        dialect="duckdb",
+    )
+
+
+@macro()
+def last_quarters(
+    evaluator, column: exp.Expression, n: exp.Expression | int = 12
+) -> exp.Expression:
+    """An aggregate: the last `n` quarters of `column` as an array, oldest first.
+
+    For use in a GROUP BY over rows that carry `quarters_back` (0 = the latest known report
+    period). Element i is the value `n - 1 - i` quarters back; a quarter that is missing or
+    NULL is NaN, so the array always has `n` elements and never holds NULLs (Feast's list
+    types cannot carry NULL elements).
+    """
+    count = int(n.this) if isinstance(n, exp.Literal) else int(n)
+    nan = exp.cast(exp.Literal.string("NaN"), "DOUBLE")
+    elements = [
+        exp.func(
+            "COALESCE",
+            exp.Max(
+                this=exp.If(
+                    this=exp.EQ(this=exp.column("quarters_back"), expression=exp.Literal.number(k)),
+                    true=column.copy(),
+                )
+            ),
+            nan.copy(),
+        )
+        for k in range(count - 1, -1, -1)
+    ]
+    return exp.Array(expressions=elements)

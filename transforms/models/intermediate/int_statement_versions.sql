@@ -1,0 +1,91 @@
+-- The point-in-time versions of each stock's statements: one row per stock, report period and
+-- version date, with the income statement, balance sheet and cash flow statement in force from
+-- that version on (each statement keeps its own latest version), and the first trading day on
+-- which the version is usable.
+--
+-- Which Wind rows are versions (see zoo/data/wind.py): where a report period was restated,
+-- 408005000 holds the original figures under the original ANN_DT and 408004000 the corrected
+-- figures under the correction's ANN_DT; 408001000 then carries the corrected figures under
+-- the ORIGINAL ANN_DT (Wind updates it in place), so it is skipped: reading it would use the
+-- correction before it was announced. Where a period has only 408001000, that row is the
+-- version, dated at the later of ANN_DT and ACTUAL_ANN_DT (a late in-place update is not
+-- trusted before it happened). A version is usable from the first trading day strictly after
+-- its date: announcements come after the close.
+MODEL (
+  name intermediate.int_statement_versions,
+  kind FULL,
+  grain (stock_id, report_period, version_date),
+  audits (
+    unique_combination_of_columns(columns := (stock_id, report_period, version_date)),
+    not_null(columns := (stock_id, report_period, version_date)),
+    statement_not_before_announcement(as_of := available_date, announced := version_date)
+  )
+);
+
+WITH income AS (
+  @pit_versions(staging.stg_income)
+), balance AS (
+  @pit_versions(staging.stg_balance_sheet)
+), cash_flow AS (
+  @pit_versions(staging.stg_cash_flow)
+), version_dates AS (
+  -- the dates on which any of the three statements of a period changed
+  SELECT stock_id, report_period, version_date, MAX(income_date) AS income_date,
+    MAX(balance_date) AS balance_date, MAX(cash_flow_date) AS cash_flow_date
+  FROM (
+    SELECT stock_id, report_period, version_date, version_date AS income_date,
+      NULL::DATE AS balance_date, NULL::DATE AS cash_flow_date
+    FROM income
+    UNION ALL
+    SELECT stock_id, report_period, version_date, NULL, version_date, NULL FROM balance
+    UNION ALL
+    SELECT stock_id, report_period, version_date, NULL, NULL, version_date FROM cash_flow
+  ) AS changes
+  GROUP BY stock_id, report_period, version_date
+), in_force AS (
+  -- each statement's latest version on or before the version date
+  SELECT
+    stock_id,
+    report_period,
+    version_date,
+    MAX(income_date) OVER w AS income_date,
+    MAX(balance_date) OVER w AS balance_date,
+    MAX(cash_flow_date) OVER w AS cash_flow_date
+  FROM version_dates
+  WINDOW w AS (
+    PARTITION BY stock_id, report_period ORDER BY version_date
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+  )
+)
+SELECT
+  v.stock_id::TEXT AS stock_id, -- Wind code
+  v.report_period::DATE AS report_period, -- quarter end the statements cover
+  v.version_date::DATE AS version_date, -- announcement date of this version
+  cal.next_trading_day::DATE AS available_date, -- first trading day the version is usable
+  i.comp_type::INT AS comp_type, -- 1 non-financial, 2 bank, 3 insurer, 4 broker
+  (COALESCE(i.is_restated, FALSE) OR COALESCE(b.is_restated, FALSE)
+    OR COALESCE(c.is_restated, FALSE))::BOOLEAN AS is_restated, -- any statement is a correction
+  i.total_revenue_ytd::DOUBLE AS revenue_ytd, -- total operating revenue, year to date, yuan
+  i.cost_of_sales_ytd::DOUBLE AS cost_of_sales_ytd, -- cost of sales, year to date, yuan
+  i.operating_profit_ytd::DOUBLE AS operating_profit_ytd, -- operating profit, year to date, yuan
+  i.net_profit_ytd::DOUBLE AS net_profit_ytd, -- parent net profit, year to date, yuan
+  i.net_profit_incl_minority_ytd::DOUBLE
+    AS net_profit_incl_minority_ytd, -- net profit incl. minorities, year to date, yuan
+  c.operating_cash_flow_ytd::DOUBLE
+    AS operating_cash_flow_ytd, -- net operating cash flow, year to date, yuan
+  b.total_assets::DOUBLE AS total_assets, -- total assets at period end, yuan
+  b.total_liabilities::DOUBLE AS total_liabilities, -- total liabilities at period end, yuan
+  b.parent_equity::DOUBLE AS parent_equity, -- equity attributable to the parent, yuan
+  b.total_equity::DOUBLE AS total_equity -- equity incl. minorities at period end, yuan
+FROM in_force AS v
+LEFT JOIN income AS i
+  ON i.stock_id = v.stock_id AND i.report_period = v.report_period
+  AND i.version_date = v.income_date
+LEFT JOIN balance AS b
+  ON b.stock_id = v.stock_id AND b.report_period = v.report_period
+  AND b.version_date = v.balance_date
+LEFT JOIN cash_flow AS c
+  ON c.stock_id = v.stock_id AND c.report_period = v.report_period
+  AND c.version_date = v.cash_flow_date
+LEFT JOIN intermediate.int_calendar_days AS cal
+  ON cal.calendar_date = v.version_date
