@@ -9,7 +9,8 @@
 --   ChiNext from 2020-08-24 and STAR: +-20 %, ST too;
 --   first listing day on the main board and of ChiNext IPOs before 2020-08-24: +44 % / -36 %;
 --   STAR IPOs and ChiNext IPOs listed from 2020-08-24: no limit on their first five trading
---   days (listing age 0-4 on the trade calendar).
+--   days (listing age 0-4 on the trade calendar; a listing before the loaded calendar's first
+--   day is aged in weekdays up to it).
 -- Limit prices are rounded to 0.01 half up (the exchange rule) in DECIMAL arithmetic, because
 -- a DOUBLE 11.055 is 11.05499... and would round down; the down limit is at least 0.01.
 -- The flags agree with Wind's UP_DOWN_LIMIT_STATUS: a suspended day is never at a limit.
@@ -35,13 +36,24 @@ WITH calendar AS (
     ROW_NUMBER() OVER (ORDER BY trade_date) AS day_number
   FROM staging.stg_trade_calendar
 ), listing AS (
-  -- the number of each stock's first trading day (its list date, or the next trading day)
+  -- the number of each stock's first trading day: its list date (or the next trading day) on
+  -- the calendar; a listing before the loaded calendar starts counts back in weekdays (since
+  -- Monday 1990-01-01: 5 per week and up to 5 in the week's first days), holidays unknown
   SELECT
     d.stock_id,
     d.board,
     d.list_date,
-    MIN(c.day_number) AS list_day_number
+    CASE
+      WHEN d.list_date >= MIN(s.first_trade_date) THEN MIN(c.day_number)
+      ELSE 1 - (
+        5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) / 7)
+        + LEAST(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) % 7, 5)
+        - 5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', d.list_date) / 7)
+        - LEAST(DATE_DIFF('day', DATE '1990-01-01', d.list_date) % 7, 5)
+      )
+    END AS list_day_number
   FROM staging.stg_stock_description AS d
+  CROSS JOIN (SELECT MIN(trade_date) AS first_trade_date FROM calendar) AS s
   LEFT JOIN calendar AS c
     ON c.trade_date >= d.list_date
   GROUP BY d.stock_id, d.board, d.list_date
