@@ -1,0 +1,155 @@
+-- Who is investable on each trading day, and each stock's weight in the CSI 300 / 500 / 1000
+-- benchmarks. One row per stock with a price row that day.
+--
+-- Universe: listed for at least 120 trading days (counted on the trade calendar, 0 on the
+-- listing day; for a listing before the loaded calendar's first day, the days before it are
+-- counted as weekdays), not ST and not suspended that day.
+-- Index weights: the latest snapshot on or before the day (AIndexFreeWeight; snapshots are
+-- sparse, up to a month apart, so they are read outside the interval), each member's weight
+-- drifted by its adjusted close return since the snapshot, then renormalised to 100 over the
+-- members in force that day ([start_date, end_date) in AIndexMembers) that have a snapshot
+-- weight. On a snapshot day the weight is the snapshot's (rescaled to sum to exactly 100).
+-- 0 for a non-member; NULL for a member without a weight (before the index's first snapshot,
+-- or added after the latest one), because its weight is unknown, not zero.
+MODEL (
+  name features.stock_universe_daily,
+  kind INCREMENTAL_BY_TIME_RANGE (
+    time_column trade_date
+  ),
+  grain (stock_id, trade_date),
+  signals (raw_arrived()),
+  audits (
+    unique_combination_of_columns(columns := (stock_id, trade_date)),
+    not_null(columns := (stock_id, trade_date, listed_trading_days, in_universe)),
+    accepted_range(column := listed_trading_days, min_v := 0),
+    accepted_range(column := csi300_weight_pct, min_v := 0, max_v := 100),
+    accepted_range(column := csi500_weight_pct, min_v := 0, max_v := 100),
+    accepted_range(column := csi1000_weight_pct, min_v := 0, max_v := 100),
+    index_weights_sum(weight := csi300_weight_pct),
+    index_weights_sum(weight := csi500_weight_pct),
+    index_weights_sum(weight := csi1000_weight_pct)
+  )
+);
+
+WITH calendar AS (
+  -- trading days numbered in order, so an age in trading days is a difference of numbers
+  SELECT
+    trade_date,
+    ROW_NUMBER() OVER (ORDER BY trade_date) AS day_number
+  FROM staging.stg_trade_calendar
+), listing AS (
+  -- the number of each stock's first trading day: its list date (or the next trading day) on
+  -- the calendar; a listing before the loaded calendar starts counts back in weekdays (since
+  -- Monday 1990-01-01: 5 per week and up to 5 in the week's first days), holidays unknown
+  SELECT
+    d.stock_id,
+    CASE
+      WHEN d.list_date >= MIN(s.first_trade_date) THEN MIN(c.day_number)
+      ELSE 1 - (
+        5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) / 7)
+        + LEAST(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) % 7, 5)
+        - 5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', d.list_date) / 7)
+        - LEAST(DATE_DIFF('day', DATE '1990-01-01', d.list_date) % 7, 5)
+      )
+    END AS list_day_number
+  FROM staging.stg_stock_description AS d
+  CROSS JOIN (SELECT MIN(trade_date) AS first_trade_date FROM calendar) AS s
+  LEFT JOIN calendar AS c
+    ON c.trade_date >= d.list_date
+  GROUP BY d.stock_id, d.list_date
+), stock_days AS (
+  SELECT
+    p.stock_id,
+    p.trade_date,
+    p.adj_close,
+    p.is_st,
+    p.is_suspended,
+    c.day_number - l.list_day_number AS listed_trading_days
+  FROM intermediate.int_daily_prices AS p
+  JOIN listing AS l
+    ON l.stock_id = p.stock_id
+  LEFT JOIN calendar AS c
+    ON c.trade_date = p.trade_date
+  WHERE p.trade_date BETWEEN @start_ds AND @end_ds
+), snapshot_days AS (
+  SELECT DISTINCT
+    index_id,
+    trade_date AS snapshot_date
+  FROM staging.stg_index_weights
+  WHERE trade_date <= @end_ds
+), index_days AS (
+  -- each index's latest snapshot on or before each day of the interval
+  SELECT
+    t.trade_date,
+    s.index_id,
+    MAX(s.snapshot_date) AS snapshot_date
+  FROM (SELECT DISTINCT trade_date FROM stock_days) AS t
+  JOIN snapshot_days AS s
+    ON s.snapshot_date <= t.trade_date
+  GROUP BY t.trade_date, s.index_id
+), snapshot_prices AS (
+  SELECT stock_id, trade_date, adj_close
+  FROM intermediate.int_daily_prices
+  WHERE trade_date IN (SELECT snapshot_date FROM index_days)
+), member_days AS (
+  -- members in force that day, with their snapshot weight drifted by the return since then
+  SELECT
+    m.index_id,
+    d.stock_id,
+    d.trade_date,
+    w.weight_pct * d.adj_close / sp.adj_close AS drifted_weight
+  FROM stock_days AS d
+  JOIN staging.stg_index_members AS m
+    ON m.stock_id = d.stock_id
+    AND m.start_date <= d.trade_date
+    AND (m.end_date IS NULL OR d.trade_date < m.end_date)
+  LEFT JOIN index_days AS i
+    ON i.index_id = m.index_id
+    AND i.trade_date = d.trade_date
+  LEFT JOIN staging.stg_index_weights AS w
+    ON w.index_id = m.index_id
+    AND w.stock_id = d.stock_id
+    AND w.trade_date = i.snapshot_date
+  LEFT JOIN snapshot_prices AS sp
+    ON sp.stock_id = d.stock_id
+    AND sp.trade_date = i.snapshot_date
+), member_weights AS (
+  SELECT
+    stock_id,
+    trade_date,
+    index_id,
+    100 * drifted_weight / SUM(drifted_weight) OVER (PARTITION BY index_id, trade_date)
+      AS weight_pct
+  FROM member_days
+), stock_weights AS (
+  -- one column per index ('000300.SH' CSI 300, '000905.SH' CSI 500, '000852.SH' CSI 1000)
+  SELECT
+    stock_id,
+    trade_date,
+    MAX(CASE WHEN index_id = '000300.SH' THEN 1 ELSE 0 END) = 1 AS is_csi300_member,
+    MAX(CASE WHEN index_id = '000905.SH' THEN 1 ELSE 0 END) = 1 AS is_csi500_member,
+    MAX(CASE WHEN index_id = '000852.SH' THEN 1 ELSE 0 END) = 1 AS is_csi1000_member,
+    MAX(CASE WHEN index_id = '000300.SH' THEN weight_pct END) AS csi300_weight_pct,
+    MAX(CASE WHEN index_id = '000905.SH' THEN weight_pct END) AS csi500_weight_pct,
+    MAX(CASE WHEN index_id = '000852.SH' THEN weight_pct END) AS csi1000_weight_pct
+  FROM member_weights
+  GROUP BY stock_id, trade_date
+)
+SELECT
+  d.stock_id::TEXT AS stock_id, -- Wind code
+  d.trade_date::DATE AS trade_date, -- trading day
+  d.listed_trading_days::INT AS listed_trading_days, -- trading days since listing (0 on the listing day)
+  d.is_st::BOOLEAN AS is_st, -- under special treatment that day
+  d.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
+  (d.listed_trading_days >= 120 AND NOT d.is_st AND NOT d.is_suspended)::BOOLEAN
+    AS in_universe, -- listed >= 120 trading days, not ST, not suspended
+  CASE WHEN w.is_csi300_member THEN w.csi300_weight_pct ELSE 0 END::DOUBLE
+    AS csi300_weight_pct, -- CSI 300 weight, percent (0: not a member; NULL: member, weight unknown)
+  CASE WHEN w.is_csi500_member THEN w.csi500_weight_pct ELSE 0 END::DOUBLE
+    AS csi500_weight_pct, -- CSI 500 weight, percent (0: not a member; NULL: member, weight unknown)
+  CASE WHEN w.is_csi1000_member THEN w.csi1000_weight_pct ELSE 0 END::DOUBLE
+    AS csi1000_weight_pct -- CSI 1000 weight, percent (0: not a member; NULL: member, weight unknown)
+FROM stock_days AS d
+LEFT JOIN stock_weights AS w
+  ON w.stock_id = d.stock_id
+  AND w.trade_date = d.trade_date
