@@ -1,0 +1,144 @@
+-- Forward returns: what a score made at trade date T earns. Labels only: no feature model may
+-- read this schema.
+--
+-- For h = 5, 10, 15, 20 trading days (counted on the trade calendar, T+k = the k-th trading
+-- day after T):
+--   fwd_ret_vwap_{h}d  = adj_vwap(T+1+h) / adj_vwap(T+1) - 1   (traded at T+1 VWAP)
+--   fwd_ret_close_{h}d = adj_close(T+h) / adj_close(T) - 1     (traded at T's close)
+--   fwd_excess_*       = the return minus its mean over T's universe (in_universe at T, label
+--                        not NULL).
+-- A suspended stock keeps a row at its pre-suspension price (close = VWAP), so a horizon that
+-- ends in a suspension is valued there. A label is NULL while its horizon's prices have not
+-- arrived (or the stock delisted before it ends). The lookback recomputes the last 45 calendar
+-- days on each run (21 trading days span at most ~40 calendar days, Spring Festival
+-- included), so labels left NULL by an earlier run are filled once their prices arrive.
+MODEL (
+  name labels.stock_fwd_return_daily,
+  kind INCREMENTAL_BY_TIME_RANGE (
+    time_column trade_date,
+    lookback 45
+  ),
+  grain (stock_id, trade_date),
+  signals (raw_arrived()),
+  audits (
+    unique_combination_of_columns(columns := (stock_id, trade_date)),
+    not_null(columns := (stock_id, trade_date)),
+    accepted_range(column := fwd_ret_vwap_20d, min_v := -1),
+    accepted_range(column := fwd_ret_close_20d, min_v := -1)
+  )
+);
+
+WITH calendar AS (
+  -- trading days numbered in order: T+k is the day numbered k more than T
+  SELECT
+    trade_date,
+    ROW_NUMBER() OVER (ORDER BY trade_date) AS day_number
+  FROM staging.stg_trade_calendar
+), bounds AS (
+  SELECT
+    MIN(day_number) AS first_day_number,
+    MAX(day_number) + 21 AS last_day_number
+  FROM calendar
+  WHERE trade_date BETWEEN @start_ds AND @end_ds
+), prices AS (
+  -- the interval's days and the 21 trading days after it
+  SELECT
+    p.stock_id,
+    p.trade_date,
+    c.day_number,
+    p.adj_close,
+    p.adj_vwap,
+    p.is_suspended,
+    p.is_limit_up_open
+  FROM intermediate.int_daily_prices AS p
+  JOIN calendar AS c
+    ON c.trade_date = p.trade_date
+  CROSS JOIN bounds AS b
+  WHERE c.day_number BETWEEN b.first_day_number AND b.last_day_number
+), ahead AS (
+  -- the stock's prices k trading days later (NULL where it has no row that day)
+  SELECT
+    stock_id,
+    trade_date,
+    adj_close,
+    MAX(adj_vwap) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 1 FOLLOWING AND 1 FOLLOWING
+    ) AS adj_vwap_t1,
+    MAX(adj_vwap) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 6 FOLLOWING AND 6 FOLLOWING
+    ) AS adj_vwap_t6,
+    MAX(adj_vwap) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 11 FOLLOWING AND 11 FOLLOWING
+    ) AS adj_vwap_t11,
+    MAX(adj_vwap) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 16 FOLLOWING AND 16 FOLLOWING
+    ) AS adj_vwap_t16,
+    MAX(adj_vwap) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 21 FOLLOWING AND 21 FOLLOWING
+    ) AS adj_vwap_t21,
+    MAX(adj_close) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 5 FOLLOWING AND 5 FOLLOWING
+    ) AS adj_close_t5,
+    MAX(adj_close) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 10 FOLLOWING AND 10 FOLLOWING
+    ) AS adj_close_t10,
+    MAX(adj_close) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 15 FOLLOWING AND 15 FOLLOWING
+    ) AS adj_close_t15,
+    MAX(adj_close) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 20 FOLLOWING AND 20 FOLLOWING
+    ) AS adj_close_t20,
+    MAX(CASE WHEN is_suspended OR is_limit_up_open THEN 0 ELSE 1 END) OVER (
+      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 1 FOLLOWING AND 1 FOLLOWING
+    ) AS buyable_t1
+  FROM prices
+), returns AS (
+  SELECT
+    a.stock_id,
+    a.trade_date,
+    u.in_universe,
+    a.adj_vwap_t6 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_5d,
+    a.adj_vwap_t11 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_10d,
+    a.adj_vwap_t16 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_15d,
+    a.adj_vwap_t21 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_20d,
+    a.adj_close_t5 / a.adj_close - 1 AS fwd_ret_close_5d,
+    a.adj_close_t10 / a.adj_close - 1 AS fwd_ret_close_10d,
+    a.adj_close_t15 / a.adj_close - 1 AS fwd_ret_close_15d,
+    a.adj_close_t20 / a.adj_close - 1 AS fwd_ret_close_20d,
+    a.buyable_t1 = 1 AS is_buyable_t1
+  FROM ahead AS a
+  LEFT JOIN features.stock_universe_daily AS u
+    ON u.stock_id = a.stock_id
+    AND u.trade_date = a.trade_date
+    AND u.trade_date BETWEEN @start_ds AND @end_ds
+  WHERE a.trade_date BETWEEN @start_ds AND @end_ds
+)
+SELECT
+  stock_id::TEXT AS stock_id, -- Wind code
+  trade_date::DATE AS trade_date, -- the day the score is made (at the close)
+  fwd_ret_vwap_5d::DOUBLE AS fwd_ret_vwap_5d, -- T+1 VWAP to T+6 VWAP return, fraction
+  fwd_ret_vwap_10d::DOUBLE AS fwd_ret_vwap_10d, -- T+1 VWAP to T+11 VWAP return, fraction
+  fwd_ret_vwap_15d::DOUBLE AS fwd_ret_vwap_15d, -- T+1 VWAP to T+16 VWAP return, fraction
+  fwd_ret_vwap_20d::DOUBLE AS fwd_ret_vwap_20d, -- T+1 VWAP to T+21 VWAP return, fraction
+  fwd_ret_close_5d::DOUBLE AS fwd_ret_close_5d, -- T close to T+5 close return, fraction
+  fwd_ret_close_10d::DOUBLE AS fwd_ret_close_10d, -- T close to T+10 close return, fraction
+  fwd_ret_close_15d::DOUBLE AS fwd_ret_close_15d, -- T close to T+15 close return, fraction
+  fwd_ret_close_20d::DOUBLE AS fwd_ret_close_20d, -- T close to T+20 close return, fraction
+  (fwd_ret_vwap_5d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_5d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_5d, -- fwd_ret_vwap_5d minus its mean over T's universe, fraction
+  (fwd_ret_vwap_10d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_10d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_10d, -- fwd_ret_vwap_10d minus its mean over T's universe, fraction
+  (fwd_ret_vwap_15d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_15d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_15d, -- fwd_ret_vwap_15d minus its mean over T's universe, fraction
+  (fwd_ret_vwap_20d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_20d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_20d, -- fwd_ret_vwap_20d minus its mean over T's universe, fraction
+  (fwd_ret_close_5d - AVG(CASE WHEN in_universe THEN fwd_ret_close_5d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_close_5d, -- fwd_ret_close_5d minus its mean over T's universe, fraction
+  (fwd_ret_close_10d - AVG(CASE WHEN in_universe THEN fwd_ret_close_10d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_close_10d, -- fwd_ret_close_10d minus its mean over T's universe, fraction
+  (fwd_ret_close_15d - AVG(CASE WHEN in_universe THEN fwd_ret_close_15d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_close_15d, -- fwd_ret_close_15d minus its mean over T's universe, fraction
+  (fwd_ret_close_20d - AVG(CASE WHEN in_universe THEN fwd_ret_close_20d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_close_20d, -- fwd_ret_close_20d minus its mean over T's universe, fraction
+  is_buyable_t1::BOOLEAN AS is_buyable_t1 -- T+1 neither suspended nor limit-up at the open (NULL: no T+1 row yet)
+FROM returns
