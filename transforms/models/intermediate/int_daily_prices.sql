@@ -113,8 +113,11 @@ WITH calendar AS (
   SELECT
     *,
     ROUND(pre_close_exact * (1 + up_ratio), 2) AS limit_up_price,
-    GREATEST(ROUND(pre_close_exact * (1 - down_ratio), 2), CAST(0.01 AS DECIMAL(18, 2)))
-      AS limit_down_price
+    -- GREATEST skips NULLs, so a day without limits is kept NULL explicitly
+    CASE
+      WHEN down_ratio IS NOT NULL
+        THEN GREATEST(ROUND(pre_close_exact * (1 - down_ratio), 2), CAST(0.01 AS DECIMAL(18, 2)))
+    END AS limit_down_price
   FROM limit_ratios
 )
 SELECT
