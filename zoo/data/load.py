@@ -543,7 +543,8 @@ def reset_schemas(warehouse: Path) -> None:
 
 
 def warehouse_summary(warehouse: Path) -> str:
-    """Rows and date range (of each table's first date column) of every raw and truth table."""
+    """Rows and date range of every raw and truth table (its first date column), then of every
+    table SQLMesh built in `MODEL_SCHEMAS` (its time column)."""
     from rich.console import Console
     from rich.table import Table as RichTable
 
@@ -560,14 +561,49 @@ def warehouse_summary(warehouse: Path) -> str:
             for table in tables:
                 if _table_exists(con, schema, table.name):
                     view.add_row(*_table_stats(con, table))
+        raw_rows = view.row_count
+        models = _model_stats(con)
         last_load = _last_load(con)
-    if not view.row_count:
+    if models:
+        view.add_section()
+        for row in models:
+            view.add_row(*row)
+    if not raw_rows and not models:
         return f"The warehouse {warehouse} holds no raw or truth tables yet."
     out = Console(file=io.StringIO(), width=110, color_system=None)
     out.print(view)
     if last_load:
         out.print(f"Last load: {last_load} UTC")
+    if not models:
+        out.print("No SQLMesh models built yet: `sqlmesh plan` in transforms/ builds them.")
     return out.file.getvalue().rstrip()  # type: ignore[attr-defined]
+
+
+# Schemas where SQLMesh publishes its models (views on tables in sqlmesh__<schema>; staging
+# is only views on raw, so it is left out), and the time columns a model may have, by
+# preference.
+MODEL_SCHEMAS = ("intermediate", "features", "labels")
+MODEL_TIME_COLUMNS = ("trade_date", "available_date", "as_of_date", "calendar_date")
+
+
+def _model_stats(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
+    """(name, rows, time column, first, last) of each model in MODEL_SCHEMAS, by schema."""
+    marks = ", ".join("?" * len(MODEL_SCHEMAS))
+    columns: dict[tuple[str, str], set[str]] = {}
+    for schema, name, column in con.execute(
+        "SELECT table_schema, table_name, lower(column_name) FROM information_schema.columns "
+        f"WHERE table_schema IN ({marks})", list(MODEL_SCHEMAS),
+    ).fetchall():
+        columns.setdefault((schema, name), set()).add(column)
+    rows = []
+    for schema in MODEL_SCHEMAS:
+        for name in sorted(n for s, n in columns if s == schema):
+            time = next((c for c in MODEL_TIME_COLUMNS if c in columns[schema, name]), None)
+            span = f", min({time}), max({time})" if time else ""
+            row = con.execute(f'SELECT count(*){span} FROM "{schema}"."{name}"').fetchone()
+            first, last = (str(row[1] or ""), str(row[2] or "")) if time else ("", "")
+            rows.append((f"{schema}.{name}", f"{row[0]:,}", time or "", first, last))
+    return rows
 
 
 def _table_stats(con: duckdb.DuckDBPyConnection, table: wind.Table) -> tuple[str, ...]:
