@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
+# the summary comes last: rows and dates of every raw table and of every model just built
 demo: $(STAMP)
 	$(BIN)/zoo data synth
-	$(BIN)/zoo data summary
 	cd transforms && ../$(BIN)/sqlmesh plan --auto-apply --no-prompts
+	$(BIN)/zoo data summary
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
