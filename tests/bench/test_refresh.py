@@ -1,0 +1,60 @@
+"""`zoo bench refresh`: the plan-output parser, and a tiny end-to-end run."""
+
+import json
+
+import pytest
+
+from zoo.bench.refresh import SAME_FEATURE_MODELS, parse_model_seconds
+
+# Captured from `sqlmesh plan` (a narrow console: the second model's line wraps, and a batched
+# model prints one line per batch), with a signal check and a warning in between.
+PLAN_OUTPUT = """\
+Checking signals for intermediate.int_daily_prices
+└── [1/1] raw_arrived 0.32s
+    ├── Check: 2010-01-01 - 2026-11-23
+    └── Some ready: 2010-01-01 - 2021-12-31
+
+[1/1] staging.stg_eod_prices                 [recreate view, audits passed 1]      0.17s
+[1/1] intermediate.int_daily_prices          [insert 2010-01-01 - 2021-12-31,
+audits passed 4]                              1.26s
+<string>:1: SyntaxWarning: "is not" with a literal. Did you mean "!="?
+[1/2] labels.stock_fwd_return_daily          [insert 2010-01-01 - 2015-12-31, audits passed 4]  \
+\x1b[32m1.50s\x1b[0m
+[2/2] labels.stock_fwd_return_daily   [insert 2016-01-01 - 2021-12-31, audits passed 4]  0.25s
+Executing model batches ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 100.0% • 22/22 • 0:00:17
+"""
+
+
+def test_parse_model_seconds_sums_batches_and_survives_wrapping():
+    assert parse_model_seconds(PLAN_OUTPUT) == {
+        "staging.stg_eod_prices": 0.17,
+        "intermediate.int_daily_prices": 1.26,
+        "labels.stock_fwd_return_daily": 1.75,
+    }
+    assert parse_model_seconds("No changes to plan") == {}
+
+
+@pytest.mark.slow
+def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
+    from zoo.bench.refresh import run
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    returned = run(stocks=40, start="20200101", end="20201231")
+    figures = json.loads((tmp_path / "bench" / "refresh.json").read_text())
+    assert figures == json.loads(json.dumps(returned, default=str))
+    for key in ("plan_seconds", "plan_peak_mib", "plan_maxrss_mib", "run_seconds",
+                "run_peak_mib", "pandas_seconds", "pandas_peak_mib",
+                "sql_seconds_same_features", "ratio", "raw_rows", "trading_days"):
+        assert figures[key] > 0, key
+    assert figures["stocks"] == 40 and figures["machine"]["cpu_count"] >= 1
+    assert figures["plan_seconds"] >= figures["plan_model_seconds_total"] > 0
+    assert "intermediate.int_daily_prices" in figures["sql_models_same_features"]
+    assert set(figures["sql_models_same_features"]) <= set(SAME_FEATURE_MODELS)
+    assert figures["run_new_day_rows_int_daily_prices"] > 0
+    assert set(figures["passed"]) == {"plan_seconds", "plan_peak_mib", "run_seconds", "ratio"}
+    # the baseline computes the same features as the SQL models
+    for column, check in figures["pandas_vs_sql"].items():
+        assert check["rows"] > 0 and check["null_mismatches"] == 0, column
+        assert check.get("mismatching_rows", 0) == 0, column
+        assert (check.get("max_abs_diff") or 0) < 1e-9, column
+    assert not [p for p in (tmp_path / "bench").iterdir() if p.name.startswith("refresh-")]
