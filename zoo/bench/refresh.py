@@ -300,6 +300,7 @@ def pandas_features(market: Path):
 
     df = prices.merge(derivative, on=[code, "TRADE_DT"], how="left")
     df = df.merge(description, on=code)
+    del prices, derivative
     df["trade_date"] = to_date(df["TRADE_DT"])
     df["list_date"] = to_date(df["S_INFO_LISTDATE"])
     df = df.sort_values([code, "trade_date"], ignore_index=True)
@@ -442,6 +443,7 @@ def measure(stocks: int, start: str, end: str, seed: int = 7, keep: bool = False
     from zoo.paths import bench_dir
 
     scratch = Path(tempfile.mkdtemp(prefix="refresh-", dir=bench_dir()))
+    load_before = os.getloadavg()  # other work on the machine slows every figure
     market, extract, logs = scratch / "market", scratch / "extract", scratch / "logs"
     warehouse = scratch / "warehouse.duckdb"
     env = dict(os.environ)
@@ -484,7 +486,9 @@ def measure(stocks: int, start: str, end: str, seed: int = 7, keep: bool = False
     sql_seconds = sum(model_seconds[m] for m in same_models + staging)
     figures = {
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "python": sys.version.split()[0], "memory_gib": _memory_gib()},
+                    "python": sys.version.split()[0], "memory_gib": _memory_gib(),
+                    "load_average_1min_before_after": [round(load_before[0], 1),
+                                                       round(os.getloadavg()[0], 1)]},
         **config,
         "trading_days": prepared["trading_days"],
         "raw_rows": sum(prepared["raw_rows_by_table"].values()),
