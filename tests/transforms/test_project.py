@@ -50,3 +50,13 @@ def test_plan_builds_on_empty_raw_and_renders_for_spark(empty_warehouse):
     render = sqlmesh(empty_warehouse, "render", "staging.stg_income", "--dialect", "spark")
     assert render.returncode == 0, render.stderr
     assert "TO_TIMESTAMP(" in render.stdout and "STRPTIME" not in render.stdout.upper()
+
+
+def test_plan_on_an_unchanged_project_does_nothing(built_warehouse, tmp_path):
+    import shutil
+
+    shutil.copy(built_warehouse / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    plan = sqlmesh(tmp_path, "plan", "--auto-apply", "--no-prompts", "--skip-tests")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "No changes to plan" in plan.stdout
+    assert "insert" not in plan.stdout and "full refresh" not in plan.stdout
