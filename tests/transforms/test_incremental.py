@@ -1,16 +1,19 @@
 """Incremental equals full: days whose raw rows arrive later are filled by `sqlmesh run`."""
 
+import re
 import shutil
 
 import duckdb
 import polars as pl
+from polars.testing import assert_frame_equal
 
-from tests.transforms.test_project import sqlmesh
+from tests.transforms.test_project import TRANSFORMS, sqlmesh
 from zoo.data.load import load_dir
 
 CUT = "20200630"
 DAILY = {"AShareEODPrices": "TRADE_DT", "AShareEODDerivativeIndicator": "TRADE_DT",
          "AIndexEODPrices": "TRADE_DT", "AIndexFreeWeight": "TRADE_DT"}
+BUILT_SCHEMAS = ("intermediate", "features", "labels")
 
 
 def _extract_until(market, out, cut: str):
@@ -24,32 +27,77 @@ def _extract_until(market, out, cut: str):
     return out
 
 
-def _table(home, name: str) -> pl.DataFrame:
+def _tables(home) -> list[str]:
+    """Every table the models build (the views of the schemas SQLMesh writes to)."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(f"SELECT * FROM {name} ORDER BY stock_id, trade_date").pl()
+        rows = con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            f"WHERE table_schema IN {BUILT_SCHEMAS} ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
 
 
-def test_plan_then_run_on_a_later_extract_equals_one_full_build(tiny_market, tmp_path):
+def _table(home, name: str) -> pl.DataFrame:
+    """The table in a canonical row order (every column sorts, whatever the grain)."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(f"SELECT * FROM {name} ORDER BY ALL").pl()
+
+
+def test_plan_then_run_on_a_later_extract_equals_one_full_build(tiny_market, tmp_path,
+                                                                 monkeypatch):
     full, incremental = tmp_path / "full", tmp_path / "incremental"
     full.mkdir()
     incremental.mkdir()
     load_dir(tiny_market, full / "warehouse.duckdb")
-    assert sqlmesh(full, "plan", "--auto-apply", "--no-prompts").returncode == 0
+    built = sqlmesh(full, "plan", "--auto-apply", "--no-prompts")
+    assert built.returncode == 0, built.stdout + built.stderr
 
     early = _extract_until(tiny_market, tmp_path / "early", CUT)
     load_dir(early, incremental / "warehouse.duckdb")
     plan = sqlmesh(incremental, "plan", "--auto-apply", "--no-prompts")
     assert plan.returncode == 0, plan.stdout + plan.stderr
-    first = _table(incremental, "intermediate.int_daily_prices")
-    assert str(first["trade_date"].max()).replace("-", "") <= CUT
+    for name in ("intermediate.int_daily_prices", "labels.stock_fwd_return_daily"):
+        first = _table(incremental, name)
+        assert str(first["trade_date"].max()).replace("-", "") <= CUT
+    # the labels of the last days before the cut wait for the prices after it ...
+    last_day = first["trade_date"].max()
+    assert first.filter(pl.col("trade_date") == last_day)["fwd_ret_close_5d"].is_null().all()
 
     load_dir(tiny_market, incremental / "warehouse.duckdb")
     run = sqlmesh(incremental, "run")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert _table(incremental, "intermediate.int_daily_prices").equals(
-        _table(full, "intermediate.int_daily_prices")
-    )
-    again = sqlmesh(incremental, "run")  # nothing new arrived: a no-op
+    tables = _tables(full)
+    assert {"intermediate.int_daily_prices", "features.stock_price_volume_daily",
+            "features.stock_universe_daily", "labels.stock_fwd_return_daily"} <= set(tables)
+    assert _tables(incremental) == tables
+    # ... and the run fills them in: the lookback recomputes the days before the cut
+    refilled = _table(incremental, "labels.stock_fwd_return_daily").filter(
+        pl.col("trade_date") == last_day)
+    assert refilled["fwd_ret_close_5d"].is_not_null().any()
+    _assert_same_tables(incremental, full, tables)
+
+    # nothing new arrived: only models with a lookback recompute their last days, to the same rows
+    again = sqlmesh(incremental, "run")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "None ready" in again.stdout and "insert" not in again.stdout
+    inserted = set(re.findall(r"\] (\S+)\s+\[insert", again.stdout))
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "context"))
+    assert inserted <= _lookback_models(), again.stdout
+    _assert_same_tables(incremental, full, tables)
     shutil.rmtree(tmp_path / "early")
+
+
+def _lookback_models() -> set[str]:
+    from sqlmesh import Context
+
+    context = Context(paths=str(TRANSFORMS))
+    return {model.name for model in context.models.values() if model.lookback}
+
+
+def _assert_same_tables(incremental, full, tables: list[str]) -> None:
+    differ = []
+    for name in tables:
+        try:
+            assert_frame_equal(_table(incremental, name), _table(full, name),
+                               rel_tol=1e-12, abs_tol=1e-12)
+        except AssertionError as error:
+            differ.append(f"{name}: {error}")
+    assert not differ, "\n".join(differ)
