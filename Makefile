@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check zoo portfolios tests transforms
+	$(BIN)/ruff check zoo portfolios tests transforms feature_repo
 
 clean:
 	rm -rf $(VENV) data
