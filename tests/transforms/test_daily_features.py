@@ -357,3 +357,18 @@ def test_index_weights_sum_to_100_and_equal_snapshots(built_warehouse, tiny_mark
         assert on_snapshot.height > 0
         # equal to the snapshot, up to its 4-decimal rounding
         assert ((on_snapshot[column] - on_snapshot["snapshot_weight"]).abs() < 1e-3).all()
+
+
+# ----------------------------------------------------------------------------- portability
+def test_renders_for_spark(tmp_path, monkeypatch):
+    import sqlglot
+    from sqlmesh import Context
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    context = Context(paths=str(TRANSFORMS))
+    for model in ("intermediate.int_daily_prices", "features.stock_price_volume_daily",
+                  "features.stock_universe_daily", "labels.stock_fwd_return_daily"):
+        spark = context.render(model).sql(dialect="spark")
+        assert sqlglot.parse_one(spark, read="spark") is not None, model
+        for duckdb_only in ("STRPTIME", "DATE_DIFF(", "::"):
+            assert duckdb_only not in spark.upper(), (model, duckdb_only)
