@@ -12,7 +12,8 @@
 --   days (listing age 0-4 on the trade calendar; a listing before the loaded calendar's first
 --   day is aged in weekdays up to it).
 -- Limit prices are rounded to 0.01 half up (the exchange rule) in DECIMAL arithmetic, because
--- a DOUBLE 11.055 is 11.05499... and would round down; the down limit is at least 0.01.
+-- as DOUBLEs 17.15 x 1.1 = 18.86499... would round down to 18.86 (the limit is 18.87); the
+-- down limit is at least 0.01.
 -- The flags agree with Wind's UP_DOWN_LIMIT_STATUS: a suspended day is never at a limit.
 MODEL (
   name intermediate.int_daily_prices,
