@@ -1,0 +1,121 @@
+"""Export warehouse tables to the parquet files Feast's offline store reads.
+
+`export_tables(warehouse, offline_dir, tables)` writes each relation as
+`<offline_dir>/<name>.parquet` with two columns added for Feast:
+- `event_timestamp`: the relation's DATE time column at 15:00 Asia/Shanghai (the close, when
+  a daily value becomes known), as TIMESTAMPTZ, i.e. 07:00 UTC;
+- `created_timestamp`: when this export ran (UTC), the same for every row of one call;
+and sorted by (stock_id, event_timestamp), which is the order the ASOF join of
+`zoo.data.offline_store` reads and lets parquet row-group statistics prune by stock.
+
+Each file is written to a temporary file in the same folder and then moved into place with
+`os.replace`, so a reader opening `<name>.parquet` sees either the previous export or the new
+one, never a mix or a half-written file. The warehouse is opened read-only.
+
+Which tables to export is the caller's choice, e.g. the SQLMesh features and labels:
+    export_tables(warehouse_path(), zoo_home() / "offline",
+                  {"stock_style_daily": ("features.stock_style_daily", "trade_date"),
+                   "fundamental_quarterly": ("features.fundamental_quarterly",
+                                             "available_date")})
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+CLOSE_TIME = "15:00"
+MARKET_TIME_ZONE = "Asia/Shanghai"
+SORT_KEYS = ("stock_id",)
+ADDED_COLUMNS = ("event_timestamp", "created_timestamp")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ExportTable(NamedTuple):
+    """A relation to export: a table name (`schema.table`) or a SELECT query, and its DATE
+    time column."""
+
+    relation: str
+    time_column: str
+
+
+def _relation_sql(relation: str) -> str:
+    """A table name is used as is; anything else is taken as a query and parenthesised."""
+    text = relation.strip().rstrip(";")
+    if all(_NAME.fullmatch(part) for part in text.split(".")):
+        return text
+    return f"({text})"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def export_tables(warehouse: Path, offline_dir: Path,
+                  tables: dict[str, ExportTable | tuple[str, str]]) -> dict:
+    """Write each of `tables` as `<offline_dir>/<name>.parquet`; returns per name the path,
+    rows written and the created_timestamp stamped on them.
+
+    Args:
+        warehouse: the DuckDB file, opened read-only.
+        offline_dir: folder of the parquet files (created if missing).
+        tables: output name -> (table name or SELECT query, DATE time column).
+    """
+    import duckdb
+
+    offline_dir = Path(offline_dir)
+    offline_dir.mkdir(parents=True, exist_ok=True)
+    created = datetime.now(UTC)
+    written: dict[str, dict] = {}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for name, spec in tables.items():
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"export name {name!r} is not a plain identifier")
+            relation, time_column = ExportTable(*spec)
+            source = _relation_sql(relation)
+            columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}")
+                       .fetchall()]
+            if time_column not in columns:
+                raise ValueError(f"{name}: time column {time_column!r} is not among "
+                                 f"{', '.join(columns)}")
+            taken = [c for c in ADDED_COLUMNS if c in columns]
+            if taken:
+                raise ValueError(f"{name}: the relation already has {taken}, which the export "
+                                 f"adds")
+            order = [_ident(k) for k in SORT_KEYS if k in columns] + ["event_timestamp"]
+            query = (
+                f"SELECT *, (CAST({_ident(time_column)} AS DATE) + TIME '{CLOSE_TIME}') "
+                f"AT TIME ZONE '{MARKET_TIME_ZONE}' AS event_timestamp, "
+                f"CAST($created AS TIMESTAMPTZ) AS created_timestamp "
+                f"FROM {source} ORDER BY {', '.join(order)}")
+            target = offline_dir / f"{name}.parquet"
+            handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp",
+                                            dir=offline_dir)
+            os.close(handle)
+            try:
+                rows = con.execute(
+                    f"COPY ({query}) TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd)",
+                    {"created": created},
+                ).fetchone()[0]
+                with open(temp, "rb") as f:
+                    os.fsync(f.fileno())
+                os.chmod(temp, 0o644)  # mkstemp made it private; readers are other users too
+                os.replace(temp, target)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+            written[name] = {"path": str(target), "rows": int(rows),
+                             "created_timestamp": created.isoformat()}
+    finally:
+        con.close()
+    return written
