@@ -38,10 +38,11 @@ style_v1 = FeatureService(
 portfolio_inputs_v1 = FeatureService(
     name="portfolio_inputs_v1",
     features=[
-        stock_style_daily,
+        # in_universe and is_suspended come from stock_universe_daily only (names must be unique)
+        stock_style_daily[[f.name for f in stock_style_daily.features if f.name != "in_universe"]],
         stock_universe_daily,
-        stock_price_volume_daily[["adj_close", "adj_vwap", "ret_1d", "is_suspended",
-                                  "is_limit_up_open", "is_limit_down_close"]],
+        stock_price_volume_daily[["adj_close", "adj_vwap", "ret_1d", "is_limit_up_open",
+                                  "is_limit_down_close"]],
     ],
     description="What the index-enhancement optimiser needs on a rebalance day: exposures, "
     "industries, benchmark weights, tradability.",

@@ -146,5 +146,11 @@ def bench_retrieve(rows: int) -> None:
     run(rows=rows)
 
 
+# --------------------------------------------------------------------------- features
+from zoo.cli_features import features  # noqa: E402  (click only; heavy imports are inside)
+
+main.add_command(features)
+
+
 if __name__ == "__main__":
     main()

@@ -34,3 +34,15 @@ def bench_dir() -> Path:
     path = zoo_home() / "bench"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def feature_repo_path() -> Path:
+    """The Feast repository (declarations) of this checkout."""
+    return Path(__file__).resolve().parents[1] / "feature_repo"
+
+
+def offline_dir() -> Path:
+    """The parquet exports Feast reads (one file per feature view)."""
+    path = zoo_home() / "offline"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
