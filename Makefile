@@ -21,6 +21,8 @@ demo: $(STAMP)
 	$(BIN)/zoo data synth
 	cd transforms && ../$(BIN)/sqlmesh plan --auto-apply --no-prompts
 	$(BIN)/zoo data summary
+	$(BIN)/zoo features apply
+	$(BIN)/zoo features get --service portfolio_inputs_v1 --sample 5
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

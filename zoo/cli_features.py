@@ -33,24 +33,29 @@ def features_apply(skip_export: bool) -> None:
 
 @features.command("get")
 @click.option("--service", required=True, help="A versioned feature service, e.g. style_v1.")
-@click.option("--entities", "entities_path", required=True,
+@click.option("--entities", "entities_path", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Parquet or CSV with stock_id and a timezone-aware event_timestamp.")
+@click.option("--sample", type=int, default=None, metavar="N",
+              help="Instead of --entities: N stocks of the universe on the latest exported day.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the result here (.parquet or .csv); default: print the first rows.")
 @click.option("--full-feature-names", is_flag=True, help="Name columns view__feature.")
-def features_get(service: str, entities_path: Path, out: Path | None,
-                 full_feature_names: bool) -> None:
-    """Point-in-time features of SERVICE for the entity rows in FILE."""
+def features_get(service: str, entities_path: Path | None, sample: int | None,
+                 out: Path | None, full_feature_names: bool) -> None:
+    """Point-in-time features of a service for the entity rows of a file (or a sample)."""
     from zoo.data.feature_store import (
         FeatureStoreError,
         get_historical,
         read_entities,
+        sample_entities,
         unknown_stocks,
     )
 
+    if (entities_path is None) == (sample is None):
+        raise click.UsageError("give exactly one of --entities FILE and --sample N")
     try:
-        entities = read_entities(entities_path)
+        entities = read_entities(entities_path) if entities_path else sample_entities(sample)
         table = get_historical(service, entities, full_feature_names=full_feature_names)
     except (FeatureStoreError, ValueError) as err:
         raise _fail(err) from err

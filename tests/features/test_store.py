@@ -160,3 +160,18 @@ def test_retrieval_works_while_sqlmesh_holds_the_warehouse(home):
     assert not errors, errors[:3]
     assert results and all(results)
 
+
+
+def test_cli_get_writes_a_sample(home, tmp_path):
+    from click.testing import CliRunner
+
+    from zoo.cli import main
+
+    out = tmp_path / "sample.parquet"
+    result = CliRunner().invoke(main, ["features", "get", "--service", "style_v1",
+                                       "--sample", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    assert len(frame) == 3 and frame["size"].notna().all()
+    both = CliRunner().invoke(main, ["features", "get", "--service", "style_v1"])
+    assert both.exit_code != 0 and "exactly one of --entities" in both.output

@@ -164,6 +164,19 @@ def read_entities(path: Path) -> pd.DataFrame:
     return frame
 
 
+def sample_entities(n: int) -> pd.DataFrame:
+    """`n` stocks of the universe on the latest exported day, at that day's close."""
+    import duckdb
+
+    path = offline_dir() / "stock_universe_daily.parquet"
+    if not path.is_file():
+        raise FeatureStoreError("nothing exported yet: run `zoo features apply` first")
+    return duckdb.sql(
+        f"SELECT stock_id, event_timestamp FROM read_parquet('{path}') WHERE in_universe "
+        f"AND event_timestamp = (SELECT MAX(event_timestamp) FROM read_parquet('{path}')) "
+        f"ORDER BY stock_id LIMIT {int(n)}").df()
+
+
 def get_historical(service: str, entities: pd.DataFrame, fs: FeatureStore | None = None,
                    full_feature_names: bool = False) -> pa.Table:
     """Point-in-time features of a versioned service for an entity frame, as Arrow.
