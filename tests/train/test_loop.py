@@ -1,0 +1,232 @@
+"""The training loop: it learns, it is deterministic for a seed, it resumes exactly, and the
+uniform trainer handles every registered model (the two-stage one included)."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+import zoo.models  # noqa: F401  (registers the models)
+from zoo.registry import create_model, list_models
+from zoo.train.config import TrainConfig
+from zoo.train.loop import (
+    FitResult,
+    Trainer,
+    TwoStageTrainer,
+    daily_rank_ic,
+    evaluate,
+    fit,
+    load_checkpoint,
+    make_trainer,
+    predict,
+    resolve_device,
+)
+
+from .conftest import tiny_fake
+
+TINY = ["model.hidden_channels=8", "model.head_channels=8", "model.dropout=0"]
+
+
+def config(*overrides: str) -> TrainConfig:
+    return TrainConfig.from_overrides(["lr=5e-3", "max_epochs=3", "patience=3", *TINY,
+                                       *overrides])
+
+
+def split(fake):
+    return fake.dates[:40], fake.dates[50:70]
+
+
+def state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_state(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_daily_rank_ic_is_spearman_with_ties():
+    rng = np.random.default_rng(0)
+    score = rng.integers(0, 5, 50).astype(float)  # many ties
+    label = score + rng.normal(size=50)
+    mask = rng.random(50) > 0.2
+    label[~mask] = np.nan  # masked rows may hold anything
+    ic = daily_rank_ic(torch.tensor(score), torch.tensor(label), torch.tensor(mask))
+    assert float(ic) == pytest.approx(spearmanr(score[mask], label[mask]).statistic)
+    constant = daily_rank_ic(torch.ones(10), torch.arange(10.0), torch.ones(10, dtype=bool))
+    assert math.isnan(float(constant))
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no GPU"):
+            resolve_device("cuda")
+
+
+def test_fit_learns_the_planted_signal(fake):
+    train_days, valid_days = split(fake)
+    torch.manual_seed(0)
+    model = create_model("biagru", hidden_channels=8, head_channels=8, dropout=0.0)
+    before = evaluate(model, fake, valid_days)
+    result = fit(model, fake, valid_days, config(), seed=0, train_days=train_days)
+    assert isinstance(result, FitResult)
+    assert result.epochs_run == 3 and len(result.history) == 3
+    assert result.best_valid_ic > 0.3 > before + 0.1
+    # The model holds the best epoch's weights.
+    assert evaluate(model, fake, valid_days) == pytest.approx(result.best_valid_ic, abs=1e-9)
+    assert result.best_valid_ic == max(e.valid_ic for e in result.history)
+
+
+def test_early_stopping_keeps_the_best_epoch(fake):
+    train_days, valid_days = split(fake)
+    # With this (large) learning rate the validation IC peaks within a few epochs.
+    cfg = config("lr=0.05", "max_epochs=8", "patience=1", "grad_clip=0")
+    trainer = make_trainer(cfg, seed=0)
+    result = trainer.fit(fake, train_days, valid_days)
+    ics = [e.valid_ic for e in result.history]
+    assert result.stopped_early and result.epochs_run < 8
+    assert result.best_epoch == int(np.nanargmax(ics))
+    assert result.epochs_run == result.best_epoch + 2  # patience 1: one worse epoch, then stop
+    assert evaluate(trainer.model, fake, valid_days) == pytest.approx(max(ics), abs=1e-9)
+
+
+def test_fit_is_deterministic_for_a_seed(fake):
+    train_days, valid_days = split(fake)
+    cfg = config("max_epochs=2", "days_per_epoch=15", "model.dropout=0.2")
+    runs = []
+    for seed in (0, 0, 1):
+        trainer = make_trainer(cfg, seed)
+        result = trainer.fit(fake, train_days, valid_days)
+        runs.append((state(trainer.model), [e.valid_ic for e in result.history]))
+    assert same_state(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]
+    assert not same_state(runs[0][0], runs[2][0])
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_continues_exactly(fake, tmp_path):
+    train_days, valid_days = split(fake)
+    cfg = config("max_epochs=4", "patience=10", "days_per_epoch=12", "model.dropout=0.3")
+    straight = make_trainer(cfg, seed=5)
+    result = straight.fit(fake, train_days, valid_days)
+
+    path = tmp_path / "ckpt.pt"
+    interrupted = make_trainer(cfg, seed=5)
+
+    def stop_after_two(stats):
+        if stats.epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        interrupted.fit(fake, train_days, valid_days, checkpoint=path, on_epoch=stop_after_two)
+    saved = torch.load(path, weights_only=False)
+    assert saved["epoch"] == 2 and not saved["finished"]
+    assert saved["config"] == cfg.to_dict() and saved["seed"] == 5
+
+    resumed = make_trainer(cfg, seed=5)  # fresh weights: everything must come from the file
+    epochs = []
+    again = resumed.fit(fake, train_days, valid_days, checkpoint=path, resume=True,
+                        on_epoch=lambda stats: epochs.append(stats.epoch))
+    assert epochs == [2, 3]
+    assert same_state(state(straight.model), state(resumed.model))
+    assert [e.valid_ic for e in again.history] == [e.valid_ic for e in result.history]
+
+    # A finished checkpoint is loaded, not retrained; another config is refused.
+    loaded = make_trainer(cfg, seed=5)
+    loaded.fit(fake, train_days, valid_days, checkpoint=path, resume=True,
+               on_epoch=lambda stats: pytest.fail("retrained a finished checkpoint"))
+    assert same_state(state(loaded.model), state(straight.model))
+    with pytest.raises(ValueError, match="another config"):
+        make_trainer(cfg.replace(lr=1e-4), seed=5).fit(fake, train_days, valid_days,
+                                                        checkpoint=path, resume=True)
+
+
+def test_checkpoint_stores_its_config_and_loads_back(fake, tmp_path):
+    train_days, valid_days = split(fake)
+    cfg = config("max_epochs=1")
+    trainer = make_trainer(cfg, seed=0)
+    trainer.fit(fake, train_days, valid_days, checkpoint=tmp_path / "m.pt")
+    saved = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert saved["finished"] and saved["model_name"] == "biagru"
+    assert TrainConfig.from_dict(saved["config"]) == cfg
+    assert saved["model_config"]["hidden_channels"] == 8
+    loaded = load_checkpoint(tmp_path / "m.pt")
+    assert type(loaded) is Trainer and loaded.result.best_epoch == 0
+    days = fake.dates[100:105]
+    assert trainer.predict(fake, days).equals(loaded.predict(fake, days))
+
+
+def test_predict_scores_the_stocks_with_a_price_window(fake):
+    torch.manual_seed(0)
+    model = create_model("biagru", hidden_channels=4, head_channels=4)
+    days = fake.dates[:3]
+    scores = predict(model, fake, days)
+    assert scores.schema == pl.Schema({"stock_id": pl.String, "trade_date": pl.Date,
+                                       "score": pl.Float64})
+    for day in days:
+        batch = fake.batch(day)
+        expected = {fake.stock_ids[i] for i in batch["stock_index"][batch["price_mask"]]}
+        got = scores.filter(pl.col("trade_date") == day)
+        assert set(got["stock_id"]) == expected and got.height == len(expected)
+    assert scores["score"].is_finite().all()
+
+
+def test_a_nan_label_in_training_is_an_error():
+    poisoned = tiny_fake(poison_from=tiny_fake().dates[30])
+    with pytest.raises(FloatingPointError, match="not finite"):
+        make_trainer(config("max_epochs=1"), 0).fit(poisoned, poisoned.dates[20:40],
+                                                     poisoned.dates[:10])
+
+
+SIZES = {
+    "hidden_channels": 4, "head_channels": 4, "fund_hidden_channels": 4, "heads": 2,
+    "num_factors": 4, "xgb_n_estimators": 20, "fund_features": 5, "style_features": 3,
+}
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_trains_and_scores(name, fake):
+    import inspect
+
+    from zoo import registry
+
+    params = inspect.signature(registry._entry(name).factory).parameters
+    overrides = [f"model.{k}={v}" for k, v in SIZES.items() if k in params]
+    cfg = TrainConfig.from_overrides([f"model={name}", "max_epochs=1", "days_per_epoch=5",
+                                      *overrides])
+    trainer = make_trainer(cfg, seed=0)
+    result = trainer.fit(fake, fake.dates[:10], fake.dates[20:25])
+    assert result.epochs_run == 1 and math.isfinite(result.best_valid_ic)
+    scores = trainer.predict(fake, fake.dates[30:32])
+    assert scores.height > 0 and scores["score"].is_finite().all()
+
+
+def test_two_stage_model_scores_with_its_xgboost_stage(fake, tmp_path):
+    cfg = TrainConfig.from_overrides([
+        "model=biagru_xgb", "max_epochs=2", "lr=5e-3", "model.hidden_channels=8",
+        "model.num_factors=4", "model.xgb_n_estimators=40", "model.fund_features=5",
+        "model.style_features=3"])
+    train_days, valid_days = split(fake)
+    trainer = make_trainer(cfg, seed=1)
+    assert isinstance(trainer, TwoStageTrainer)
+    result = trainer.fit(fake, train_days, valid_days, checkpoint=tmp_path / "x.pt")
+    # The second stage sees fundamentals and style, which carry planted signal the
+    # price-only torch stage cannot: it must beat the torch stage on the validation days.
+    assert result.extra["stage_valid_ic"] > result.extra["torch_valid_ic"] + 0.05
+    assert (tmp_path / "x.xgb.json").exists()
+    days = fake.dates[100:104]
+    scores = trainer.predict(fake, days)
+    torch_scores = predict(trainer.model, fake, days)
+    assert scores.select("stock_id", "trade_date").equals(
+        torch_scores.select("stock_id", "trade_date"))
+    assert not np.allclose(scores["score"].to_numpy(), torch_scores["score"].to_numpy())
+    loaded = load_checkpoint(tmp_path / "x.pt")
+    assert isinstance(loaded, TwoStageTrainer)
+    assert loaded.predict(fake, days).equals(scores)

@@ -1,0 +1,564 @@
+"""The one training loop of the zoo, for every torch model, and the uniform `Trainer`.
+
+`fit` trains a model on one day's cross-section per step (days shuffled every epoch), scores
+the validation days after each epoch by their mean daily Rank IC, stops after `patience`
+epochs without improvement and restores the best epoch's weights. Checkpoints hold the
+config that produced them, the best weights and everything needed to resume (last weights,
+optimizer, gradient scaler, RNG state), so a resumed run continues exactly where it stopped.
+
+`Trainer` gives torch and two-stage models one interface, `fit(data, train_days, valid_days)`
+then `predict(data, days)`: for a model whose contract is `two_stage` (`biagru_xgb`) the torch
+stage is trained first, then its XGBoost stage on the same days, and scores come from XGBoost.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import datetime
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from zoo.train.config import TrainConfig
+from zoo.train.data import DayBatches
+from zoo.train.losses import get_loss
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "EpochStats",
+    "FitResult",
+    "Trainer",
+    "TwoStageTrainer",
+    "daily_rank_ic",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "make_trainer",
+    "predict",
+    "resolve_device",
+]
+
+CHECKPOINT_FORMAT = 1
+
+
+# =========================================================================== device and metrics
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" is CUDA when present, else CPU; "cuda" without a GPU is an error."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch sees no GPU")
+    return torch.device(device)
+
+
+def _average_rank(x: Tensor) -> Tensor:
+    """Ranks 0..n-1 of a 1-d tensor, ties sharing their average rank (as Spearman's rho)."""
+    sorted_x, order = torch.sort(x)
+    _, inverse, counts = torch.unique_consecutive(sorted_x, return_inverse=True,
+                                                  return_counts=True)
+    ends = counts.cumsum(0)
+    average = (ends - counts + ends - 1).to(torch.float64) / 2
+    ranks = torch.empty_like(average[inverse])
+    ranks[order] = average[inverse]
+    return ranks
+
+
+def daily_rank_ic(score: Tensor, label: Tensor, mask: Tensor) -> Tensor:
+    """Spearman correlation of score and label over the stocks in `mask` (and finite).
+
+    Returns a 0-d float64 tensor on the inputs' device; NaN when fewer than 3 stocks count or
+    either side is constant.
+
+    Shapes:
+        - score, label: [N]; mask: [N] bool
+    """
+    score, label = score.detach().to(torch.float64), label.detach().to(torch.float64)
+    keep = mask & torch.isfinite(score) & torch.isfinite(label)
+    if int(keep.sum()) < 3:
+        return torch.tensor(float("nan"), dtype=torch.float64, device=score.device)
+    a, b = _average_rank(score[keep]), _average_rank(label[keep])
+    a, b = a - a.mean(), b - b.mean()
+    denominator = torch.sqrt((a * a).sum() * (b * b).sum())
+    return (a * b).sum() / denominator  # 0 / 0 = NaN for a constant side
+
+
+def _input_mask(model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+    """Stocks the model can score: a full price window for price-volume models, at least one
+    known quarter for fundamentals-only models, else every stock of the day."""
+    inputs = getattr(getattr(model, "contract", None), "inputs", ())
+    n = batch["stock_index"].shape[0]
+    if "price_mask" in inputs and "price_mask" in batch:
+        return batch["price_mask"]
+    if "fund_mask" in inputs and "fund_mask" in batch:
+        return batch["fund_mask"].any(dim=-1)
+    return torch.ones(n, dtype=torch.bool, device=batch["stock_index"].device)
+
+
+def _days(data: DayBatches, days: Sequence[datetime.date] | None) -> list[datetime.date]:
+    return list(data.dates if days is None else days)
+
+
+def _batches(data: DayBatches, days: Sequence[datetime.date],
+             device: torch.device) -> Iterator[tuple[datetime.date, dict[str, Tensor]]]:
+    """The days' batches in order; on CUDA the next day is built in a thread meanwhile, so
+    host-side work overlaps the GPU's."""
+    if device.type != "cuda" or len(days) < 2:
+        for day in days:
+            yield day, data.batch(day, device)
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(data.batch, days[0], device)
+        for i, day in enumerate(days):
+            batch = pending.result()
+            if i + 1 < len(days):
+                pending = pool.submit(data.batch, days[i + 1], device)
+            yield day, batch
+
+
+def _autocast(device: torch.device, config: TrainConfig) -> contextlib.AbstractContextManager:
+    if device.type == "cuda" and config.amp:
+        return torch.autocast("cuda", dtype=getattr(torch, config.amp_dtype))
+    return contextlib.nullcontext()
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
+             config: TrainConfig | None = None, device: torch.device | None = None) -> float:
+    """Mean daily Rank IC of the model's scores over `days` (days without one are skipped)."""
+    config = config or TrainConfig()
+    device = device or next(model.parameters()).device
+    model.eval()
+    ics = []
+    for _, batch in _batches(data, list(days), device):
+        with _autocast(device, config):
+            score = model(batch)
+        mask = batch["label_mask"] & _input_mask(model, batch)
+        ics.append(daily_rank_ic(score.float(), batch["label"], mask))
+    if not ics:
+        return float("nan")
+    values = torch.stack(ics)
+    values = values[torch.isfinite(values)]
+    return float(values.mean()) if values.numel() else float("nan")
+
+
+# =========================================================================== fit
+@dataclass(frozen=True)
+class EpochStats:
+    """One epoch: mean training loss, validation Rank IC, seconds."""
+
+    epoch: int
+    train_loss: float
+    valid_ic: float
+    seconds: float
+
+
+@dataclass
+class FitResult:
+    """What `fit` did. `best_epoch` is the epoch whose weights the model now holds."""
+
+    best_epoch: int
+    best_valid_ic: float
+    epochs_run: int
+    stopped_early: bool
+    train_days: int
+    valid_days: int
+    seconds: float
+    history: list[EpochStats] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _state_copy(model: nn.Module) -> dict[str, Tensor]:
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}
+
+
+def _cpu(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {key: value.detach().cpu() for key, value in state.items()}
+
+
+def _iso(days: Sequence[datetime.date]) -> list[str]:
+    return [day.isoformat() for day in days]
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    # Where a run trains (and with which precision) may change on resume; nothing else may.
+    return {k: v for k, v in config.items() if k not in {"device", "amp", "amp_dtype"}}
+
+
+def _save(payload: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(payload, partial)
+    os.replace(partial, path)  # a crash mid-write never leaves a truncated checkpoint
+
+
+def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[datetime.date],
+        config: TrainConfig, *, seed: int | None = None,
+        train_days: Sequence[datetime.date] | None = None,
+        checkpoint: str | Path | None = None, resume: bool = False,
+        device: torch.device | str | None = None,
+        on_epoch: Callable[[EpochStats], None] | None = None) -> FitResult:
+    """Train `model` with early stopping on the mean daily Rank IC of the validation days.
+
+    Each epoch visits the training days in a shuffled order (`config.days_per_epoch` of them
+    when set), one day's cross-section per optimisation step, loss `config.loss` over the
+    stocks with a label and the model's inputs. The model is left holding the best epoch's
+    weights. The same seed, data and config give bit-identical weights on CPU.
+
+    Args:
+        model: a torch model with `forward(batch) -> [N]` (built with `create_model`).
+        train: the dataset; `train_days` (default: all its dates) are trained on.
+        valid: a separate dataset (all its dates are validation days) or days of `train`.
+        config: the training settings.
+        seed: seeds dropout and the order of days (default `config.seeds[0]`).
+        checkpoint: written after every epoch and at the end.
+        resume: continue from `checkpoint` if it exists (its config and days must match);
+            a finished checkpoint is loaded without training.
+        device: overrides `config.device`.
+        on_epoch: called with each epoch's `EpochStats`.
+
+    Raises:
+        FloatingPointError: a training loss is not finite (e.g. a NaN label inside the mask).
+    """
+    seed = config.seeds[0] if seed is None else seed
+    device = resolve_device(device if device is not None else config.device)
+    valid_data = valid if isinstance(valid, DayBatches) else train
+    valid_days = list(valid.dates) if isinstance(valid, DayBatches) else list(valid)
+    train_days = _days(train, train_days)
+    if not train_days or not valid_days:
+        raise ValueError(f"fit needs training and validation days "
+                         f"({len(train_days)} and {len(valid_days)} given)")
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+
+    model.to(device)
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    use_scaler = device.type == "cuda" and config.amp and config.amp_dtype == "float16"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+    loss_fn = get_loss(config.loss)
+
+    history: list[EpochStats] = []
+    best_state: dict[str, Tensor] | None = None
+    best_ic, best_epoch, bad_epochs, start_epoch = -math.inf, -1, 0, 0
+    days_meta = {"train_days": _iso(train_days), "valid_days": _iso(valid_days)}
+
+    if resume and checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if _comparable(state["config"]) != _comparable(config.to_dict()):
+            raise ValueError(f"{checkpoint} was written by another config; not resuming")
+        if (state["train_days"], state["valid_days"], state["seed"]) != (
+                days_meta["train_days"], days_meta["valid_days"], seed):
+            raise ValueError(f"{checkpoint} was trained on other days or another seed")
+        history = [EpochStats(**row) for row in state["history"]]
+        best_ic, best_epoch = state["best_valid_ic"], state["best_epoch"]
+        best_state = {k: v.to(device) for k, v in state["model"].items()}
+        if state["finished"]:
+            model.load_state_dict(best_state)
+            return _result(state["result"], history)
+        resume_state = state["resume"]
+        model.load_state_dict(resume_state["model"])
+        optimizer.load_state_dict(resume_state["optimizer"])
+        scaler.load_state_dict(resume_state["scaler"])
+        torch.set_rng_state(resume_state["rng"])
+        if device.type == "cuda" and resume_state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(resume_state["cuda_rng"], device)
+        bad_epochs, start_epoch = resume_state["bad_epochs"], state["epoch"]
+
+    def payload(epoch: int, finished: bool, result: FitResult | None) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": config.to_dict(),
+            "model_name": getattr(model, "model_name", config.model),
+            "model_config": getattr(model, "model_config", dict(config.model_overrides)),
+            "seed": seed,
+            "epoch": epoch,
+            "finished": finished,
+            "model": _cpu(best_state if best_state is not None else model.state_dict()),
+            "best_epoch": best_epoch,
+            "best_valid_ic": best_ic,
+            "history": [dataclasses.asdict(row) for row in history],
+            "result": result.to_dict() if result is not None else None,
+            **days_meta,
+            "resume": None if finished else {
+                "model": _cpu(model.state_dict()),
+                "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict(),
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "bad_epochs": bad_epochs,
+            },
+        }
+
+    started = time.perf_counter()
+    stopped_early = False
+    per_epoch = min(config.days_per_epoch or len(train_days), len(train_days))
+    for epoch in range(start_epoch, config.max_epochs):
+        if bad_epochs >= config.patience:
+            stopped_early = True
+            break
+        tic = time.perf_counter()
+        # The order depends on (seed, epoch) only, so a resumed run draws the same days.
+        order = np.random.default_rng([seed, epoch]).permutation(len(train_days))[:per_epoch]
+        model.train()
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        for _, batch in _batches(train, [train_days[i] for i in order], device):
+            with _autocast(device, config):
+                score = model(batch)
+            mask = batch["label_mask"] & _input_mask(model, batch)
+            loss = loss_fn(score.float(), batch["label"], mask)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if config.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            total += loss.detach()
+        train_loss = float(total) / per_epoch
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(f"training loss is {train_loss} in epoch {epoch}: "
+                                     "a label or input inside the mask is not finite")
+        valid_ic = evaluate(model, valid_data, valid_days, config, device)
+        stats = EpochStats(epoch, train_loss, valid_ic, time.perf_counter() - tic)
+        history.append(stats)
+        if best_state is None or (math.isfinite(valid_ic) and valid_ic > best_ic):
+            best_ic = valid_ic if math.isfinite(valid_ic) else -math.inf
+            best_epoch, best_state, bad_epochs = epoch, _state_copy(model), 0
+        else:
+            bad_epochs += 1
+        if checkpoint is not None:
+            _save(payload(epoch + 1, False, None), checkpoint)
+        if on_epoch is not None:
+            on_epoch(stats)
+
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    result = FitResult(
+        best_epoch=best_epoch, best_valid_ic=best_ic, epochs_run=len(history),
+        stopped_early=stopped_early, train_days=len(train_days), valid_days=len(valid_days),
+        seconds=time.perf_counter() - started, history=history,
+    )
+    if checkpoint is not None:
+        _save(payload(len(history), True, result), checkpoint)
+    return result
+
+
+def _result(values: dict[str, Any], history: list[EpochStats]) -> FitResult:
+    values = {**values, "history": history}
+    return FitResult(**values)
+
+
+# =========================================================================== predict
+@torch.inference_mode()
+def _collect(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
+             device: torch.device, config: TrainConfig,
+             fn: Callable[[nn.Module, dict[str, Tensor]], Tensor],
+             rows: str = "input") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`fn(model, batch)` on each day, kept on the rows the model can score (`rows="input"`)
+    or those with a label as well (`rows="labelled"`).
+
+    Returns (values [M, ...], label [M], stock_index [M], day_ordinal [M]) as numpy.
+    """
+    model.eval()
+    values, labels, stocks, ordinals = [], [], [], []
+    for day, batch in _batches(data, list(days), device):
+        with _autocast(device, config):
+            out = fn(model, batch)
+        keep = _input_mask(model, batch)
+        if rows == "labelled":
+            keep = keep & batch["label_mask"]
+        values.append(out[keep].float())
+        labels.append(batch["label"][keep].float())
+        stocks.append(batch["stock_index"][keep])
+        ordinals.append(torch.full((int(keep.sum()),), day.toordinal(), dtype=torch.int64))
+    if not values:
+        return np.empty(0), np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
+    return (torch.cat(values).cpu().numpy(), torch.cat(labels).cpu().numpy(),
+            torch.cat(stocks).cpu().numpy(), torch.cat(ordinals).numpy())
+
+
+def _frame(data: DayBatches, score: np.ndarray, stocks: np.ndarray,
+           ordinals: np.ndarray) -> pl.DataFrame:
+    import polars as pl
+
+    # Dates as days since 1970-01-01 (date.toordinal() of 1970-01-01 is 719163).
+    ids = np.asarray(data.stock_ids, dtype=object)
+    return pl.DataFrame({
+        "stock_id": pl.Series(ids[stocks].tolist(), dtype=pl.String),
+        "trade_date": pl.Series((ordinals - 719163).astype(np.int32)).cast(pl.Date),
+        "score": pl.Series(score.astype(np.float64)),
+    })
+
+
+def predict(model: nn.Module, data: DayBatches, days: Sequence[datetime.date] | None = None,
+            *, config: TrainConfig | None = None,
+            device: torch.device | str | None = None) -> pl.DataFrame:
+    """The model's score for every stock it can score on `days` (default: all dates).
+
+    Returns:
+        polars DataFrame [stock_id (str), trade_date (date), score (float64)], by day.
+    """
+    config = config or TrainConfig()
+    device = resolve_device(device) if device is not None else next(model.parameters()).device
+    model.to(device)
+    score, _, stocks, ordinals = _collect(model, data, _days(data, days), device, config,
+                                          lambda m, batch: m(batch))
+    return _frame(data, score, stocks, ordinals)
+
+
+# =========================================================================== uniform trainer
+class Trainer:
+    """One seed of one model: `fit(data, train_days, valid_days)`, then `predict(data, days)`.
+
+    Builds the model from `config.model` and `config.model_overrides` under `torch.manual_seed
+    (seed)`, so the seed decides the initial weights as well as dropout and the day order.
+    """
+
+    def __init__(self, config: TrainConfig, seed: int, device: str | None = None) -> None:
+        import zoo.models  # noqa: F401  (registers the models)
+        from zoo.registry import create_model
+
+        self.config = config
+        self.seed = seed
+        self.device = resolve_device(device or config.device)
+        torch.manual_seed(seed)
+        self.model = create_model(config.model, **config.model_overrides).to(self.device)
+        self.result: FitResult | None = None
+
+    def fit(self, data: DayBatches, train_days: Sequence[datetime.date],
+            valid_days: Sequence[datetime.date], *, checkpoint: str | Path | None = None,
+            resume: bool = False,
+            on_epoch: Callable[[EpochStats], None] | None = None) -> FitResult:
+        self.result = fit(self.model, data, list(valid_days), self.config, seed=self.seed,
+                          train_days=train_days, checkpoint=checkpoint, resume=resume,
+                          device=self.device, on_epoch=on_epoch)
+        return self.result
+
+    def predict(self, data: DayBatches, days: Sequence[datetime.date]) -> pl.DataFrame:
+        return predict(self.model, data, days, config=self.config, device=self.device)
+
+    @classmethod
+    def load(cls, checkpoint: str | Path, device: str | None = None) -> Trainer:
+        """A trainer holding a checkpoint's best weights (and second stage, if any)."""
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        config = TrainConfig.from_dict(state["config"])
+        trainer = make_trainer(config, state["seed"], device)
+        trainer.model.load_state_dict(state["model"])
+        if state.get("result"):
+            trainer.result = _result(state["result"],
+                                     [EpochStats(**row) for row in state["history"]])
+        trainer._load_extra(Path(checkpoint))
+        return trainer
+
+    def _load_extra(self, checkpoint: Path) -> None:
+        pass
+
+
+def _stage_path(checkpoint: Path) -> Path:
+    return checkpoint.with_name(checkpoint.stem + ".xgb.json")
+
+
+class TwoStageTrainer(Trainer):
+    """A torch model followed by its XGBoost stage (`biagru_xgb`).
+
+    The torch stage is trained by `fit` (the one loop); then, on the same training and
+    validation days, the XGBoost stage learns the label from `model.stage_features(batch)`
+    (the K factors, latest-quarter fundamentals and style factors), with early stopping on the
+    validation days. Scores are the XGBoost stage's output.
+    """
+
+    def __init__(self, config: TrainConfig, seed: int, device: str | None = None) -> None:
+        super().__init__(config, seed, device)
+        for method in ("stage_features", "make_second_stage"):
+            if not callable(getattr(self.model, method, None)):
+                raise TypeError(f"two-stage model {config.model!r} has no {method}()")
+        self.stage: Any = None
+
+    def _new_stage(self) -> Any:
+        stage = self.model.make_second_stage()
+        # Each seed of the ensemble gets its own XGBoost seed too.
+        stage.config = dataclasses.replace(stage.config, seed=stage.config.seed + self.seed)
+        return stage
+
+    def _features(self, data: DayBatches, days: Sequence[datetime.date],
+                  rows: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return _collect(self.model, data, days, self.device, self.config,
+                        lambda m, batch: m.stage_features(batch), rows=rows)
+
+    def fit(self, data: DayBatches, train_days: Sequence[datetime.date],
+            valid_days: Sequence[datetime.date], *, checkpoint: str | Path | None = None,
+            resume: bool = False,
+            on_epoch: Callable[[EpochStats], None] | None = None) -> FitResult:
+        result = super().fit(data, train_days, valid_days, checkpoint=checkpoint,
+                             resume=resume, on_epoch=on_epoch)
+        path = _stage_path(Path(checkpoint)) if checkpoint is not None else None
+        if resume and path is not None and path.exists():
+            self._load_extra(Path(checkpoint))
+        else:
+            x_train, y_train, _, _ = self._features(data, train_days, "labelled")
+            x_valid, y_valid, _, _ = self._features(data, valid_days, "labelled")
+            self.stage = self._new_stage().fit(x_train, y_train, valid=(x_valid, y_valid))
+            if path is not None:
+                self.stage.save(path)
+        x_valid, y_valid, _, ordinals = self._features(data, valid_days, "labelled")
+        result.extra["torch_valid_ic"] = result.best_valid_ic
+        result.extra["stage_valid_ic"] = _grouped_ic(self.stage.predict(x_valid), y_valid,
+                                                     ordinals)
+        result.extra["stage_best_iteration"] = self.stage.best_iteration
+        return result
+
+    def predict(self, data: DayBatches, days: Sequence[datetime.date]) -> pl.DataFrame:
+        if self.stage is None:
+            raise RuntimeError("TwoStageTrainer.predict before fit (or load)")
+        features, _, stocks, ordinals = self._features(data, days, "input")
+        return _frame(data, self.stage.predict(features), stocks, ordinals)
+
+    def _load_extra(self, checkpoint: Path) -> None:
+        path = _stage_path(checkpoint)
+        if path.exists():
+            stage = self._new_stage()
+            self.stage = type(stage).load(path, stage.config)
+
+
+def make_trainer(config: TrainConfig, seed: int, device: str | None = None) -> Trainer:
+    """The trainer for `config.model`: `TwoStageTrainer` when its contract is two-stage."""
+    import zoo.models  # noqa: F401  (registers the models)
+    from zoo.registry import model_contract
+
+    cls = TwoStageTrainer if model_contract(config.model).two_stage else Trainer
+    return cls(config, seed, device)
+
+
+def load_checkpoint(path: str | Path, device: str | None = None) -> Trainer:
+    """The trainer (model with its best weights, second stage if any) saved at `path`."""
+    return Trainer.load(path, device)
+
+
+def _grouped_ic(score: np.ndarray, label: np.ndarray, groups: np.ndarray) -> float:
+    """Mean over groups (days) of the Rank IC of score and label within the group."""
+    ics = []
+    for group in np.unique(groups):
+        rows = groups == group
+        ic = daily_rank_ic(torch.from_numpy(np.asarray(score[rows], dtype=np.float64)),
+                           torch.from_numpy(np.asarray(label[rows], dtype=np.float64)),
+                           torch.ones(int(rows.sum()), dtype=torch.bool))
+        if torch.isfinite(ic):
+            ics.append(float(ic))
+    return float(np.mean(ics)) if ics else float("nan")
