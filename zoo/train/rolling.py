@@ -1,0 +1,371 @@
+"""Rolling retraining: every `retrain_every_years`, train on the preceding years, validate on
+the last of them, score the next block out of sample; the concatenated out-of-sample scores are
+the model's factor.
+
+The purge: the label of day T looks at prices up to `label_end(T)` (T+1+h). A day trains or
+validates the model that scores a block starting on day S only if `label_end(T) < S`, so no
+label of the scored period (or later) reaches a model that scores it. Training days are purged
+the same way against the first validation day, so early stopping is not flattered by labels
+that overlap the validation period.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.train.config import TrainConfig
+from zoo.train.data import DayBatches
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "RunResult",
+    "Split",
+    "daily_ic",
+    "ensemble",
+    "label_frame",
+    "purged_label_end",
+    "rolling_splits",
+    "run_rolling",
+]
+
+Date = datetime.date
+
+
+@dataclass(frozen=True)
+class Split:
+    """One retraining: the days a model trains and validates on and the days it scores."""
+
+    index: int
+    test_years: tuple[int, ...]
+    train_days: tuple[Date, ...]
+    valid_days: tuple[Date, ...]
+    test_days: tuple[Date, ...]
+
+    @property
+    def first_scored(self) -> Date:
+        return self.test_days[0]
+
+    def summary(self) -> dict[str, Any]:
+        def span(days: Sequence[Date]) -> list[str]:
+            return [days[0].isoformat(), days[-1].isoformat()]
+
+        return {
+            "index": self.index,
+            "test_years": list(self.test_years),
+            "train_days": len(self.train_days),
+            "valid_days": len(self.valid_days),
+            "test_days": len(self.test_days),
+            "train_range": span(self.train_days),
+            "valid_range": span(self.valid_days),
+            "test_range": span(self.test_days),
+        }
+
+
+def rolling_splits(dates: Sequence[Date], *, first_test_year: int, train_years: int,
+                   valid_years: int = 1, every_years: int = 1,
+                   label_end: Callable[[Date], Date],
+                   last_test_year: int | None = None) -> list[Split]:
+    """The rolling splits over `dates`, test blocks of `every_years` calendar years from
+    `first_test_year` to `last_test_year` (default: the last year of `dates`).
+
+    For the block starting on its first trading day S (in year Y): validation days are those of
+    years [Y - valid_years, Y) with `label_end(T) < S`; training days those of years
+    [Y - valid_years - train_years, Y - valid_years) with `label_end(T) <` the first validation
+    day. A block without trading days is skipped.
+
+    Raises:
+        ValueError: a block has no training or no validation day left (too little history).
+    """
+    days = sorted(set(dates))
+    if not days:
+        return []
+    last_year = last_test_year if last_test_year is not None else days[-1].year
+    splits: list[Split] = []
+    for year in range(first_test_year, last_year + 1, every_years):
+        test_years = tuple(range(year, min(year + every_years, last_year + 1)))
+        test_days = tuple(d for d in days if test_years[0] <= d.year <= test_years[-1])
+        if not test_days:
+            continue
+        first_scored = test_days[0]
+        valid_from = year - valid_years
+        train_from = valid_from - train_years
+        valid_days = tuple(d for d in days
+                           if valid_from <= d.year < year and label_end(d) < first_scored)
+        if not valid_days:
+            raise ValueError(f"no validation day for the test block from {first_scored} "
+                             f"(years {valid_from}..{year - 1} with labels ending before it)")
+        train_days = tuple(d for d in days if train_from <= d.year < valid_from
+                           and label_end(d) < valid_days[0])
+        if not train_days:
+            raise ValueError(f"no training day for the test block from {first_scored} "
+                             f"(years {train_from}..{valid_from - 1}); lower train_years or "
+                             f"raise first_test_year")
+        splits.append(Split(len(splits), test_years, train_days, valid_days, test_days))
+    return splits
+
+
+def purged_label_end(data: DayBatches, horizon_days: int) -> Callable[[Date], Date]:
+    """The later of the dataset's `label_end(T)` and the trading day 1 + `horizon_days` after T
+    (when the dataset has it): a dataset that under-reports its horizon still gets purged."""
+    dates = list(data.dates)
+    index = {day: i for i, day in enumerate(dates)}
+
+    def label_end(day: Date) -> Date:
+        end = data.label_end(day)
+        ahead = index[day] + 1 + horizon_days
+        if ahead < len(dates):
+            end = max(end, dates[ahead])
+        return end
+
+    return label_end
+
+
+# =========================================================================== scores and ICs
+def label_frame(data: DayBatches, days: Sequence[Date]) -> pl.DataFrame:
+    """The labelled stocks of `days`: [stock_id, trade_date, label]."""
+    import numpy as np
+    import polars as pl
+
+    ids = np.asarray(data.stock_ids, dtype=object)
+    parts = []
+    for day in days:
+        batch = data.batch(day)
+        mask = batch["label_mask"].numpy()
+        parts.append(pl.DataFrame({
+            "stock_id": pl.Series(ids[batch["stock_index"].numpy()[mask]].tolist(),
+                                  dtype=pl.String),
+            "trade_date": pl.Series([day] * int(mask.sum()), dtype=pl.Date),
+            "label": pl.Series(batch["label"].numpy()[mask].astype(np.float64)),
+        }))
+    if not parts:
+        return pl.DataFrame(schema={"stock_id": pl.String, "trade_date": pl.Date,
+                                    "label": pl.Float64})
+    return pl.concat(parts)
+
+
+def daily_ic(scores: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
+    """Rank IC (Spearman, average ranks) of score and label per day: [trade_date, ic]."""
+    import polars as pl
+
+    joined = scores.join(labels, on=["stock_id", "trade_date"], how="inner")
+    joined = joined.filter(pl.col("score").is_finite() & pl.col("label").is_finite())
+    return (joined.group_by("trade_date")
+            .agg(pl.corr("score", "label", method="spearman").alias("ic"), pl.len().alias("n"))
+            .filter((pl.col("n") >= 3) & pl.col("ic").is_finite())
+            .select("trade_date", "ic").sort("trade_date"))
+
+
+def ic_summary(ics: pl.DataFrame) -> dict[str, float | int]:
+    """Mean, standard deviation, ICIR (mean / std) and share of positive days of daily ICs."""
+    values = ics["ic"].to_list()
+    n = len(values)
+    mean = sum(values) / n if n else math.nan
+    std = (math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else math.nan)
+    return {
+        "rank_ic_mean": mean,
+        "rank_ic_std": std,
+        "icir": mean / std if n > 1 and std > 0 else math.nan,
+        "positive_share": sum(v > 0 for v in values) / n if n else math.nan,
+        "days": n,
+    }
+
+
+def ensemble(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """The seeds' scores, each standardised across the day's stocks (so a seed whose scores
+    happen to have a larger scale does not dominate), averaged per stock and day.
+
+    Returns [stock_id, trade_date, score] sorted by day then stock.
+    """
+    import polars as pl
+
+    standardised = []
+    for seed, frame in enumerate(frames):
+        day = pl.col("score").over("trade_date")
+        standardised.append(frame.with_columns(
+            ((pl.col("score") - day.mean()) / day.std(ddof=0)).fill_nan(0.0).alias("score"),
+            pl.lit(seed).alias("seed"),
+        ))
+    return (pl.concat(standardised).group_by("stock_id", "trade_date")
+            .agg(pl.col("score").mean()).sort("trade_date", "stock_id"))
+
+
+# =========================================================================== the rolling run
+@dataclass
+class RunResult:
+    """A finished rolling run: its folder, the concatenated out-of-sample scores, metrics."""
+
+    run_dir: Path
+    run_id: str
+    splits: list[Split]
+    scores: pl.DataFrame
+    metrics: dict[str, Any]
+
+
+def _finite(values: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(values, float) and not math.isfinite(values):
+        return None
+    if isinstance(values, dict):
+        return {key: _finite(value) for key, value in values.items()}
+    if isinstance(values, list | tuple):
+        return [_finite(value) for value in values]
+    return values
+
+
+def _json(path: Path, values: Any) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(_finite(values), indent=2, default=str, allow_nan=False)
+                       + "\n")
+    partial.replace(path)
+
+
+class _Progress:
+    """Rich progress bars: one over all fits, one over the epochs of the current fit."""
+
+    def __init__(self, enabled: bool, total_fits: int, max_epochs: int) -> None:
+        self.enabled = enabled
+        self.max_epochs = max_epochs
+        self.total_fits = total_fits
+        self.bars: Any = None
+
+    @contextmanager
+    def running(self) -> Iterator[_Progress]:
+        if not self.enabled:
+            yield self
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bars = Progress(TextColumn("{task.description}"), BarColumn(),
+                             MofNCompleteColumn(), TimeElapsedColumn(),
+                             TextColumn("{task.fields[info]}"))
+        with self.bars:
+            self.overall = self.bars.add_task("fits", total=self.total_fits, info="")
+            yield self
+
+    def start_fit(self, label: str) -> Callable[[Any], None]:
+        if self.bars is None:
+            return lambda stats: None
+        task = self.bars.add_task(label, total=self.max_epochs, info="")
+        self.current = task
+
+        def on_epoch(stats: Any) -> None:
+            self.bars.update(task, advance=1, info=f"loss {stats.train_loss:.4f} "
+                             f"valid IC {stats.valid_ic:+.4f}")
+
+        return on_epoch
+
+    def end_fit(self, info: str) -> None:
+        if self.bars is not None:
+            self.bars.update(self.current, completed=self.max_epochs, info=info)
+            self.bars.update(self.overall, advance=1)
+
+    def print(self, text: str) -> None:
+        if self.bars is not None:
+            self.bars.console.print(text)
+
+
+def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
+                progress: bool = True, resume: bool = False) -> RunResult:
+    """Train and score `config.model` over rolling splits; write the run folder.
+
+    For each split and each seed: fit on the split's training days with early stopping on its
+    validation days, score its test days; the seeds' scores are averaged (`ensemble`); the
+    splits' test scores are concatenated, each test day scored once.
+
+    Writes under `run_dir`: `config.json`, `metrics.json` (updated after every split),
+    `checkpoints/split<k>_seed<s>.pt` (plus `.xgb.json` for a two-stage model) and
+    `scores.parquet` [stock_id, trade_date, score, run_id].
+
+    Args:
+        resume: reuse the checkpoints already in `run_dir` (finished fits are loaded, an
+            unfinished one continues); the folder's config must be this config.
+    """
+    import polars as pl
+
+    from zoo.train.loop import make_trainer, resolve_device
+
+    run_dir = Path(run_dir)
+    run_id = run_dir.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / "config.json"
+    if resume and config_path.exists():
+        stored = TrainConfig.from_dict(json.loads(config_path.read_text()))
+        if stored.replace(device=config.device) != config:
+            raise ValueError(f"{run_dir} holds a run of another config; cannot resume it")
+    _json(config_path, config.to_dict())
+
+    splits = rolling_splits(
+        data.dates, first_test_year=config.first_test_year, train_years=config.train_years,
+        valid_years=config.valid_years, every_years=config.retrain_every_years,
+        label_end=purged_label_end(data, config.horizon_days),
+        last_test_year=config.last_test_year)
+    if not splits:
+        raise ValueError(f"no trading day to score from {config.first_test_year} in the data "
+                         f"({data.dates[0] if data.dates else 'empty'}..."
+                         f"{data.dates[-1] if data.dates else ''})")
+
+    device = resolve_device(config.device)
+    started = time.perf_counter()
+    metrics: dict[str, Any] = {"run_id": run_id, "model": config.model, "device": str(device),
+                               "splits": []}
+    all_scores, all_labels = [], []
+    bars = _Progress(progress, len(splits) * len(config.seeds), config.max_epochs)
+    with bars.running():
+        for split in splits:
+            labels = label_frame(data, split.test_days)
+            all_labels.append(labels)
+            frames, seeds = [], []
+            for seed in config.seeds:
+                on_epoch = bars.start_fit(f"split {split.index} ({split.test_years[0]}) "
+                                          f"seed {seed}")
+                trainer = make_trainer(config, seed)
+                checkpoint = run_dir / "checkpoints" / f"split{split.index}_seed{seed}.pt"
+                result = trainer.fit(data, split.train_days, split.valid_days,
+                                     checkpoint=checkpoint, resume=resume, on_epoch=on_epoch)
+                frame = trainer.predict(data, split.test_days)
+                frames.append(frame)
+                test = ic_summary(daily_ic(frame, labels))
+                seeds.append({"seed": seed, "best_epoch": result.best_epoch,
+                              "epochs_run": result.epochs_run,
+                              "stopped_early": result.stopped_early,
+                              "valid_ic": result.best_valid_ic,
+                              "test_rank_ic_mean": test["rank_ic_mean"],
+                              "seconds": round(result.seconds, 3), **result.extra,
+                              "checkpoint": str(checkpoint.relative_to(run_dir))})
+                bars.end_fit(f"best epoch {result.best_epoch}, valid IC "
+                             f"{result.best_valid_ic:+.4f}, test IC {test['rank_ic_mean']:+.4f}")
+            scores = ensemble(frames)
+            test = ic_summary(daily_ic(scores, labels))
+            all_scores.append(scores)
+            metrics["splits"].append({**split.summary(), "seeds": seeds,
+                                      "valid_ic_mean": sum(s["valid_ic"] for s in seeds)
+                                      / len(seeds),
+                                      "test": test})
+            _json(run_dir / "metrics.json", metrics)
+            bars.print(f"split {split.index} {split.test_years[0]}-{split.test_years[-1]}: "
+                       f"test Rank IC {test['rank_ic_mean']:+.4f}, ICIR {test['icir']:.2f} "
+                       f"over {test['days']} days")
+
+    scores = pl.concat(all_scores).with_columns(pl.lit(run_id).alias("run_id"))
+    metrics["test"] = ic_summary(daily_ic(scores, pl.concat(all_labels)))
+    metrics["rows"] = scores.height
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    scores.write_parquet(run_dir / "scores.parquet")
+    _json(run_dir / "metrics.json", metrics)
+    return RunResult(run_dir, run_id, splits, scores, metrics)
