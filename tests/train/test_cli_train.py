@@ -1,0 +1,85 @@
+"""`zoo list`, `zoo train NAME --fake` and `zoo score NAME` end to end through click."""
+
+import json
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from zoo.cli import main
+
+TRAIN = ["train", "biagru", "--fake", "--fake-stocks", "12", "--quiet",
+         "--set", "max_epochs=1", "--set", "days_per_epoch=5", "--set", "train_years=1",
+         "--set", "first_test_year=2018", "--set", "model.hidden_channels=4",
+         "--set", "model.head_channels=4"]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_help_lists_the_model_commands():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("list", "train", "score"):
+        assert command in result.output
+
+
+def test_list_shows_the_registered_models():
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 0, result.output
+    for name in ("biagru", "fund_gru_mlp", "biagru_xgb"):
+        assert name in result.output
+    only = CliRunner().invoke(main, ["list", "fund*"])
+    assert only.exit_code == 0 and "fund_gru_mlp" in only.output
+    assert "biagru" not in only.output
+    assert CliRunner().invoke(main, ["list", "nothing*"]).exit_code != 0
+
+
+def test_train_fake_writes_the_run_folder_and_score_finds_it(home):
+    result = CliRunner().invoke(main, TRAIN)
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (home / "runs" / "biagru").iterdir()
+    assert {p.name for p in run_dir.iterdir()} == {"config.json", "metrics.json",
+                                                  "checkpoints", "scores.parquet"}
+    assert (run_dir / "checkpoints" / "split0_seed0.pt").is_file()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == "biagru" and config["max_epochs"] == 1
+    assert config["model_overrides"] == {"hidden_channels": 4, "head_channels": 4}
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    assert scores["trade_date"].dt.year().unique().to_list() == [2018]
+    assert set(scores["run_id"]) == {run_dir.name}
+    assert str(run_dir / "scores.parquet") in result.output
+
+    score = CliRunner().invoke(main, ["score", "biagru"])
+    assert score.exit_code == 0, score.output
+    assert str(run_dir / "scores.parquet") in score.output and "Rank IC" in score.output
+    by_id = CliRunner().invoke(main, ["score", "biagru", "--run", run_dir.name])
+    assert by_id.output == score.output
+    missing = CliRunner().invoke(main, ["score", "biagru", "--run", "nope"])
+    assert missing.exit_code != 0 and "nope" in missing.output
+
+
+def test_train_rejects_unknown_keys_and_model_options(home):
+    result = CliRunner().invoke(main, ["train", "biagru", "--fake", "--set", "lrr=0.1"])
+    assert result.exit_code != 0 and "'lr'" in result.output
+    result = CliRunner().invoke(main, ["train", "biagru", "--fake",
+                                       "--set", "model.hiden_channels=4"])
+    assert result.exit_code != 0 and "hidden_channels" in result.output
+    result = CliRunner().invoke(main, ["train", "biagruu", "--fake"])
+    assert result.exit_code != 0 and "did you mean" in result.output
+    assert not (home / "runs").exists()
+
+
+def test_score_without_a_run_is_a_clear_error(home):
+    result = CliRunner().invoke(main, ["score", "biagru"])
+    assert result.exit_code != 0 and "zoo train biagru" in result.output
+
+
+def test_train_without_exported_features_says_how_to_get_them(home):
+    # $ZOO_HOME is empty: no Feast dataset can be built (or its module does not exist yet).
+    result = CliRunner().invoke(main, ["train", "biagru"])
+    assert result.exit_code != 0 and "--fake" in result.output
+    assert not list((home / "runs" / "biagru").glob("*/scores.parquet"))
