@@ -1,0 +1,119 @@
+"""Training sets built through Feast: shapes, masks, no look-ahead, and the fundamental graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+START, END = dt.date(2020, 1, 1), dt.date(2020, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def datasets(feast_home):
+    """The biagru_gat dataset for [START, END] and for a longer period (to END + 4 months)."""
+    import os
+
+    import zoo.models  # noqa: F401  (registers the models)
+    from zoo.data.datasets import build_day_batches
+    from zoo.registry import model_contract
+
+    previous = os.environ.get("ZOO_HOME")
+    os.environ["ZOO_HOME"] = str(feast_home)
+    try:
+        contract = model_contract("biagru_gat")
+        short = build_day_batches(contract, START, END)
+        longer = build_day_batches(contract, START, END + dt.timedelta(days=120))
+    finally:
+        if previous is None:
+            os.environ.pop("ZOO_HOME", None)
+        else:
+            os.environ["ZOO_HOME"] = previous
+    return short, longer
+
+
+def test_a_day_is_the_universe_cross_section_with_the_model_shapes(datasets, feast_home):
+    import duckdb
+
+    from zoo.train.data import BATCH_KEYS
+
+    data, _ = datasets
+    day = data.dates[-1]
+    batch = data.arrays(day)
+    assert set(batch) == set(BATCH_KEYS)
+    n = len(batch["stock_index"])
+    universe = duckdb.sql(
+        f"SELECT stock_id FROM read_parquet('{feast_home}/offline/stock_universe_daily.parquet') "
+        f"WHERE in_universe AND trade_date = DATE '{day}' ORDER BY 1").fetchall()
+    assert [data.stock_ids[i] for i in batch["stock_index"]] == [r[0] for r in universe]
+    assert batch["price_volume"].shape == (n, 40, 6)
+    assert batch["fundamentals"].shape == (n, 12, 19) and batch["fund_mask"].shape == (n, 12)
+    assert batch["style"].shape == (n, 11)
+    assert batch["edge_index"].shape[0] == 2 and batch["edge_index"].max() < n
+    assert np.isfinite(batch["fundamentals"]).all() and np.isfinite(batch["label"]).all()
+    window = batch["price_volume"][batch["price_mask"]]
+    assert np.allclose(window[:, -1, 3], 1.0)  # divided by the last close
+    assert np.allclose(window[:, :, 5].mean(axis=1), 1.0, atol=1e-5)  # volume by its mean
+    label = batch["label"][batch["label_mask"]]
+    assert abs(label.mean()) < 1e-5 and abs(label.std() - 1) < 1e-3
+
+
+def test_the_window_matches_the_feature_store(datasets, feast_home):
+    import duckdb
+
+    data, _ = datasets
+    day = data.dates[len(data.dates) // 2]
+    batch = data.arrays(day)
+    i = int(np.flatnonzero(batch["price_mask"])[0])
+    stock = data.stock_ids[batch["stock_index"][i]]
+    rows = duckdb.sql(
+        f"SELECT adj_close, volume_shares FROM read_parquet('{feast_home}/offline/"
+        f"stock_price_volume_daily.parquet') WHERE stock_id = '{stock}' AND trade_date <= "
+        f"DATE '{day}' ORDER BY trade_date DESC LIMIT 40").fetchnumpy()
+    close = rows["adj_close"][::-1]
+    volume = rows["volume_shares"][::-1]
+    assert np.allclose(batch["price_volume"][i, :, 3], close / close[-1], rtol=1e-5)
+    assert np.allclose(batch["price_volume"][i, :, 5], volume / volume.mean(), rtol=1e-4)
+
+
+def test_inputs_of_a_day_do_not_depend_on_later_data(datasets):
+    """Built to END or four months later, every day up to END has the same inputs."""
+    short, longer = datasets
+    for day in short.dates[::10]:
+        a, b = short.arrays(day), longer.arrays(day)
+        ids_a = [short.stock_ids[i] for i in a["stock_index"]]
+        ids_b = [longer.stock_ids[i] for i in b["stock_index"]]
+        assert ids_a == ids_b
+        for key in ("price_volume", "price_mask", "fundamentals", "fund_mask", "style",
+                    "edge_index"):
+            assert np.array_equal(a[key], b[key], equal_nan=True), (day, key)
+
+
+def test_label_end_is_the_trading_day_the_label_looks_at(datasets):
+    data, _ = datasets
+    day = data.dates[0]
+    i = data.calendar.index(day)
+    assert data.label_end(day) == data.calendar[i + 6]  # T+1 VWAP entry, 5 days held
+    assert data.label_end(data.dates[-1]) > END
+
+
+def test_graph_links_similar_stocks_and_rebuilds_only_on_new_statements(datasets):
+    from zoo.data.graph import knn_edges
+
+    data, _ = datasets
+    rebuilt_before = data.graph.rebuilds
+    day = data.dates[5]
+    data.arrays(day)
+    data.arrays(day)  # same day again: no rebuild
+    assert data.graph.rebuilds <= rebuilt_before + 1
+    # knn on planted clusters: neighbours come from the own cluster
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 8)) * 5
+    points = np.repeat(centres, 10, axis=0) + rng.normal(size=(30, 8)) * 0.1
+    edges = knn_edges(points, k=4)
+    assert edges.shape == (2, 120)
+    assert (edges[0] // 10 == edges[1] // 10).all()
+    assert (edges[0] != edges[1]).all()
+    strict = knn_edges(points, k=4, min_similarity=1.01)
+    assert strict.shape == (2, 0)

@@ -1,0 +1,300 @@
+"""Training sets from the feature store: daily cross-sections built by Feast point-in-time
+retrieval, the same path other teams use.
+
+`build_day_batches(contract, start, end)` retrieves, for the (stock, trade date) entity rows of
+the universe, the services the model's contract names plus the labels, and holds them as dense
+panels indexed by (stock, day), built once:
+- price-volume: [S, D, 6] adjusted open, high, low, close, VWAP and volume; a day's 40-day
+  window is sliced from it and divided by the last close (volume by its window mean);
+- fundamentals: the distinct point-in-time 12-quarter vectors [U, 12, 19] and, per (stock,
+  day), which one was in force; standardised per day across the day's stocks;
+- style factors [S, D, 11] and the label [S, D] (standardised across the day's tradable
+  universe: in the universe at T and buyable at T+1);
+- the fundamental-similarity graph of a day (zoo/data/graph.py), rebuilt only when some stock's
+  fundamental vector changed.
+No value dated after a day reaches that day's batch except the label, which is what it is.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zoo.paths import offline_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+
+    from zoo.registry import DataContract
+
+log = logging.getLogger(__name__)
+
+PRICE_COLUMNS = ("adj_open", "adj_high", "adj_low", "adj_close", "adj_vwap", "volume_shares")
+FUND_FIELDS = (
+    "revenue_q", "revenue_ttm", "operating_profit_q", "operating_profit_ttm", "net_profit_q",
+    "net_profit_ttm", "operating_cash_flow_q", "operating_cash_flow_ttm", "parent_equity",
+    "total_assets", "roe_ttm", "roa_ttm", "gross_margin_q", "net_margin_q", "revenue_yoy",
+    "net_profit_yoy", "accruals_ttm", "leverage", "sue",
+)
+# Amounts in yuan span orders of magnitude: a signed log before standardising.
+MONEY_FIELDS = frozenset(FUND_FIELDS[:10])
+STYLE_COLUMNS = ("size", "midcap", "bp", "ep", "momentum_20d", "liquidity_20d",
+                 "volatility_20d", "profitability", "growth", "sue")
+STYLE_SLOTS = 11  # the models' style width: the ten factors and a reserved zero slot
+CLIP = 5.0
+WARMUP_DAYS = 70  # calendar days before `start` retrieved for the first 40-day windows
+CHUNK_ROWS = 400_000  # entity rows per Feast call for the fundamental arrays
+
+
+def _label_horizon(label: str) -> tuple[int, int]:
+    """(h, offset): the label of day T looks at T+offset+h (offset 1 for T+1 VWAP entry)."""
+    digits = label.rsplit("_", 1)[-1].removesuffix("d")
+    return int(digits), (1 if "vwap" in label else 0)
+
+
+def _zscore(x: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Standardise over `axis` where `mask`; NaN-safe; clipped to +-CLIP; 0 elsewhere."""
+    values = np.where(mask, x, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nanmean(values, axis=axis, keepdims=True)
+        std = np.nanstd(values, axis=axis, keepdims=True)
+        z = (values - mean) / np.where(std > 0, std, np.nan)
+    return np.nan_to_num(np.clip(z, -CLIP, CLIP), nan=0.0).astype(np.float32)
+
+
+@dataclass
+class FeastDayBatches:
+    """Daily cross-sections for the zoo's trainer (implements zoo.train.data.DayBatches)."""
+
+    dates: list[dt.date]
+    stock_ids: list[str]
+    calendar: list[dt.date]  # every trading day held, warm-up included
+    present: np.ndarray  # [S, D] bool: the stock has a row that day (listed)
+    prices: np.ndarray  # [S, D, 6] float32
+    universe: np.ndarray  # [S, D] bool: in the universe that day
+    label: np.ndarray  # [S, D] float32 raw label, NaN unknown
+    buyable: np.ndarray  # [S, D] bool
+    style: np.ndarray  # [S, D, 10] float32
+    fund_index: np.ndarray  # [S, D] int32 into fund_vectors, -1 unknown
+    fund_vectors: np.ndarray  # [U, 12, 19] float32 (NaN unknown)
+    sequence_days: int = 40
+    horizon: int = 5
+    offset: int = 1
+    graph: object | None = None  # zoo.data.graph.FundamentalGraph when the contract needs one
+    later_days: list[dt.date] = field(default_factory=list)  # trading days after the calendar
+    _day_index: dict[dt.date, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._day_index = {day: i for i, day in enumerate(self.calendar)}
+
+    def label_end(self, day: dt.date) -> dt.date:
+        i = self._day_index[day] + self.offset + self.horizon
+        days = self.calendar + self.later_days
+        if i < len(days):
+            return days[i]
+        # beyond the known calendar: a date surely not earlier than the real one
+        return days[-1] + dt.timedelta(days=2 * (i - len(days) + 1))
+
+    def stocks_on(self, day: dt.date) -> np.ndarray:
+        """Indices of the stocks in the day's batch: the day's universe."""
+        return np.flatnonzero(self.universe[:, self._day_index[day]])
+
+    def arrays(self, day: dt.date) -> dict[str, np.ndarray]:
+        """The day's batch as numpy arrays (see zoo.train.data.BATCH_KEYS)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: handled as NaN
+            return self._arrays(day)
+
+    def _arrays(self, day: dt.date) -> dict[str, np.ndarray]:
+        t = self._day_index[day]
+        stocks = self.stocks_on(day)
+        n, T = len(stocks), self.sequence_days
+        window = np.full((n, T, 6), np.nan, dtype=np.float32)
+        first = max(0, t - T + 1)
+        window[:, T - (t - first + 1):] = self.prices[stocks, first:t + 1]
+        last_close = window[:, -1, 3:4]
+        volume_mean = np.nanmean(window[:, :, 5], axis=1, keepdims=True) if n else last_close
+        with np.errstate(invalid="ignore", divide="ignore"):
+            window[:, :, :5] /= last_close[:, None, :]
+            window[:, :, 5] /= np.where(volume_mean > 0, volume_mean, np.nan)
+        # a stock whose volume is zero all window long (suspended) keeps volume ratio 0
+        window[:, :, 5] = np.where(volume_mean > 0, window[:, :, 5], 0.0)
+        price_mask = np.isfinite(window).all(axis=(1, 2))
+
+        index = self.fund_index[stocks, t]
+        known = index >= 0
+        fund = np.full((n, 12, len(FUND_FIELDS)), np.nan, dtype=np.float32)
+        fund[known] = self.fund_vectors[index[known]]
+        fund_mask = np.isfinite(fund[:, :, FUND_FIELDS.index("net_profit_q")])
+        fundamentals = _zscore(fund, np.isfinite(fund), axis=0)
+
+        style = np.zeros((n, STYLE_SLOTS), dtype=np.float32)
+        style[:, :len(STYLE_COLUMNS)] = np.nan_to_num(self.style[stocks, t], nan=0.0)
+
+        raw = self.label[stocks, t]
+        label_mask = np.isfinite(raw) & self.buyable[stocks, t]
+        label = _zscore(raw, label_mask)
+
+        edges = (self.graph.edges(day, stocks) if self.graph is not None
+                 else np.zeros((2, 0), dtype=np.int64))
+        return {
+            "price_volume": window, "price_mask": price_mask,
+            "fundamentals": fundamentals, "fund_mask": fund_mask,
+            "style": style, "edge_index": edges,
+            "label": label, "label_mask": label_mask,
+            "stock_index": stocks.astype(np.int64),
+        }
+
+    def batch(self, day: dt.date, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        import torch
+
+        out = {}
+        for key, value in self.arrays(day).items():
+            tensor = torch.from_numpy(np.ascontiguousarray(value))
+            if str(device).startswith("cuda"):
+                tensor = tensor.pin_memory().to(device, non_blocking=True)
+            out[key] = tensor
+        return out
+
+
+def _entities(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """(stock, trade date at the close) rows of every stock listed in [start - warm-up, end].
+
+    All listed stocks, not only those that will be in the universe: which stocks a day's graph
+    links must not depend on whether they join the universe later.
+    """
+    import duckdb
+
+    path = offline_dir() / "stock_universe_daily.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `sqlmesh plan` in transforms/ and "
+                                f"`zoo features apply` first")
+    return duckdb.sql(f"""
+        SELECT stock_id, trade_date, event_timestamp, in_universe
+        FROM read_parquet('{path}')
+        WHERE trade_date BETWEEN DATE '{start - dt.timedelta(days=WARMUP_DAYS)}' AND DATE '{end}'
+        ORDER BY trade_date, stock_id
+    """).df()
+
+
+def _later_trading_days(end: dt.date, days: int = 60) -> list[dt.date]:
+    """Trading days after `end` known to the exports (for label_end near the end)."""
+    import duckdb
+
+    path = offline_dir() / "stock_universe_daily.parquet"
+    rows = duckdb.sql(f"SELECT DISTINCT trade_date FROM read_parquet('{path}') WHERE trade_date "
+                      f"> DATE '{end}' ORDER BY 1 LIMIT {days}").fetchall()
+    return [r[0] for r in rows]
+
+
+def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
+                      progress: bool = True, graph_k: int = 10,
+                      graph_min_similarity: float = 0.0) -> FeastDayBatches:
+    """The dataset of `contract` for trade dates in [start, end], retrieved through Feast."""
+    import pandas as pd
+
+    from zoo.data.feature_store import get_historical, store
+
+    entities = _entities(start, end)
+    if entities.empty:
+        raise ValueError(f"no universe stocks between {start} and {end} in the exports")
+    calendar = sorted(entities["trade_date"].unique())
+    calendar = [d.date() if hasattr(d, "date") else d for d in pd.to_datetime(calendar)]
+    stock_ids = sorted(entities["stock_id"].unique())
+    s_index = {s: i for i, s in enumerate(stock_ids)}
+    d_index = {d: i for i, d in enumerate(calendar)}
+    rows = entities["stock_id"].map(s_index).to_numpy()
+    cols = pd.to_datetime(entities["trade_date"]).dt.date.map(d_index).to_numpy()
+    S, D = len(stock_ids), len(calendar)
+    fs = store()
+    request = entities[["stock_id", "event_timestamp"]]
+
+    def panel(service: str, columns: tuple[str, ...], dtype=np.float32) -> np.ndarray:
+        table = get_historical(service, request, fs)
+        out = np.full((S, D, len(columns)), np.nan, dtype=dtype)
+        for k, column in enumerate(columns):
+            out[rows, cols, k] = table.column(column).to_numpy(zero_copy_only=False)
+        return out
+
+    log.info("retrieving %d entity rows for %d stocks", len(entities), S)
+    prices = panel("price_volume_v1", PRICE_COLUMNS)
+    style = panel("style_v1", STYLE_COLUMNS)
+    labels = get_historical("labels_v1", request, fs)
+    label = np.full((S, D), np.nan, dtype=np.float32)
+    label[rows, cols] = labels.column(contract.label).to_numpy(zero_copy_only=False)
+    buyable = np.zeros((S, D), dtype=bool)
+    buyable[rows, cols] = labels.column("is_buyable_t1").fill_null(False).to_numpy(
+        zero_copy_only=False)
+    universe = np.zeros((S, D), dtype=bool)
+    universe[rows, cols] = entities["in_universe"].fillna(False).to_numpy(dtype=bool)
+    present = np.zeros((S, D), dtype=bool)
+    present[rows, cols] = True
+    fund_index, fund_vectors = _fundamentals(request, rows, cols, (S, D), fs)
+
+    h, offset = _label_horizon(contract.label)
+    dates = [d for d in calendar if start <= d <= end
+             and (universe[:, d_index[d]] & np.isfinite(label[:, d_index[d]])).any()]
+    data = FeastDayBatches(
+        dates=dates, stock_ids=stock_ids, calendar=calendar, present=present, prices=prices,
+        universe=universe, label=label, buyable=buyable, style=style, fund_index=fund_index,
+        fund_vectors=fund_vectors, sequence_days=contract.sequence_days, horizon=h,
+        offset=offset, later_days=_later_trading_days(end),
+    )
+    if contract.needs_graph:
+        from zoo.data.graph import FundamentalGraph
+
+        data.graph = FundamentalGraph(data, k=graph_k, min_similarity=graph_min_similarity)
+    return data
+
+
+def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
+                  shape: tuple[int, int], fs) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct fundamental vectors in force and, per (stock, day), which one.
+
+    Retrieved in chunks (the arrays are 228 numbers a row) and deduplicated by the vector's
+    identity (stock, latest report period, last announcement), so memory follows the number of
+    statements, not of stock-days.
+    """
+    from zoo.data.feature_store import get_historical
+
+    index = np.full(shape, -1, dtype=np.int32)
+    keys: dict[tuple, int] = {}
+    vectors: list[np.ndarray] = []
+    for lo in range(0, len(request), CHUNK_ROWS):
+        part = request.iloc[lo:lo + CHUNK_ROWS]
+        table = get_historical("fundamentals_v1", part, fs)
+        period = table.column("latest_report_period").to_numpy(zero_copy_only=False)
+        announced = table.column("last_announced_date").to_numpy(zero_copy_only=False)
+        stocks = part["stock_id"].to_numpy()
+        arrays = {f: table.column(f"{f}_12q") for f in FUND_FIELDS}
+        for i in range(table.num_rows):
+            if period[i] is None or (isinstance(period[i], float) and np.isnan(period[i])) \
+                    or str(period[i]) == "NaT":
+                continue
+            key = (stocks[i], str(period[i]), str(announced[i]))
+            found = keys.get(key)
+            if found is None:
+                vector = np.stack([np.asarray(arrays[f][i].as_py(), dtype=np.float32)
+                                   for f in FUND_FIELDS], axis=1)  # [12, 19]
+                money = [FUND_FIELDS.index(f) for f in MONEY_FIELDS]
+                vector[:, money] = np.sign(vector[:, money]) * np.log1p(np.abs(vector[:, money]))
+                found = keys[key] = len(vectors)
+                vectors.append(vector)
+            index[rows[lo + i], cols[lo + i]] = found
+    stacked = np.stack(vectors) if vectors else np.zeros((0, 12, len(FUND_FIELDS)), np.float32)
+    return index, stacked
+
+
+def nearest_day(dates: list[dt.date], day: dt.date) -> dt.date:
+    """The last of `dates` on or before `day`."""
+    i = bisect.bisect_right(dates, day) - 1
+    if i < 0:
+        raise ValueError(f"{day} is before the first date {dates[0]}")
+    return dates[i]
