@@ -61,6 +61,14 @@ def test_train_fake_writes_the_run_folder_and_score_finds_it(home):
     missing = CliRunner().invoke(main, ["score", "biagru", "--run", "nope"])
     assert missing.exit_code != 0 and "nope" in missing.output
 
+    # Resuming the finished run loads its checkpoints: same scores, no new run folder.
+    resumed = CliRunner().invoke(main, [*TRAIN, "--resume", run_dir.name])
+    assert resumed.exit_code == 0, resumed.output
+    assert pl.read_parquet(run_dir / "scores.parquet").equals(scores)
+    assert len(list((home / "runs" / "biagru").iterdir())) == 1
+    other = CliRunner().invoke(main, [*TRAIN, "--set", "lr=0.5", "--resume", run_dir.name])
+    assert other.exit_code != 0 and "another config" in other.output
+
 
 def test_train_rejects_unknown_keys_and_model_options(home):
     result = CliRunner().invoke(main, ["train", "biagru", "--fake", "--set", "lrr=0.1"])

@@ -197,8 +197,8 @@ def _iso(days: Sequence[datetime.date]) -> list[str]:
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    # Where a run trains (and with which precision) may change on resume; nothing else may.
-    return {k: v for k, v in config.items() if k not in {"device", "amp", "amp_dtype"}}
+    # Where a run trains may change on resume (a GPU run finished on CPU); nothing else may.
+    return {k: v for k, v in config.items() if k != "device"}
 
 
 def _save(payload: dict[str, Any], path: Path) -> None:
