@@ -190,6 +190,17 @@ def test_keeps_entity_rows_columns_and_order(asof_store):
     assert job.full_feature_names is False
 
 
+def test_agrees_on_a_single_day(stores):
+    """One rebalance day: the store prunes the source to [day - ttl, day] before joining."""
+    entities = _entities()
+    one_day = entities[entities["event_timestamp"] == D].reset_index(drop=True)
+    ours, theirs = (stores[name].get_historical_features(
+        entity_df=one_day.copy(), features=DAILY + QUARTERLY).to_df()
+        for name in ("asof", "stock"))
+    assert len(ours) == 5
+    assert _normalised(ours) == _normalised(theirs)
+
+
 def test_a_single_view(stores):
     ours, theirs = _both(stores, ["daily:industry"])
     assert _normalised(ours) == _normalised(theirs)
