@@ -23,7 +23,14 @@ ZOO_HOME.mkdir(parents=True, exist_ok=True)
 config = Config(
     gateways={
         "local": GatewayConfig(
-            connection=DuckDBConnectionConfig(database=str(ZOO_HOME / "warehouse.duckdb")),
+            connection=DuckDBConnectionConfig(
+                database=str(ZOO_HOME / "warehouse.duckdb"),
+                # DuckDB takes 80 % of RAM by default; a full-market plan then peaked at
+                # 11.5 GB. With a limit it spills to warehouse.duckdb.tmp/ instead.
+                connector_config={
+                    "memory_limit": os.environ.get("ZOO_DUCKDB_MEMORY_LIMIT", "4GB"),
+                },
+            ),
         )
     },
     default_gateway="local",
