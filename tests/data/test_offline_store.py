@@ -206,6 +206,32 @@ def test_a_single_view(stores):
     assert _normalised(ours) == _normalised(theirs)
 
 
+def test_a_folder_of_parquet_files_is_one_source(asof_store, data_dir, tmp_path):
+    """A source path may be a folder: its files are read as one table (row positions are
+    per file, so the fetch by position must not mix files)."""
+    from feast import FeatureView, FileSource
+
+    from zoo.data.offline_store import AsofDuckDBOfflineStore
+
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    daily = _daily()
+    daily.iloc[::2].to_parquet(folder / "part-0.parquet", index=False)
+    daily.iloc[1::2].to_parquet(folder / "part-1.parquet", index=False)
+    view = asof_store.get_feature_view("daily")
+    split = FeatureView(name="daily", entities=[asof_store.get_entity("stock")], ttl=view.ttl,
+                        schema=view.schema,
+                        source=FileSource(name="daily_split", path=str(folder),
+                                          timestamp_field="event_timestamp",
+                                          created_timestamp_column="created_timestamp"))
+    split.entity_columns = view.entity_columns
+    whole = asof_store.get_historical_features(entity_df=_entities(), features=DAILY).to_df()
+    parts = AsofDuckDBOfflineStore.get_historical_features(
+        asof_store.config, [split], DAILY, _entities(), asof_store.registry,
+        asof_store.project).to_df()
+    assert _normalised(parts) == _normalised(whole)
+
+
 def test_naive_entity_timestamps_are_refused(asof_store):
     entities = _entities()
     entities["event_timestamp"] = entities["event_timestamp"].dt.tz_localize(None)

@@ -107,8 +107,10 @@ def _connect(config: RepoConfig) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def parquet_scan(source: DataSource, repo_path: Path | str | None) -> str:
-    """The DuckDB table function reading `source`'s parquet file (or folder of files)."""
+def parquet_scan(source: DataSource, repo_path: Path | str | None,
+                 row_numbers: bool = False) -> str:
+    """The DuckDB table function reading `source`'s parquet file (or folder of files); with
+    `row_numbers`, each row also has `file_row_number` and `filename`."""
     if not isinstance(source, FileSource):
         raise NotImplementedError(
             f"AsofDuckDBOfflineStore reads FileSource parquet only; source "
@@ -121,7 +123,8 @@ def parquet_scan(source: DataSource, repo_path: Path | str | None) -> str:
     uri = FileSource.get_uri_for_file_path(repo_path=repo_path, uri=uri)
     if os.path.isdir(uri):
         uri = os.path.join(uri, "**", "*.parquet")
-    return f"read_parquet({_literal(uri)}, union_by_name = true)"
+    extra = ", file_row_number = true, filename = true" if row_numbers else ""
+    return f"read_parquet({_literal(uri)}, union_by_name = true{extra})"
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -171,7 +174,8 @@ class _ViewPlan:
         if source is None:
             raise ValueError(f"feature view {view.name!r} has no batch_source")
         self.name = view.name
-        self.scan = parquet_scan(source, repo_path)
+        self.scan = parquet_scan(source, repo_path, row_numbers=True)
+        self.many_files = "*" in self.scan
         # field_mapping maps source columns to feature names; look names up the other way.
         to_source = {new: old for old, new in (source.field_mapping or {}).items()}
         self.column = lambda name: to_source.get(name, name)
@@ -189,7 +193,13 @@ class _ViewPlan:
         self.ttl_us = view.ttl // timedelta(microseconds=1) if view.ttl else 0
 
     def sql(self, entity: str, first: datetime | None, last: datetime | None) -> str:
-        """(features) for every entity row in row-id order; the TTL is a condition on the match.
+        """(features) for every entity row in row-id order.
+
+        Two steps in one query: the ASOF join matches each entity row to the position
+        (file, row number) of its source row using the keys and timestamps only, and the
+        features are then fetched by position with a hash join. Sorting only the keys instead
+        of every feature column is 1.2-2x faster (more for few entity rows). The TTL is a
+        condition on the match: a match too old is no match.
 
         `first`/`last` are the entity rows' earliest and latest timestamps: source rows after
         `last`, or older than `first - ttl`, can never be served, so they are filtered out
@@ -197,9 +207,17 @@ class _ViewPlan:
         """
         keys = list(self.join_keys.items())
         ts = f"CAST({_ident(self.column(self.timestamp))} AS TIMESTAMPTZ)"
+        where = []
+        if last is not None:
+            where.append(f"{ts} <= {_timestamp(last)}")
+        if first is not None and self.ttl_us:
+            where.append(f"{ts} >= {_timestamp(first)} - to_microseconds({self.ttl_us})")
+        where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+        position = ["file_row_number"] + (["filename"] if self.many_files else [])
+
         src_cols = [f"{_ident(self.column(k))} AS __k{i}" for i, (k, _) in enumerate(keys)]
         src_cols.append(f"{ts} AS __ts")
-        src_cols += [f"{_ident(self.column(f))} AS __f{i}" for i, f in enumerate(self.features)]
+        src_cols += [f"{c} AS __{c}" for c in position]
         on = [f"e.{_ident(ent)} = f.__k{i}" for i, (_, ent) in enumerate(keys)]
         ets = f"e.{_ident(ENTITY_TIMESTAMP)}"
         if self.created:
@@ -211,24 +229,22 @@ class _ViewPlan:
             on.append("{'t': " + ets + ", 'c': 'infinity'::TIMESTAMPTZ} >= f.__order")
         else:
             on.append(f"{ets} >= f.__ts")
-        where = []
-        if last is not None:
-            where.append(f"{ts} <= {_timestamp(last)}")
-        if first is not None and self.ttl_us:
-            where.append(f"{ts} >= {_timestamp(first)} - to_microseconds({self.ttl_us})")
-        if self.ttl_us:
-            fresh = f"f.__ts >= {ets} - to_microseconds({self.ttl_us})"
-            values = [f"CASE WHEN {fresh} THEN f.__f{i} END AS {_ident(out)}"
-                      for i, out in enumerate(self.outputs)]
-        else:
-            values = [f"f.__f{i} AS {_ident(out)}" for i, out in enumerate(self.outputs)]
+        fresh = (f"f.__ts >= {ets} - to_microseconds({self.ttl_us})" if self.ttl_us
+                 else "TRUE")
+        matched = [f"CASE WHEN {fresh} THEN f.__{c} END AS __{c}" for c in position]
+        values = [f"{_ident(self.column(f))} AS __f{i}" for i, f in enumerate(self.features)]
+        outputs = [f"s.__f{i} AS {_ident(out)}" for i, out in enumerate(self.outputs)]
         return (
-            f"SELECT {', '.join(values)}\n"
-            f"FROM {entity} AS e\n"
-            f"ASOF LEFT JOIN (SELECT {', '.join(src_cols)} FROM {self.scan}"
-            f"{' WHERE ' + ' AND '.join(where) if where else ''}) AS f\n"
-            f"  ON {' AND '.join(on)}\n"
-            f"ORDER BY e.{ROW_ID}")
+            f"WITH m AS (\n"
+            f"  SELECT e.{ROW_ID}, {', '.join(matched)}\n"
+            f"  FROM {entity} AS e\n"
+            f"  ASOF LEFT JOIN (SELECT {', '.join(src_cols)} FROM {self.scan}{where_sql}) AS f\n"
+            f"    ON {' AND '.join(on)})\n"
+            f"SELECT {', '.join(outputs)}\n"
+            f"FROM m LEFT JOIN (SELECT {', '.join(f'{c} AS __{c}' for c in position)}, "
+            f"{', '.join(values)} FROM {self.scan}{where_sql}) AS s\n"
+            f"  ON {' AND '.join(f'm.__{c} = s.__{c}' for c in position)}\n"
+            f"ORDER BY m.{ROW_ID}")
 
 
 def _timestamp(moment: datetime) -> str:
