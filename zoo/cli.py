@@ -215,8 +215,10 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
 @click.argument("name")
 @click.option("--run", "run_id", default=None, metavar="RUN_ID",
               help="Which run (default: the latest finished one).")
-def score_cmd(name: str, run_id: str | None) -> None:
-    """Where the out-of-sample scores of model NAME are, and how good they were."""
+@click.option("--no-write", "write", is_flag=True, flag_value=False, default=True,
+              help="Only summarise; do not write the scores to the warehouse and Feast.")
+def score_cmd(name: str, run_id: str | None, write: bool) -> None:
+    """Summarise a run's out-of-sample scores and write them back (warehouse + Feast view)."""
     from zoo.train.runs import load_run, run_summary
 
     try:
@@ -224,6 +226,16 @@ def score_cmd(name: str, run_id: str | None) -> None:
     except FileNotFoundError as err:
         raise click.ClickException(str(err)) from err
     click.echo(run_summary(run))
+    if not write:
+        return
+    from zoo.data.scores import write_back
+
+    try:
+        written = write_back(name, run.scores())
+    except (RuntimeError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"wrote {written.rows:,} scores to {written.table} and the Feast view "
+               f"{written.view} ({written.path})")
 
 
 # --------------------------------------------------------------------------- bench

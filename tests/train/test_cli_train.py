@@ -53,10 +53,10 @@ def test_train_fake_writes_the_run_folder_and_score_finds_it(home):
     assert set(scores["run_id"]) == {run_dir.name}
     assert str(run_dir / "scores.parquet") in result.output
 
-    score = CliRunner().invoke(main, ["score", "biagru"])
+    score = CliRunner().invoke(main, ["score", "biagru", "--no-write"])
     assert score.exit_code == 0, score.output
     assert str(run_dir / "scores.parquet") in score.output and "Rank IC" in score.output
-    by_id = CliRunner().invoke(main, ["score", "biagru", "--run", run_dir.name])
+    by_id = CliRunner().invoke(main, ["score", "biagru", "--run", run_dir.name, "--no-write"])
     assert by_id.output == score.output
     missing = CliRunner().invoke(main, ["score", "biagru", "--run", "nope"])
     assert missing.exit_code != 0 and "nope" in missing.output

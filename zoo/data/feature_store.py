@@ -118,6 +118,8 @@ def apply() -> str:
     out = io.StringIO()
     if str(repo) not in sys.path:  # Feast imports the repo's files by module name
         sys.path.append(str(repo))
+    for path in repo.glob("*.py"):  # re-read the repo (scores.py lists the score files anew)
+        sys.modules.pop(path.stem, None)
     with _zoo_home_env(), redirect_stdout(out):
         try:
             config = load_repo_config(repo, repo / "feature_store.yaml")
