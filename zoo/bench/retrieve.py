@@ -54,7 +54,7 @@ FIRST_DAY = "2016-01-04"
 SEED = 7
 SAMPLE_ROWS = 150_000
 REPEATS = 3
-SLOW_SECONDS = 120.0
+SLOW_SECONDS = 300.0
 SERVICE = "portfolio_inputs_bench"
 DAILY_TTL = timedelta(days=14)
 QUARTERLY_TTL = timedelta(days=215)

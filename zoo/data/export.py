@@ -15,8 +15,8 @@ one, never a mix or a half-written file. The warehouse is opened read-only.
 Which tables to export is the caller's choice, e.g. the SQLMesh features and labels:
     export_tables(warehouse_path(), zoo_home() / "offline",
                   {"stock_style_daily": ("features.stock_style_daily", "trade_date"),
-                   "fundamental_quarterly": ("features.fundamental_quarterly",
-                                             "available_date")})
+                   "stock_fundamental_quarterly": ("features.stock_fundamental_quarterly",
+                                                   "available_date")})
 """
 
 from __future__ import annotations
