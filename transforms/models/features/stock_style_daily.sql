@@ -254,6 +254,7 @@ JOIN midcap_moments AS m
 LEFT JOIN staging.stg_citics_industry AS ind
   ON ind.stock_id = c.stock_id
   AND c.trade_date >= ind.start_date
-  AND (ind.end_date IS NULL OR c.trade_date < ind.end_date)
+  -- COALESCE, not "IS NULL OR": an OR in the condition forces a nested-loop join
+  AND c.trade_date < COALESCE(ind.end_date, DATE '9999-12-31')
 LEFT JOIN staging.stg_industry_names AS names
   ON names.industry_l1_code = ind.industry_l1_code

@@ -102,7 +102,7 @@ WITH calendar AS (
   JOIN staging.stg_index_members AS m
     ON m.stock_id = d.stock_id
     AND m.start_date <= d.trade_date
-    AND (m.end_date IS NULL OR d.trade_date < m.end_date)
+    AND d.trade_date < COALESCE(m.end_date, DATE '9999-12-31') -- no OR: keeps a hash join
   LEFT JOIN index_days AS i
     ON i.index_id = m.index_id
     AND i.trade_date = d.trade_date

@@ -85,7 +85,7 @@ WITH calendar AS (
     ON st.stock_id = p.stock_id
     AND st.st_type IN ('S', 'P', 'L')
     AND p.trade_date >= st.start_date
-    AND (st.end_date IS NULL OR p.trade_date < st.end_date)
+    AND p.trade_date < COALESCE(st.end_date, DATE '9999-12-31') -- no OR: keeps a hash join
   WHERE p.trade_date BETWEEN @start_ds AND @end_ds
 ), limit_ratios AS (
   SELECT

@@ -55,43 +55,43 @@ WITH calendar AS (
     ON c.trade_date = p.trade_date
   CROSS JOIN bounds AS b
   WHERE c.day_number BETWEEN b.first_day_number AND b.last_day_number
+), stock_days AS (
+  -- every trading day from the stock's first to its last row in range, rows or not, so that
+  -- LEAD(x, k) over them is exactly T+k (a window sorted once, instead of a RANGE frame per k)
+  SELECT stock_id, UNNEST(GENERATE_SERIES(MIN(day_number), MAX(day_number))) AS day_number
+  FROM prices
+  GROUP BY stock_id
+), grid AS (
+  SELECT
+    d.stock_id,
+    d.day_number,
+    p.trade_date,
+    p.adj_close,
+    p.adj_vwap,
+    p.is_suspended,
+    p.is_limit_up_open
+  FROM stock_days AS d
+  LEFT JOIN prices AS p
+    ON p.stock_id = d.stock_id AND p.day_number = d.day_number
 ), ahead AS (
   -- the stock's prices k trading days later (NULL where it has no row that day)
   SELECT
     stock_id,
     trade_date,
     adj_close,
-    MAX(adj_vwap) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 1 FOLLOWING AND 1 FOLLOWING
-    ) AS adj_vwap_t1,
-    MAX(adj_vwap) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 6 FOLLOWING AND 6 FOLLOWING
-    ) AS adj_vwap_t6,
-    MAX(adj_vwap) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 11 FOLLOWING AND 11 FOLLOWING
-    ) AS adj_vwap_t11,
-    MAX(adj_vwap) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 16 FOLLOWING AND 16 FOLLOWING
-    ) AS adj_vwap_t16,
-    MAX(adj_vwap) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 21 FOLLOWING AND 21 FOLLOWING
-    ) AS adj_vwap_t21,
-    MAX(adj_close) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 5 FOLLOWING AND 5 FOLLOWING
-    ) AS adj_close_t5,
-    MAX(adj_close) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 10 FOLLOWING AND 10 FOLLOWING
-    ) AS adj_close_t10,
-    MAX(adj_close) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 15 FOLLOWING AND 15 FOLLOWING
-    ) AS adj_close_t15,
-    MAX(adj_close) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 20 FOLLOWING AND 20 FOLLOWING
-    ) AS adj_close_t20,
-    MAX(CASE WHEN is_suspended OR is_limit_up_open THEN 0 ELSE 1 END) OVER (
-      PARTITION BY stock_id ORDER BY day_number RANGE BETWEEN 1 FOLLOWING AND 1 FOLLOWING
-    ) AS buyable_t1
-  FROM prices
+    LEAD(adj_vwap, 1) OVER ahead AS adj_vwap_t1,
+    LEAD(adj_vwap, 6) OVER ahead AS adj_vwap_t6,
+    LEAD(adj_vwap, 11) OVER ahead AS adj_vwap_t11,
+    LEAD(adj_vwap, 16) OVER ahead AS adj_vwap_t16,
+    LEAD(adj_vwap, 21) OVER ahead AS adj_vwap_t21,
+    LEAD(adj_close, 5) OVER ahead AS adj_close_t5,
+    LEAD(adj_close, 10) OVER ahead AS adj_close_t10,
+    LEAD(adj_close, 15) OVER ahead AS adj_close_t15,
+    LEAD(adj_close, 20) OVER ahead AS adj_close_t20,
+    CASE WHEN LEAD(is_suspended OR is_limit_up_open, 1) OVER ahead THEN 0
+      WHEN LEAD(trade_date, 1) OVER ahead IS NOT NULL THEN 1 END AS buyable_t1
+  FROM grid
+  WINDOW ahead AS (PARTITION BY stock_id ORDER BY day_number)
 ), returns AS (
   SELECT
     a.stock_id,
@@ -111,7 +111,7 @@ WITH calendar AS (
     ON u.stock_id = a.stock_id
     AND u.trade_date = a.trade_date
     AND u.trade_date BETWEEN @start_ds AND @end_ds
-  WHERE a.trade_date BETWEEN @start_ds AND @end_ds
+  WHERE a.trade_date BETWEEN @start_ds AND @end_ds -- NULL on grid days without a row
 )
 SELECT
   stock_id::TEXT AS stock_id, -- Wind code
