@@ -98,7 +98,7 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
 
 @data.command("summary")
 def data_summary() -> None:
-    """Rows and date range of every raw table in the warehouse."""
+    """Rows and date range of every raw table and every SQLMesh-built model."""
     from zoo.data.load import LoadError, warehouse_summary
     from zoo.paths import warehouse_path
 
