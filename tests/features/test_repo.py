@@ -25,6 +25,8 @@ def repo(tmp_path_factory):
 
     os.environ.setdefault("ZOO_HOME", str(tmp_path_factory.mktemp("home")))
     sys.path.insert(0, str(REPO))
+    for name in MODULES:  # fresh modules: `feast apply` in this process mutates the views
+        sys.modules.pop(name, None)
     try:
         yield {name: importlib.import_module(name) for name in MODULES}
     finally:
@@ -73,7 +75,7 @@ def test_every_sqlmesh_features_and_labels_model_has_a_view_with_the_same_column
             for column, kind in columns.items()
             if column not in ("stock_id", time_column)
         }
-        declared = {field.name: str(field.dtype) for field in views[name].schema}
+        declared = {field.name: str(field.dtype) for field in views[name].features}
         assert declared.keys() == expected.keys(), (
             f"{name}: only in SQLMesh {sorted(expected.keys() - declared.keys())}, "
             f"only in Feast {sorted(declared.keys() - expected.keys())}")
