@@ -33,3 +33,28 @@ def raw_arrived(
         return False
     last_day = datetime.strptime(str(latest), "%Y%m%d")
     return [interval for interval in batch if interval[0].replace(tzinfo=None) <= last_day]
+
+
+@signal()
+def horizon_arrived(
+    batch: DatetimeRanges,
+    context: ExecutionContext,
+    trading_days: int = 21,
+    table: str = "raw.ashareeodprices",
+    column: str = "trade_dt",
+) -> bool | DatetimeRanges:
+    """Ready: the intervals whose days have `trading_days` more trading days of raw prices
+    loaded after them, so a forward-looking model (the labels) is written once, complete.
+
+    Without it a label row would be written with NULL horizons at the edge of the data and,
+    its interval counted as done, never be completed by a later `sqlmesh run`.
+    """
+    cutoff = context.engine_adapter.fetchone(
+        f"SELECT MIN(day) FROM (SELECT DISTINCT {column} AS day FROM {table} "
+        f"ORDER BY day DESC LIMIT {int(trading_days) + 1}) AS latest_days "
+        f"HAVING COUNT(*) = {int(trading_days) + 1}"
+    )
+    if cutoff is None or cutoff[0] is None:
+        return False
+    last_day = datetime.strptime(str(cutoff[0]), "%Y%m%d")
+    return [interval for interval in batch if interval[0].replace(tzinfo=None) <= last_day]

@@ -215,7 +215,8 @@ def unknown_stocks(entities: pd.DataFrame) -> list[str]:
 
 
 def materialize(fs: FeatureStore | None = None) -> datetime:
-    """Fill the online store with the latest date's features; returns that date's timestamp."""
+    """Fill the online store with the latest date's features (not labels); returns that date's
+    timestamp."""
     import duckdb
 
     fs = fs or store()
@@ -229,6 +230,8 @@ def materialize(fs: FeatureStore | None = None) -> datetime:
     if latest is None:
         raise FeatureStoreError("nothing exported yet: run `zoo features apply` first")
     for view in fs.list_feature_views():
+        if view.tags.get("kind") == "labels":
+            continue  # labels look ahead: nothing to serve online
         if (offline_dir() / f"{view.name}.parquet").is_file():
             # the latest row per stock within the view's TTL, as get_online_features will serve
             fs.materialize(start_date=latest - (view.ttl or timedelta(days=1)),

@@ -8,18 +8,16 @@
 --   fwd_excess_*       = the return minus its mean over T's universe (in_universe at T, label
 --                        not NULL).
 -- A suspended stock keeps a row at its pre-suspension price (close = VWAP), so a horizon that
--- ends in a suspension is valued there. A label is NULL while its horizon's prices have not
--- arrived (or the stock delisted before it ends). The lookback recomputes the last 45 calendar
--- days on each run (21 trading days span at most ~40 calendar days, Spring Festival
--- included), so labels left NULL by an earlier run are filled once their prices arrive.
+-- ends in a suspension is valued there. A day's labels are written once the 21 trading days
+-- after it have arrived (the `horizon_arrived` signal), so every row is written complete and
+-- once; a label is NULL only where the stock has no row at the horizon (delisted).
 MODEL (
   name labels.stock_fwd_return_daily,
   kind INCREMENTAL_BY_TIME_RANGE (
-    time_column trade_date,
-    lookback 45
+    time_column trade_date
   ),
   grain (stock_id, trade_date),
-  signals (raw_arrived()),
+  signals (horizon_arrived(trading_days := 21)),
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
     not_null(columns := (stock_id, trade_date)),
