@@ -13,8 +13,9 @@ import pytest
 @pytest.fixture()
 def home(feast_home, tmp_path, monkeypatch):
     """A writable copy of the exported, applied tiny market."""
-    for name in ("warehouse.duckdb", "registry.db"):
-        shutil.copy(feast_home / name, tmp_path / name)
+    # not registry.db: it records the online tables by path, and applying a copy elsewhere
+    # would drop feast_home's (Feast tears down the infra it no longer sees)
+    shutil.copy(feast_home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
     shutil.copytree(feast_home / "offline", tmp_path / "offline")
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))
     return tmp_path
