@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export ZOO_HOME ?= $(CURDIR)/data
 
+# The demo's training: small enough for about ten minutes on a 2-core CPU (research runs use
+# the defaults of zoo/train/config.py, or a GPU).
+DEMO_TRAIN ?= --quiet --set model.hidden_channels=32 --set days_per_epoch=120 \
+	--set max_epochs=5 --set patience=2 --set train_years=2 --set first_test_year=2021
+
 .PHONY: demo test lint bench clean
 
 # requirements.lock pins every package (pip constraints), so a fresh machine gets the same
@@ -23,6 +28,8 @@ demo: $(STAMP)
 	$(BIN)/zoo data summary
 	$(BIN)/zoo features apply
 	$(BIN)/zoo features get --service portfolio_inputs_v1 --sample 5
+	$(BIN)/zoo train biagru_gat $(DEMO_TRAIN)
+	$(BIN)/zoo score biagru_gat
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
