@@ -58,21 +58,14 @@ def feast_home(built_warehouse, tmp_path_factory) -> Path:
 
     Tests that use it set ZOO_HOME to it themselves (monkeypatch.setenv); treat as read-only.
     """
-    import os
     import shutil
 
     from zoo.data import feature_store
 
     home = tmp_path_factory.mktemp("feast_home")
     shutil.copy(built_warehouse / "warehouse.duckdb", home / "warehouse.duckdb")
-    previous = os.environ.get("ZOO_HOME")
-    os.environ["ZOO_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ZOO_HOME", str(home))
         feature_store.export()
         feature_store.apply()
-    finally:
-        if previous is None:
-            os.environ.pop("ZOO_HOME", None)
-        else:
-            os.environ["ZOO_HOME"] = previous
     return home

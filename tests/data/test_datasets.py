@@ -13,23 +13,15 @@ START, END = dt.date(2020, 1, 1), dt.date(2020, 6, 30)
 @pytest.fixture(scope="module")
 def datasets(feast_home):
     """The biagru_gat dataset for [START, END] and for a longer period (to END + 4 months)."""
-    import os
-
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.data.datasets import build_day_batches
     from zoo.registry import model_contract
 
-    previous = os.environ.get("ZOO_HOME")
-    os.environ["ZOO_HOME"] = str(feast_home)
-    try:
-        contract = model_contract("biagru_gat")
+    contract = model_contract("biagru_gat")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ZOO_HOME", str(feast_home))
         short = build_day_batches(contract, START, END)
         longer = build_day_batches(contract, START, END + dt.timedelta(days=120))
-    finally:
-        if previous is None:
-            os.environ.pop("ZOO_HOME", None)
-        else:
-            os.environ["ZOO_HOME"] = previous
     return short, longer
 
 

@@ -23,15 +23,9 @@ SHANGHAI = "Asia/Shanghai"
 def home(feast_home):
     """The exported, applied tiny market as $ZOO_HOME for this module (some tests write to it:
     the online store, a restatement)."""
-    previous = os.environ.get("ZOO_HOME")
-    os.environ["ZOO_HOME"] = str(feast_home)
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ZOO_HOME", str(feast_home))
         yield feast_home
-    finally:
-        if previous is None:
-            os.environ.pop("ZOO_HOME", None)
-        else:
-            os.environ["ZOO_HOME"] = previous
 
 
 def _at_close(days: list[str]) -> pd.Series:

@@ -17,7 +17,6 @@ No value dated after a day reaches that day's batch except the label, which is w
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import logging
 import warnings
@@ -45,6 +44,7 @@ FUND_FIELDS = (
 )
 # Amounts in yuan span orders of magnitude: a signed log before standardising.
 MONEY_FIELDS = frozenset(FUND_FIELDS[:10])
+_MONEY_INDEX = [i for i, f in enumerate(FUND_FIELDS) if f in MONEY_FIELDS]
 STYLE_COLUMNS = ("size", "midcap", "bp", "ep", "momentum_20d", "liquidity_20d",
                  "volatility_20d", "profitability", "growth", "sue")
 STYLE_SLOTS = 11  # the models' style width: the ten factors and a reserved zero slot
@@ -283,18 +283,11 @@ def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
             if found is None:
                 vector = np.stack([np.asarray(arrays[f][i].as_py(), dtype=np.float32)
                                    for f in FUND_FIELDS], axis=1)  # [12, 19]
-                money = [FUND_FIELDS.index(f) for f in MONEY_FIELDS]
-                vector[:, money] = np.sign(vector[:, money]) * np.log1p(np.abs(vector[:, money]))
+                money = vector[:, _MONEY_INDEX]
+                vector[:, _MONEY_INDEX] = np.sign(money) * np.log1p(np.abs(money))
                 found = keys[key] = len(vectors)
                 vectors.append(vector)
             index[rows[lo + i], cols[lo + i]] = found
     stacked = np.stack(vectors) if vectors else np.zeros((0, 12, len(FUND_FIELDS)), np.float32)
     return index, stacked
 
-
-def nearest_day(dates: list[dt.date], day: dt.date) -> dt.date:
-    """The last of `dates` on or before `day`."""
-    i = bisect.bisect_right(dates, day) - 1
-    if i < 0:
-        raise ValueError(f"{day} is before the first date {dates[0]}")
-    return dates[i]
