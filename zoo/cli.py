@@ -281,6 +281,16 @@ from zoo.cli_features import features  # noqa: E402  (click only; heavy imports 
 
 main.add_command(features)
 
+# --------------------------------------------------------------------------- eval, report, backtest
+from portfolios.cli import backtest_command, bench_portfolio  # noqa: E402
+from zoo.cli_eval import bench_eval, eval_command, report_command  # noqa: E402
+
+main.add_command(eval_command)
+main.add_command(report_command)
+main.add_command(backtest_command)
+bench.add_command(bench_eval)
+bench.add_command(bench_portfolio)
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""Factor evaluation: Rank IC, long-only excess returns, turnover, style correlations, reports."""
