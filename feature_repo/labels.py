@@ -2,19 +2,26 @@
 
 Tagged `kind: labels`; no feature service meant for model inputs contains them (a test checks).
 The zoo joins them to its training sets itself, point in time, from the same view.
+
+A label belongs to its own day only: its TTL is under a day, so a day whose label has not
+arrived yet (the latest 21 trading days) gets no label instead of the day before's, which a
+daily feature's TTL of two weeks would hand it.
 """
+
+from datetime import timedelta
 
 from feast import FeatureView, Field
 from feast.types import Bool, Float64
 
 from entities import stock
-from features import DAILY_TTL
 from sources import offline_source
+
+LABEL_TTL = timedelta(hours=23)
 
 stock_fwd_return_daily = FeatureView(
     name="stock_fwd_return_daily",
     entities=[stock],
-    ttl=DAILY_TTL,
+    ttl=LABEL_TTL,
     source=offline_source("stock_fwd_return_daily"),
     description="Forward returns over 5/10/15/20 trading days from T+1 VWAP and from T close, "
     "their excess over the day's universe mean, and whether the stock could be bought at T+1.",

@@ -109,3 +109,21 @@ def test_graph_links_similar_stocks_and_rebuilds_only_on_new_statements(datasets
     assert (edges[0] != edges[1]).all()
     strict = knn_edges(points, k=4, min_similarity=1.01)
     assert strict.shape == (2, 0)
+
+
+def test_the_latest_days_are_scored_before_their_labels_arrive(feast_home):
+    """The market ends 2020-12-31: its last 21 trading days have no label yet. They do not
+    train, but they are scored (score_dates), with features and no label."""
+    import zoo.models  # noqa: F401
+    from zoo.data.datasets import build_day_batches
+    from zoo.registry import model_contract
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ZOO_HOME", str(feast_home))
+        data = build_day_batches(model_contract("biagru"), dt.date(2020, 10, 1),
+                                 dt.date(2020, 12, 31))
+    unlabelled = [d for d in data.score_dates if d not in set(data.dates)]
+    assert data.dates == [d for d in data.score_dates if d <= data.dates[-1]]
+    assert len(unlabelled) >= 15 and unlabelled[-1] == data.calendar[-1]
+    batch = data.arrays(unlabelled[-1])
+    assert batch["price_mask"].any() and not batch["label_mask"].any()

@@ -108,5 +108,8 @@ def test_daily_views_expire_within_weeks_and_fundamentals_until_the_next_report(
     for name, view in views.items():
         if name == "stock_fundamental_quarterly":
             assert timedelta(days=180) < view.ttl < timedelta(days=240)
+        elif view.tags.get("kind") == "labels":
+            # a label is its own day's only: never carried to a later day
+            assert timedelta(hours=1) <= view.ttl < timedelta(days=1), name
         else:
             assert timedelta(days=10) <= view.ttl <= timedelta(days=21), name

@@ -195,3 +195,15 @@ def test_default_size_models_learn_out_of_sample(tmp_path):
     two_stage = results["biagru_xgb"].metrics["test"]["rank_ic_mean"]
     assert biagru > 0.3
     assert two_stage > biagru + 0.05
+
+
+def test_test_blocks_run_past_the_last_label_when_score_dates_do():
+    """Production scores the latest days before their labels exist: test days come from
+    score_dates; training and validation only from the labelled dates."""
+    labelled = [d for d in DATES if d < D(2019, 12, 1)]
+    splits = rolling_splits(labelled, first_test_year=2018, train_years=1, label_end=label_end,
+                            score_dates=DATES)
+    assert splits[-1].test_days[-1] == DATES[-1]
+    assert [d for d in DATES if d.year == 2019] == list(splits[-1].test_days)
+    for s in splits:
+        assert set(s.train_days) | set(s.valid_days) <= set(labelled)

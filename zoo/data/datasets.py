@@ -73,7 +73,7 @@ def _zscore(x: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.ndarray:
 class FeastDayBatches:
     """Daily cross-sections for the zoo's trainer (implements zoo.train.data.DayBatches)."""
 
-    dates: list[dt.date]
+    dates: list[dt.date]  # days with a labelled universe stock (what trains)
     stock_ids: list[str]
     calendar: list[dt.date]  # every trading day held, warm-up included
     present: np.ndarray  # [S, D] bool: the stock has a row that day (listed)
@@ -89,6 +89,8 @@ class FeastDayBatches:
     offset: int = 1
     graph: object | None = None  # zoo.data.graph.FundamentalGraph when the contract needs one
     later_days: list[dt.date] = field(default_factory=list)  # trading days after the calendar
+    # days with a universe stock, labelled or not: `dates` plus the latest days, to score
+    score_dates: list[dt.date] = field(default_factory=list)
     _day_index: dict[dt.date, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -239,13 +241,14 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     fund_index, fund_vectors = _fundamentals(request, rows, cols, (S, D), fs)
 
     h, offset = _label_horizon(contract.label)
-    dates = [d for d in calendar if start <= d <= end
-             and (universe[:, d_index[d]] & np.isfinite(label[:, d_index[d]])).any()]
+    score_dates = [d for d in calendar if start <= d <= end and universe[:, d_index[d]].any()]
+    dates = [d for d in score_dates
+             if np.isfinite(label[universe[:, d_index[d]], d_index[d]]).any()]
     data = FeastDayBatches(
         dates=dates, stock_ids=stock_ids, calendar=calendar, present=present, prices=prices,
         universe=universe, label=label, buyable=buyable, style=style, fund_index=fund_index,
         fund_vectors=fund_vectors, sequence_days=contract.sequence_days, horizon=h,
-        offset=offset, later_days=_later_trading_days(end),
+        offset=offset, later_days=_later_trading_days(end), score_dates=score_dates,
     )
     if contract.needs_graph:
         from zoo.data.graph import FundamentalGraph

@@ -37,11 +37,14 @@ class DayBatches(Protocol):
     """A dataset of daily cross-sections: one batch is one trading day's stocks.
 
     Attributes:
-        dates: trading days with at least one labelled stock, ascending.
+        dates: trading days with at least one labelled stock, ascending: what trains.
+        score_dates: trading days with at least one stock to score, ascending: `dates` plus
+            the latest days whose labels have not arrived yet (what production scores).
         stock_ids: all stocks; `batch(day)["stock_index"]` indexes into this list.
     """
 
     dates: list[datetime.date]
+    score_dates: list[datetime.date]
     stock_ids: list[str]
 
     def batch(self, day: datetime.date,
@@ -105,6 +108,7 @@ class FakeDayBatches:
         if isinstance(poison, str) and poison != "reverse":
             raise ValueError(f"poison is a number or 'reverse', not {poison!r}")
         self.dates = business_days(start, end)
+        self.score_dates = self.dates
         self.stock_ids = [f"FAKE{i:05d}" for i in range(n_stocks)]
         self.n_stocks = n_stocks
         self.sequence_days = sequence_days

@@ -74,9 +74,14 @@ class Split:
 def rolling_splits(dates: Sequence[Date], *, first_test_year: int, train_years: int,
                    valid_years: int = 1, every_years: int = 1,
                    label_end: Callable[[Date], Date],
-                   last_test_year: int | None = None) -> list[Split]:
+                   last_test_year: int | None = None,
+                   score_dates: Sequence[Date] | None = None) -> list[Split]:
     """The rolling splits over `dates`, test blocks of `every_years` calendar years from
-    `first_test_year` to `last_test_year` (default: the last year of `dates`).
+    `first_test_year` to `last_test_year` (default: the last year of `score_dates`).
+
+    Training and validation days come from `dates` (the labelled days); test days from
+    `score_dates` (default `dates`), which may run past the last label: the latest days are
+    scored as soon as their features exist, as in production.
 
     For the block starting on its first trading day S (in year Y): validation days are those of
     years [Y - valid_years, Y) with `label_end(T) < S`; training days those of years
@@ -87,13 +92,14 @@ def rolling_splits(dates: Sequence[Date], *, first_test_year: int, train_years: 
         ValueError: a block has no training or no validation day left (too little history).
     """
     days = sorted(set(dates))
-    if not days:
+    scored = sorted(set(score_dates)) if score_dates is not None else days
+    if not days or not scored:
         return []
-    last_year = last_test_year if last_test_year is not None else days[-1].year
+    last_year = last_test_year if last_test_year is not None else scored[-1].year
     splits: list[Split] = []
     for year in range(first_test_year, last_year + 1, every_years):
         test_years = tuple(range(year, min(year + every_years, last_year + 1)))
-        test_days = tuple(d for d in days if test_years[0] <= d.year <= test_years[-1])
+        test_days = tuple(d for d in scored if test_years[0] <= d.year <= test_years[-1])
         if not test_days:
             continue
         first_scored = test_days[0]
@@ -314,7 +320,7 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
         data.dates, first_test_year=config.first_test_year, train_years=config.train_years,
         valid_years=config.valid_years, every_years=config.retrain_every_years,
         label_end=purged_label_end(data, config.horizon_days),
-        last_test_year=config.last_test_year)
+        last_test_year=config.last_test_year, score_dates=data.score_dates)
     if not splits:
         raise ValueError(f"no trading day to score from {config.first_test_year} in the data "
                          f"({data.dates[0] if data.dates else 'empty'}..."
