@@ -1,0 +1,215 @@
+"""What a factor evaluation reads: the factor's values joined with labels, universe and
+tradability on the rebalance dates, as one polars frame (the panel).
+
+A factor is named one of three ways:
+- a model: `biagru_gat` (or `score_biagru_gat`) reads the warehouse table `scores.score_<model>`;
+- the oracle: `oracle` is the synthetic market's planted 5-day expected return
+  (`truth.expected_return.ER_5D`); `truth.ER_20D` (any numeric truth column) names another;
+- a feature column: `stock_style_daily.momentum_20d` or `features.stock_style_daily.momentum_20d`,
+  any numeric column of a daily table (stock_id, trade_date) in the features schema.
+
+Rebalance dates. The factor's days are the distinct trade dates on which it has a value (within
+--start/--end) and a label exists; they are numbered 0, 1, 2... from the first (the anchor), and
+horizon h rebalances on the days whose number is a multiple of h. With one anchor for every
+horizon, the 10- and 20-day dates are among the 5-day dates, so one panel serves all horizons.
+A period runs from a rebalance date T to the next (T+h), which is exactly the label's window
+(T+1 VWAP to T+1+h VWAP) when the factor has a value every trading day.
+
+Rows. The panel's rows are the label table's rows on those dates (every listed stock, in the
+universe or not, so a held stock that leaves the universe or the model's coverage keeps its
+return and can still be sold), with the factor LEFT joined. Columns:
+stock_id, trade_date, day_index, factor (NULL where none), in_universe (at T),
+ret_close_{h} (T close to T+h close), ret_vwap_{h} (T+1 VWAP to T+1+h VWAP),
+buyable (labels.is_buyable_t1: T+1 neither suspended nor limit-up at the open),
+sellable (T+1 neither suspended nor closing limit-down: the price-volume table flags limit-down
+only at the close, so a stock that closes limit-down is taken as unsellable all day; the
+conservative choice, since a sale forced through would flatter the portfolio).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+HORIZONS = (5, 10, 15, 20)
+ORACLE = "oracle"
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NUMERIC = ("DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "HUGEINT", "DECIMAL")
+
+
+class UnknownFactor(ValueError):
+    """A factor name that is neither a scored model, the oracle, nor a feature column."""
+
+
+@dataclass(frozen=True)
+class FactorSource:
+    """Where a named factor comes from: the SQL that yields (stock_id, trade_date, factor)."""
+
+    name: str
+    kind: str  # "model", "oracle" or "feature"
+    table: str
+    column: str
+    sql: str
+
+
+def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse (evaluation never writes there)."""
+    import duckdb
+
+    from zoo.paths import warehouse_path
+
+    path = warehouse or warehouse_path()
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no warehouse at {path}: build it first (zoo data synth, "
+                                f"sqlmesh plan) or set ZOO_HOME")
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchall()
+    return {name: kind for name, kind in rows}
+
+
+def scored_models(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The models with a score table in the warehouse (scores.score_<model>), sorted."""
+    rows = con.execute("SELECT table_name FROM information_schema.tables "
+                       "WHERE table_schema = 'scores' AND table_name LIKE 'score\\_%' ESCAPE '\\' "
+                       "ORDER BY 1").fetchall()
+    return [name.removeprefix("score_") for (name,) in rows]
+
+
+def available(con: duckdb.DuckDBPyConnection) -> str:
+    """A one-line list of the names `resolve` accepts, for error messages."""
+    models = scored_models(con) or ["(no scores.score_* table yet)"]
+    return (f"models: {', '.join(models)}; oracle: '{ORACLE}' or truth.<ER_5D|ER_10D|...>; "
+            f"feature columns: e.g. stock_style_daily.momentum_20d")
+
+
+def _is_numeric(kind: str) -> bool:
+    return kind.upper().startswith(_NUMERIC)
+
+
+def resolve(con: duckdb.DuckDBPyConnection, name: str) -> FactorSource:
+    """The source of factor `name` (see the module docstring); UnknownFactor if none."""
+    if name == ORACLE or name.startswith("truth."):
+        column = "ER_5D" if name == ORACLE else name.split(".", 1)[1]
+        columns = _columns(con, "truth", "expected_return")
+        if not columns:
+            raise UnknownFactor(f"{name}: the warehouse has no truth.expected_return (only a "
+                                f"synthetic market has an oracle). Available: {available(con)}")
+        if column not in columns or not _is_numeric(columns[column]) or not _IDENT.match(column):
+            numeric = [c for c, k in columns.items() if _is_numeric(k)]
+            raise UnknownFactor(f"{name}: truth.expected_return has no numeric column {column!r}"
+                                f" (has {', '.join(numeric)})")
+        sql = (f'SELECT S_INFO_WINDCODE::TEXT AS stock_id, strptime(TRADE_DT, \'%Y%m%d\')::DATE '
+               f'AS trade_date, "{column}"::DOUBLE AS factor FROM truth.expected_return')
+        return FactorSource(name, "oracle", "truth.expected_return", column, sql)
+    parts = name.split(".")
+    if len(parts) == 1:
+        model = name.removeprefix("score_")
+        if model in scored_models(con):
+            table = f"scores.score_{model}"
+            sql = (f"SELECT stock_id, trade_date, score::DOUBLE AS factor FROM {table} "
+                   f"WHERE score IS NOT NULL")
+            return FactorSource(model, "model", table, "score", sql)
+        raise UnknownFactor(f"unknown factor {name!r}: no table scores.score_{model}. "
+                            f"Available: {available(con)}")
+    if len(parts) in (2, 3) and all(_IDENT.match(p) for p in parts):
+        schema, table, column = (["features", *parts] if len(parts) == 2 else parts)
+        columns = _columns(con, schema, table)
+        if not columns:
+            raise UnknownFactor(f"unknown factor {name!r}: no table {schema}.{table}. "
+                                f"Available: {available(con)}")
+        if "stock_id" not in columns or "trade_date" not in columns:
+            raise UnknownFactor(f"{name}: {schema}.{table} is not daily by stock (needs "
+                                f"stock_id and trade_date columns)")
+        if column not in columns or not _is_numeric(columns[column]):
+            numeric = [c for c, k in columns.items() if _is_numeric(k)]
+            raise UnknownFactor(f"{name}: {schema}.{table} has no numeric column {column!r} "
+                                f"(numeric columns: {', '.join(numeric)})")
+        sql = (f'SELECT stock_id, trade_date, "{column}"::DOUBLE AS factor '
+               f'FROM {schema}.{table} WHERE "{column}" IS NOT NULL')
+        return FactorSource(name, "feature", f"{schema}.{table}", column, sql)
+    raise UnknownFactor(f"unknown factor {name!r}. Available: {available(con)}")
+
+
+def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
+               horizons: tuple[int, ...] = HORIZONS, start: date | None = None,
+               end: date | None = None, every: int | None = None) -> pl.DataFrame:
+    """The panel of `source` on its rebalance dates (module docstring), sorted by date, stock.
+
+    `every` keeps the days whose number is a multiple of `every` instead of any horizon's
+    (every=1: every factor day, for a daily IC).
+    """
+    import polars as pl
+
+    if not horizons or any(h < 1 for h in horizons):
+        raise ValueError(f"horizons must be positive trading-day counts, got {horizons}")
+    label_columns = _columns(con, "labels", "stock_fwd_return_daily")
+    missing = [f"fwd_ret_{kind}_{h}d" for h in horizons for kind in ("close", "vwap")
+               if f"fwd_ret_{kind}_{h}d" not in label_columns]
+    if missing:
+        raise ValueError(f"labels.stock_fwd_return_daily lacks {missing}: labels exist for "
+                         f"horizons 5, 10, 15 and 20 only")
+    steps = (every,) if every else tuple(sorted(set(horizons)))
+    keep = " OR ".join(f"day_index % {s} = 0" for s in steps)
+    window = []
+    if start:
+        window.append(f"trade_date >= DATE '{start.isoformat()}'")
+    if end:
+        window.append(f"trade_date <= DATE '{end.isoformat()}'")
+    where = ("WHERE " + " AND ".join(window)) if window else ""
+    returns = ", ".join(f"l.fwd_ret_close_{h}d AS ret_close_{h}, l.fwd_ret_vwap_{h}d AS "
+                        f"ret_vwap_{h}" for h in sorted(set(horizons)))
+    sql = f"""
+    WITH factor AS (
+        SELECT * FROM ({source.sql}) {where}
+    ), days AS (
+        -- the factor's days that have labels, numbered from the first (the anchor)
+        SELECT trade_date, (ROW_NUMBER() OVER (ORDER BY trade_date) - 1)::INTEGER AS day_index
+        FROM (SELECT DISTINCT trade_date FROM factor
+              WHERE trade_date IN (SELECT DISTINCT trade_date
+                                   FROM labels.stock_fwd_return_daily))
+    ), rebalance AS (
+        SELECT * FROM days WHERE {keep}
+    ), calendar AS (
+        SELECT trade_date, LEAD(trade_date) OVER (ORDER BY trade_date) AS next_date
+        FROM staging.stg_trade_calendar
+    )
+    SELECT l.stock_id, l.trade_date, r.day_index, f.factor,
+           COALESCE(u.in_universe, FALSE) AS in_universe, {returns},
+           COALESCE(l.is_buyable_t1, FALSE) AS buyable,
+           COALESCE(NOT (n.is_suspended OR n.is_limit_down_close), FALSE) AS sellable
+    FROM labels.stock_fwd_return_daily AS l
+    JOIN rebalance AS r ON r.trade_date = l.trade_date
+    LEFT JOIN factor AS f ON f.stock_id = l.stock_id AND f.trade_date = l.trade_date
+    LEFT JOIN features.stock_universe_daily AS u
+        ON u.stock_id = l.stock_id AND u.trade_date = l.trade_date
+    LEFT JOIN calendar AS c ON c.trade_date = l.trade_date
+    LEFT JOIN features.stock_price_volume_daily AS n
+        ON n.stock_id = l.stock_id AND n.trade_date = c.next_date
+    ORDER BY l.trade_date, l.stock_id
+    """
+    panel = pl.from_arrow(con.execute(sql).to_arrow_table())
+    assert isinstance(panel, pl.DataFrame)
+    if panel.is_empty() or panel["factor"].null_count() == panel.height:
+        span = f" between {start or 'the start'} and {end or 'the end'}" if window else ""
+        raise ValueError(f"{source.name}: no values of {source.table}.{source.column} on a "
+                         f"labelled day{span} (labels end {_last_label_day(con)})")
+    return panel
+
+
+def _last_label_day(con: duckdb.DuckDBPyConnection) -> str:
+    (last,) = con.execute("SELECT MAX(trade_date) FROM labels.stock_fwd_return_daily").fetchone()
+    return str(last)
