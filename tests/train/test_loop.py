@@ -204,6 +204,10 @@ def test_every_model_trains_and_scores(name, fake):
     trainer = make_trainer(cfg, seed=0)
     result = trainer.fit(fake, fake.dates[:10], fake.dates[20:25])
     assert result.epochs_run == 1 and math.isfinite(result.best_valid_ic)
+    # 5 days of the fake universe, less the absent stocks and those without full inputs
+    epoch = result.history[0]
+    assert 0.5 * 5 * fake.n_stocks <= epoch.train_samples <= 5 * fake.n_stocks
+    assert 0 < epoch.train_seconds <= epoch.seconds
     scores = trainer.predict(fake, fake.dates[30:32])
     assert scores.height > 0 and scores["score"].is_finite().all()
 

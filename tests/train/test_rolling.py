@@ -161,6 +161,8 @@ def test_rolling_run_scores_each_test_year_once_with_the_seed_ensemble(tmp_path)
         assert s["test_days"] == s["test"]["days"] == len(split.test_days)
         assert [seed["seed"] for seed in s["seeds"]] == [0, 1]
         assert -1 <= s["test"]["rank_ic_mean"] <= 1
+        for seed in s["seeds"]:  # the speed `zoo bench zoo` reports
+            assert seed["train_samples_per_second"] > 0 and seed["seconds_per_epoch"] > 0
     assert metrics["test"]["days"] == len(scored_days) and metrics["rows"] == scores.height
 
     # The scores are the ensemble of the checkpoints' own predictions.

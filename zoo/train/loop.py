@@ -158,12 +158,15 @@ def evaluate(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
 # =========================================================================== fit
 @dataclass(frozen=True)
 class EpochStats:
-    """One epoch: mean training loss, validation Rank IC, seconds."""
+    """One epoch: mean training loss, validation Rank IC, seconds (training and validation),
+    and the training part alone: labelled stock-days fitted and the seconds it took."""
 
     epoch: int
     train_loss: float
     valid_ic: float
     seconds: float
+    train_samples: int = 0
+    train_seconds: float = 0.0
 
 
 @dataclass
@@ -318,6 +321,7 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         order = np.random.default_rng([seed, epoch]).permutation(len(train_days))[:per_epoch]
         model.train()
         total = torch.zeros((), dtype=torch.float64, device=device)
+        samples = torch.zeros((), dtype=torch.int64, device=device)  # summed on device: no sync
         for _, batch in _batches(train, [train_days[i] for i in order], device):
             with _autocast(device, config):
                 score = model(batch)
@@ -331,12 +335,15 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
             scaler.step(optimizer)
             scaler.update()
             total += loss.detach()
+            samples += mask.sum()
         train_loss = float(total) / per_epoch
+        train_seconds = time.perf_counter() - tic
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"training loss is {train_loss} in epoch {epoch}: "
                                      "a label or input inside the mask is not finite")
         valid_ic = evaluate(model, valid_data, valid_days, config, device)
-        stats = EpochStats(epoch, train_loss, valid_ic, time.perf_counter() - tic)
+        stats = EpochStats(epoch, train_loss, valid_ic, time.perf_counter() - tic,
+                           int(samples), train_seconds)
         history.append(stats)
         if best_state is None or (math.isfinite(valid_ic) and valid_ic > best_ic):
             best_ic = valid_ic if math.isfinite(valid_ic) else -math.inf

@@ -217,6 +217,17 @@ class RunResult:
     metrics: dict[str, Any]
 
 
+def _speed(result: Any) -> dict[str, float]:
+    """Seconds per epoch and training samples (labelled stock-days) per second of a fit."""
+    history = result.history
+    if not history:
+        return {}
+    train_seconds = sum(row.train_seconds for row in history)
+    return {"seconds_per_epoch": round(sum(row.seconds for row in history) / len(history), 3),
+            "train_samples_per_second": round(sum(row.train_samples for row in history)
+                                              / train_seconds, 1) if train_seconds else 0.0}
+
+
 def _finite(values: Any) -> Any:
     """JSON has no NaN or infinity: they become null."""
     if isinstance(values, float) and not math.isfinite(values):
@@ -352,7 +363,8 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                               "stopped_early": result.stopped_early,
                               "valid_ic": result.best_valid_ic,
                               "test_rank_ic_mean": test["rank_ic_mean"],
-                              "seconds": round(result.seconds, 3), **result.extra,
+                              "seconds": round(result.seconds, 3), **_speed(result),
+                              **result.extra,
                               "checkpoint": str(checkpoint.relative_to(run_dir))})
                 bars.end_fit(f"best epoch {result.best_epoch}, valid IC "
                              f"{result.best_valid_ic:+.4f}, test IC {test['rank_ic_mean']:+.4f}")
