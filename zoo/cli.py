@@ -276,6 +276,30 @@ def bench_retrieve(rows: int) -> None:
     run(rows=rows)
 
 
+@bench.command("zoo")
+@click.option("--models", default=",".join(("biagru", "fund_gru_mlp", "biagru_composite",
+                                            "biagru_xgb", "biagru_gat")), show_default=True,
+              help="Comma-separated models to train on the default market.")
+@click.option("--seeds", default="0,1,2", show_default=True,
+              help="Seeds of biagru and biagru_gat (their spread judges the graph ablation).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="TrainConfig overrides for every run (e.g. the demo's small configuration, "
+                   "or device=cuda).")
+@click.option("--market", "markets", multiple=True,
+              type=click.Choice(["neighbour", "no_neighbour"]),
+              help="Only these markets (default both).")
+@click.option("--skip-full-market", is_flag=True, help="Skip the 5000-stock day's memory.")
+def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple[str, ...],
+              skip_full_market: bool) -> None:
+    """Out-of-sample weekly Rank IC of every model beside the oracle, the graph ablation, style
+    correlations, speed and memory. Hours on a 2-core CPU with the defaults."""
+    from zoo.bench.zoo import MARKETS, run
+
+    run(models=tuple(m.strip() for m in models.split(",") if m.strip()),
+        seeds=tuple(int(s) for s in seeds.split(",") if s.strip()), settings=settings,
+        markets=markets or tuple(MARKETS), full_market=not skip_full_market)
+
+
 # --------------------------------------------------------------------------- features
 from zoo.cli_features import features  # noqa: E402  (click only; heavy imports are inside)
 

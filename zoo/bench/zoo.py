@@ -1,0 +1,300 @@
+"""Benchmark of the model zoo on the synthetic market: quality against the planted truth, the
+fundamental-graph ablation, style correlations, and speed.
+
+`run(models, seeds, settings)` works in scratch homes under $ZOO_HOME/bench/zoo/ (kept, so a
+second run reuses the markets and only trains):
+
+1. Two synthetic markets with the same seed, each built as users build theirs (`zoo data
+   synth`, `sqlmesh plan`, `zoo features apply`, in child processes): `neighbour`, the default
+   market, whose planted signal includes the fundamental-neighbour part (a stock drifts with
+   the idiosyncratic shocks of its nearest neighbours in latent fundamental space), and
+   `no_neighbour`, the same market with that part off (`neighbour=0`). A market already built
+   with the same configuration is reused.
+2. Training: on `neighbour` every model of `models`; on `no_neighbour` only biagru and
+   biagru_gat (the ablation). Each (model, seed) is its own `zoo train` child process, so its
+   peak memory is its own, with `--set seeds=<seed>` and the shared `settings`.
+3. Each run's out-of-sample scores go to the market's warehouse as `score_bench_<model>_s<seed>`
+   and are evaluated by `zoo.evaluate` like any model: the weekly Rank IC is the mean Rank IC of
+   5-day rebalances entered at T+1 VWAP (the seed report's "周度" figures). The oracle is the
+   truth schema's ER_5D evaluated the same way over the same days.
+4. Style: the mean cross-sectional correlation of each model with the style factors, split into
+   fundamental (bp, ep, profitability, growth, sue) and price-volume/size ones; the report's
+   table 2 says a fundamentals model correlates with the first group far more than BiAGRU.
+5. Speed, from the fits' own records (`EpochStats.train_samples`, `train_seconds`): training
+   samples (labelled stock-days) per second and seconds per epoch; the peak RSS of each
+   training process; and a full-market day (5000 stocks, k = 10 neighbours) through biagru_gat,
+   forward and backward, in a fresh process: its peak RSS.
+
+Targets (issue 5): biagru_gat >= 70 % of the oracle's weekly Rank IC; on `neighbour`,
+biagru_gat - biagru larger than the seed-to-seed spread (the larger standard deviation of the
+two over seeds), on `no_neighbour` not; fund_gru_mlp's mean |correlation| with the fundamental
+style factors well above biagru's; the full-market day well under 8 GiB.
+
+The full benchmark trains for hours on this 2-core CPU with the defaults below; minutes on a
+GPU (`--set device=cuda`). `settings` override them (e.g. the demo's small configuration).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from zoo.bench.refresh import Measured, _python_child, measure_command
+
+ALL_MODELS = ("biagru", "fund_gru_mlp", "biagru_composite", "biagru_xgb", "biagru_gat")
+ABLATION_MODELS = ("biagru", "biagru_gat")
+MARKETS: dict[str, dict[str, float]] = {"neighbour": {}, "no_neighbour": {"neighbour": 0.0}}
+# Train 2017-2019 (valid the last year), score 2020 onwards, retrained every year.
+DEFAULT_SETTINGS = ("first_test_year=2020", "train_years=3", "valid_years=1")
+FUNDAMENTAL_STYLE = ("bp", "ep", "profitability", "growth", "sue")
+TARGET_ORACLE_SHARE = 0.7
+FULL_MARKET_STOCKS, FULL_MARKET_K = 5000, 10
+TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
+MIB = 1024 * 1024
+
+
+def _zoo(*args: str) -> list[str]:
+    return [sys.executable, "-m", "zoo.cli", *args]
+
+
+def _checked(done: Measured, what: str) -> Measured:
+    if done.returncode != 0:
+        raise RuntimeError(f"zoo bench zoo: {what} failed (exit {done.returncode}):\n"
+                           + (done.stderr or done.stdout)[-4000:])
+    return done
+
+
+# --------------------------------------------------------------------------- markets
+def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[str, Any]:
+    """Synthesise, transform and register one market in `home` (skipped when already built
+    with the same overrides); returns what was done and how long it took."""
+    stamp = home / "bench_market.json"
+    wanted = {"overrides": overrides}
+    if stamp.is_file() and json.loads(stamp.read_text()).get("overrides") == overrides:
+        return {**json.loads(stamp.read_text()), "reused": True}
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ZOO_HOME": str(home), "COLUMNS": "200"}
+    sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
+    started = time.perf_counter()
+    _checked(measure_command(_zoo("data", "synth", "--replace", *sets), Path.cwd(), env, logs,
+                             f"{home.name}_synth"), "zoo data synth")
+    sqlmesh = str(Path(sys.executable).with_name("sqlmesh"))
+    _checked(measure_command([sqlmesh, "plan", "--auto-apply", "--no-prompts", "--skip-tests"],
+                             TRANSFORMS, env, logs, f"{home.name}_plan"), "sqlmesh plan")
+    _checked(measure_command(_zoo("features", "apply"), Path.cwd(), env, logs,
+                             f"{home.name}_features"), "zoo features apply")
+    built = {**wanted, "build_seconds": round(time.perf_counter() - started, 1)}
+    stamp.write_text(json.dumps(built, indent=2) + "\n")
+    return {**built, "reused": False}
+
+
+# --------------------------------------------------------------------------- training
+def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
+          logs: Path) -> dict[str, Any]:
+    """One `zoo train` child; returns its run folder, metrics, speed and peak memory."""
+    env = {**os.environ, "ZOO_HOME": str(home)}
+    sets = [arg for item in (*settings, f"seeds={seed}") for arg in ("--set", item)]
+    done = _checked(measure_command(_zoo("train", model, "--quiet", *sets), Path.cwd(), env,
+                                    logs, f"{home.name}_{model}_s{seed}"), f"zoo train {model}")
+    found = re.search(r"^run (\S+): (.+)$", done.stdout, re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"zoo train {model}: no run folder in its output:\n"
+                           f"{done.stdout[-2000:]}")
+    run_dir = Path(found[2].strip())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    fits = [s for split in metrics["splits"] for s in split["seeds"]]
+    return {
+        "model": model, "seed": seed, "run_dir": str(run_dir),
+        "seconds": round(done.seconds, 1), "peak_rss_mib": round(done.peak_mib),
+        "train_samples_per_second": round(statistics.mean(
+            f.get("train_samples_per_second", 0.0) for f in fits), 1),
+        "seconds_per_epoch": round(statistics.mean(f.get("seconds_per_epoch", 0.0)
+                                                   for f in fits), 2),
+        "epochs": sum(f["epochs_run"] for f in fits),
+        "run_test_rank_ic": metrics["test"]["rank_ic_mean"],
+    }
+
+
+# --------------------------------------------------------------------------- evaluation
+def evaluate_run(home: Path, trained: dict[str, Any]) -> dict[str, Any]:
+    """Write the run's scores to the market's warehouse and evaluate them and the oracle over
+    the same days: the weekly (5-day, T+1 VWAP) Rank IC and the style correlations."""
+    import polars as pl
+
+    from zoo.data.scores import write_back
+    from zoo.evaluate.evaluation import EvalConfig, evaluate
+
+    warehouse = home / "warehouse.duckdb"
+    name = f"bench_{trained['model']}_s{trained['seed']}"
+    scores = pl.read_parquet(Path(trained["run_dir"]) / "scores.parquet")
+    write_back(name, scores, apply=False, warehouse=warehouse)
+    window = EvalConfig(horizons=(5,), start=scores["trade_date"].min(),
+                        end=scores["trade_date"].max())
+    model = evaluate(name, window, warehouse=warehouse)
+    oracle = evaluate("oracle", window, warehouse=warehouse)
+    return {"weekly_rank_ic": _weekly_ic(model), "oracle_weekly_rank_ic": _weekly_ic(oracle),
+            "style": _style_means(model)}
+
+
+def _weekly_ic(result: Any) -> float:
+    """Mean Rank IC of the 5-day rebalances entered at T+1 VWAP."""
+    ic = result.ic
+    rows = ic.filter((ic["horizon"] == 5) & (ic["label"] == "vwap"))["ic"].drop_nans()
+    return float(rows.mean()) if rows.len() else math.nan
+
+
+def _style_means(result: Any) -> dict[str, float]:
+    """Mean |time-averaged cross-sectional correlation| with the fundamental style factors and
+    with the others."""
+    style = result.style
+    if style is None or style.is_empty():
+        return {}
+    means = {row["factor"]: row["mean"] for row in style.to_dicts()}
+    fundamental = [abs(v) for k, v in means.items() if k in FUNDAMENTAL_STYLE and _finite(v)]
+    other = [abs(v) for k, v in means.items() if k not in FUNDAMENTAL_STYLE and _finite(v)]
+    return {"fundamental_abs_corr": statistics.mean(fundamental) if fundamental else math.nan,
+            "price_volume_abs_corr": statistics.mean(other) if other else math.nan,
+            "by_factor": means}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+# --------------------------------------------------------------------------- full-market day
+FULL_MARKET_CHILD = """
+import datetime, json, resource, torch
+import zoo.models
+from zoo.registry import create_model
+from zoo.train.data import FakeDayBatches
+torch.manual_seed(0)
+data = FakeDayBatches(n_stocks={stocks}, neighbours={k}, start=datetime.date(2020, 1, 1),
+                      end=datetime.date(2020, 1, 10), cache=False)
+model = create_model("biagru_gat")
+batch = data.batch(data.dates[-1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+score = model(batch)
+loss = ((score - batch["label"]) ** 2)[batch["label_mask"]].mean()
+loss.backward()
+print(json.dumps({{"nodes": int(batch["stock_index"].numel()),
+                  "edges": int(batch["edge_index"].shape[1]),
+                  "rss_before_forward_mib": before / 1024}}))
+"""
+
+
+def full_market_day(logs: Path) -> dict[str, Any]:
+    """Peak RSS of one full-market day through biagru_gat (forward and backward) on CPU."""
+    code = FULL_MARKET_CHILD.format(stocks=FULL_MARKET_STOCKS, k=FULL_MARKET_K)
+    done = _python_child("full_market_day", code, dict(os.environ), logs)
+    shape = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**shape, "seconds": round(done.seconds, 1), "peak_rss_mib": round(done.peak_mib)}
+
+
+# --------------------------------------------------------------------------- verdicts
+def verdicts(results: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, judged from the measured figures."""
+    def per(market: str, model: str) -> list[float]:
+        return [r["weekly_rank_ic"] for r in results["runs"]
+                if r["market"] == market and r["model"] == model and _finite(r["weekly_rank_ic"])]
+
+    def spread(values: list[float]) -> float:
+        return statistics.stdev(values) if len(values) > 1 else math.nan
+
+    out: dict[str, Any] = {}
+    gat, oracle = per("neighbour", "biagru_gat"), [
+        r["oracle_weekly_rank_ic"] for r in results["runs"]
+        if r["market"] == "neighbour" and r["model"] == "biagru_gat"]
+    if gat and oracle:
+        share = statistics.mean(gat) / statistics.mean(oracle)
+        out["biagru_gat_share_of_oracle"] = round(share, 3)
+        out["biagru_gat_reaches_70pct_of_oracle"] = share >= TARGET_ORACLE_SHARE
+    for market in MARKETS:
+        g, b = per(market, "biagru_gat"), per(market, "biagru")
+        if g and b:
+            margin = statistics.mean(g) - statistics.mean(b)
+            noise = max(spread(g), spread(b))
+            out[f"{market}_gat_minus_biagru"] = round(margin, 4)
+            out[f"{market}_seed_spread"] = None if math.isnan(noise) else round(noise, 4)
+            out[f"{market}_gat_beats_biagru_beyond_spread"] = (
+                None if math.isnan(noise) else margin > noise)
+    style = {r["model"]: r["style"].get("fundamental_abs_corr") for r in results["runs"]
+             if r["market"] == "neighbour" and r["style"]}
+    if style.get("fund_gru_mlp") is not None and style.get("biagru") is not None:
+        out["fund_gru_mlp_vs_biagru_fundamental_corr"] = [round(style["fund_gru_mlp"], 3),
+                                                         round(style["biagru"], 3)]
+        out["fund_gru_mlp_more_fundamental"] = style["fund_gru_mlp"] > 2 * style["biagru"]
+    day = results.get("full_market_day")
+    if day:
+        out["full_market_day_under_8gib"] = day["peak_rss_mib"] < 8 * 1024
+    return out
+
+
+# --------------------------------------------------------------------------- run
+def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2),
+        settings: tuple[str, ...] = (), markets: tuple[str, ...] = tuple(MARKETS),
+        full_market: bool = True) -> dict[str, Any]:
+    """Measure, print tables, and write $ZOO_HOME/bench/zoo.json; returns the figures."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from zoo.paths import bench_dir
+
+    console = Console()
+    root = bench_dir() / "zoo"
+    logs = root / "logs"
+    settings = (*DEFAULT_SETTINGS, *settings)
+    results: dict[str, Any] = {"models": list(models), "seeds": list(seeds),
+                               "settings": list(settings), "markets": {}, "runs": [],
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    path = bench_dir() / "zoo.json"
+    for market in markets:
+        home = root / market
+        console.print(f"[bold]market {market}[/]: {home}")
+        results["markets"][market] = build_market(home, MARKETS[market], logs)
+        names = models if market == "neighbour" else tuple(m for m in models
+                                                          if m in ABLATION_MODELS)
+        for model in names:
+            # seeds for the models whose spread is judged, one seed for the others
+            for seed in (seeds if model in ABLATION_MODELS else seeds[:1]):
+                console.print(f"  training {model} seed {seed} ...")
+                trained = train(home, model, seed, settings, logs)
+                row = {"market": market, **trained, **evaluate_run(home, trained)}
+                results["runs"].append(row)
+                console.print(f"  {model} s{seed}: weekly Rank IC {row['weekly_rank_ic']:+.4f} "
+                              f"(oracle {row['oracle_weekly_rank_ic']:+.4f}), "
+                              f"{row['train_samples_per_second']:,.0f} samples/s, "
+                              f"{row['seconds_per_epoch']:.1f} s/epoch, "
+                              f"peak {row['peak_rss_mib']:,} MiB")
+                path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    if full_market:
+        results["full_market_day"] = full_market_day(logs)
+    results["verdicts"] = verdicts(results)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+    table = Table(title="zoo bench zoo: out-of-sample weekly Rank IC (5-day, T+1 VWAP) and speed")
+    for column in ("market", "model", "seed", "Rank IC", "oracle", "share", "fund. |corr|",
+                   "samples/s", "s/epoch", "peak MiB"):
+        table.add_column(column, justify="left" if column in ("market", "model") else "right")
+    for r in results["runs"]:
+        share = r["weekly_rank_ic"] / r["oracle_weekly_rank_ic"] if r[
+            "oracle_weekly_rank_ic"] else math.nan
+        table.add_row(r["market"], r["model"], str(r["seed"]), f"{r['weekly_rank_ic']:+.4f}",
+                      f"{r['oracle_weekly_rank_ic']:+.4f}", f"{share:.0%}",
+                      f"{r['style'].get('fundamental_abs_corr', math.nan):.3f}",
+                      f"{r['train_samples_per_second']:,.0f}", f"{r['seconds_per_epoch']:.1f}",
+                      f"{r['peak_rss_mib']:,}")
+    console.print(table)
+    if "full_market_day" in results:
+        day = results["full_market_day"]
+        console.print(f"full-market day through biagru_gat: {day['nodes']:,} nodes, "
+                      f"{day['edges']:,} edges, peak {day['peak_rss_mib']:,} MiB")
+    console.print(f"verdicts: {results['verdicts']}")
+    console.print(f"written to {path}")
+    return results
