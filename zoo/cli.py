@@ -156,7 +156,6 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
     the last of them and scores the next year out of sample; scores.parquet concatenates them.
     """
     import datetime
-    import importlib.util
 
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.registry import create_model, model_contract
@@ -177,15 +176,8 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
         data = fake_for_config(config, n_stocks=fake_stocks,
                                sequence_days=contract.sequence_days, quarters=contract.quarters)
     else:
-        if importlib.util.find_spec("zoo.data.datasets") is None:
-            raise click.ClickException(
-                "the Feast-backed dataset (zoo.data.datasets.build_day_batches) is not there "
-                "yet; use --fake to train on synthetic cross-sections")
         from zoo.data import datasets
 
-        if not hasattr(datasets, "build_day_batches"):
-            raise click.ClickException("zoo.data.datasets has no build_day_batches(contract, "
-                                       "start, end); use --fake")
         start = datetime.date(config.first_test_year - config.valid_years - config.train_years,
                               1, 1)
         end = (datetime.date(config.last_test_year, 12, 31) if config.last_test_year
