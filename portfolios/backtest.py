@@ -16,7 +16,7 @@ Conventions (each one a choice; the tests pin them):
   the tradability forbids are not made (the rest of the basket is scaled to stay invested).
 - Costs: `cost_rate` is the round-trip rate ("双边 3‰" = 0.003): each rebalance costs
   cost_rate x one-way turnover (one-way = sum|w_new - w_old| / 2) of NAV, taken at the VWAP.
-  Building from cash is a one-way turnover of 0.5.
+  Building from cash is a one-way turnover of 0.5. The cost comes out of NAV pro rata.
 - Benchmark: the index's daily weights (stock_universe_daily, percent -> fraction; a member with
   unknown weight counts 0); its return on day t is sum_i b_i(t-1) r_i(t) from adjusted closes,
   except on the first trade day, when it too is bought at the VWAP. A portfolio that holds the
