@@ -2,17 +2,112 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
+
+from portfolios.backtest import INDEXES, UNIVERSES
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value if "-" in value else
+                                  f"{value[:4]}-{value[4:6]}-{value[6:]}")
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or YYYYMMDD)") from err
 
 
 @click.command("backtest")
 @click.argument("name")
-def backtest_command(name: str) -> None:
-    """Backtest an enhanced-index portfolio built from a model's scores."""
-    raise click.ClickException("zoo backtest: not implemented yet")
+@click.option("--index", type=click.Choice(INDEXES), default="csi500", show_default=True,
+              help="The benchmark index (weights from stock_universe_daily).")
+@click.option("--universe", type=click.Choice(sorted(UNIVERSES)), default="all",
+              show_default=True, help="Whole market, or at least 80% in index constituents.")
+@click.option("--rebalance-days", type=int, default=5, show_default=True,
+              help="Trading days between decisions.")
+@click.option("--cost", type=float, default=0.003, show_default=True,
+              help="Round-trip cost rate, charged on one-way turnover (双边 3‰ = 0.003).")
+@click.option("--start", default=None, help="First decision day (default: first score).")
+@click.option("--end", default=None, help="Last day (default: a holding period after the "
+                                          "last score).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="A constraint, e.g. --set stock_deviation=0.01 --set max_turnover=none.")
+def backtest_command(name: str, index: str, universe: str, rebalance_days: int, cost: float,
+                     start: str | None, end: str | None, overrides: tuple[str, ...]) -> None:
+    """Backtest an enhanced-index portfolio built from model NAME's scores.
+
+    Reads scores.score_NAME and the feature tables from $ZOO_HOME/warehouse.duckdb, rebalances
+    every --rebalance-days, trades at the next day's VWAP, and saves the result under
+    $ZOO_HOME/backtests/NAME/INDEX_UNIVERSE/ (shown by `zoo report`).
+    """
+    from rich.console import Console
+    from tqdm import tqdm
+
+    from portfolios.backtest import BacktestConfig, BacktestError, backtest
+    from portfolios.constraints import PortfolioConstraints
+    from portfolios.optimiser import PortfolioError
+    from portfolios.store import save
+
+    try:
+        constraints = PortfolioConstraints.from_overrides(list(overrides))
+        config = BacktestConfig(index=index, universe=universe, rebalance_days=rebalance_days,
+                                cost_rate=cost, start=_day(start), end=_day(end),
+                                constraints=constraints)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+    bar = tqdm(total=0, unit="day", desc=f"{name} {index} {universe}")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = backtest(name, config, progress=progress)
+    except (BacktestError, PortfolioError) as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        bar.close()
+    path = save(name, result)
+    console = Console()
+    console.print(_yearly_rich(name, result.daily, config))
+    relaxed = int((result.rebalances["relaxed"] != "").sum())
+    console.print(f"{result.rebalances.height} rebalances in {result.seconds:.1f}s, "
+                  f"{relaxed} with relaxed constraints; saved to {path}")
+
+
+def _yearly_rich(name: str, daily, config) -> object:
+    from rich.table import Table
+
+    from portfolios.performance import FORMATS, LABELS, METRICS, summary, yearly_table
+
+    net, gross = yearly_table(daily), yearly_table(daily, gross=True)
+    figures = summary(daily)
+    table = Table(title=f"{name}: {config.index} enhanced, {config.universe} "
+                        f"(excess net of {config.cost_rate:.2%} round-trip costs)",
+                  caption=f"annual turnover {figures['turnover_per_year']:.1f}x, costs "
+                          f"{figures['cost_per_year']:.2%}/yr; gross excess "
+                          f"{figures['annual_excess_gross']:.1%}/yr")
+    table.add_column("period")
+    for metric in METRICS:
+        table.add_column(LABELS[metric], justify="right")
+    table.add_column("Excess before costs", justify="right")
+    for row, row_gross in zip(net.iter_rows(named=True), gross.iter_rows(named=True),
+                              strict=True):
+        table.add_row(row["period"], *[format(row[m], FORMATS[m]) for m in METRICS],
+                      format(row_gross["annual_excess"], ".1%"))
+    return table
 
 
 @click.command("portfolio")
-def bench_portfolio() -> None:
+@click.option("--repeats", type=int, default=5, show_default=True,
+              help="Solves per formulation for the rebalance medians.")
+@click.option("--years", type=float, default=7.0, show_default=True,
+              help="Length of the CSI 1000 backtest.")
+@click.option("--skip-backtest", is_flag=True, help="Only time the rebalance.")
+def bench_portfolio(repeats: int, years: float, skip_backtest: bool) -> None:
     """Time one full-market rebalance and a CSI 1000 enhanced backtest."""
-    raise click.ClickException("zoo bench portfolio: not implemented yet")
+    from zoo.bench.portfolio import run
+
+    run(repeats=repeats, years=years, backtest=not skip_backtest)
