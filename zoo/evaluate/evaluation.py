@@ -99,7 +99,9 @@ def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None
     try:
         source = resolve(con, name)
         panel = load_panel(con, source, config.horizons, config.start, config.end)
-        style_rows = style.correlations(con, panel, min(config.horizons))
+        # on the longest horizon's dates (monthly by default): an average over about 100
+        # dates is as steady as one over 400, at a quarter of the time and memory
+        style_rows = style.correlations(con, panel, max(config.horizons))
     finally:
         if own:
             con.close()

@@ -1,6 +1,7 @@
 """Cross-sectional correlation of a factor with the style and fundamental factors.
 
-The seed report's figures 2, 3 and 7-10 (and table 2): per rebalance date, the Spearman
+The seed report's figures 2, 3 and 7-10 (and table 2): per rebalance date (evaluation.py
+uses the longest horizon's dates, monthly by default), the Spearman
 correlation across universe stocks of the factor with each style factor of
 `features.stock_style_daily` (already z-scored on the universe) and with point-in-time
 fundamentals of `features.stock_fundamental_quarterly` (the latest version available on the

@@ -242,7 +242,6 @@ def sections(evaluations: list[Evaluation], figures: bool = True) -> list[Sectio
     """The factor part of the report: the seed report's tables 1-6 and figures 2-10."""
     if not evaluations:
         return []
-    h = min(evaluations[0].config.horizons)
     span = _span(evaluations)
     return [
         Section("因子选股能力", intro=(
@@ -255,7 +254,8 @@ def sections(evaluations: list[Evaluation], figures: bool = True) -> list[Sectio
         Section("分年度多头超额", tables=[yearly_table(evaluations)],
                 figures=[nav_figure(evaluations, p) for p in PORTFOLIOS] if figures else []),
         Section("与常规因子的截面相关性", intro=(
-            f"{h} 日调仓日上的截面 Spearman 相关（表 2，图 2、3、7-10）。"),
+            f"{max(evaluations[0].config.horizons)} 日调仓日上的截面 Spearman 相关"
+            f"（表 2，图 2、3、7-10）。"),
             tables=[correlation_table(evaluations, g, d) for d in (False, True)
                     for g in ("style", "fundamental")],
             figures=[correlation_figure(evaluations, g, d) for d in (False, True)
