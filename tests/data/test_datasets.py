@@ -107,8 +107,38 @@ def test_graph_links_similar_stocks_and_rebuilds_only_on_new_statements(datasets
     assert edges.shape == (2, 120)
     assert (edges[0] // 10 == edges[1] // 10).all()
     assert (edges[0] != edges[1]).all()
-    strict = knn_edges(points, k=4, min_similarity=1.01)
+    strict = knn_edges(points, k=4, max_distance=1e-6)
     assert strict.shape == (2, 0)
+
+
+def test_profiles_recover_the_ratios_and_the_sign_of_seasonality():
+    """Two firms built from known ratios: the profile gives them back, and a Q4-heavy firm's
+    seasonality is positive whatever quarter its latest report is."""
+    from zoo.data.datasets import FUND_FIELDS
+    from zoo.data.graph import PROFILE, profiles
+
+    f = {name: i for i, name in enumerate(FUND_FIELDS)}
+    vectors = np.full((2, 12, len(FUND_FIELDS)), np.nan, dtype=np.float32)
+    latest = np.array([4, 2])  # latest report: Q4 for one, Q2 for the other
+    for u, season in enumerate((0.3, 0.3)):
+        quarter_of_slot = (latest[u] - 1 - np.arange(11, -1, -1)) % 4  # 0 = Q1
+        revenue_q = 100.0 * (1 + season * (quarter_of_slot - 1.5) / 1.5) / 4
+        revenue_q = revenue_q * 1.02 ** np.arange(12)  # growing 2 % a quarter
+        revenue_ttm = np.convolve(revenue_q, np.ones(4))[:12]
+        revenue_ttm[:3] = np.nan
+        money = {"revenue_q": revenue_q, "revenue_ttm": revenue_ttm,
+                 "net_profit_ttm": 0.1 * revenue_ttm, "operating_cash_flow_ttm": 0.15 * revenue_ttm,
+                 "total_assets": 2.0 * revenue_ttm}
+        for name, values in money.items():
+            vectors[u, :, f[name]] = np.sign(values) * np.log1p(np.abs(values))
+        vectors[u, :, f["leverage"]] = 0.5
+    out = dict(zip(PROFILE, profiles(vectors, latest).T, strict=True))
+    np.testing.assert_allclose(out["net_margin"], 0.1, rtol=1e-4)
+    np.testing.assert_allclose(out["cash_conversion"], 0.05, atol=1e-4)
+    np.testing.assert_allclose(out["log_asset_turnover"], np.log(0.5), atol=1e-4)
+    np.testing.assert_allclose(out["leverage_logit"], 0.0, atol=1e-4)
+    np.testing.assert_allclose(out["revenue_growth"], 4 * np.log(1.02), atol=2e-3)
+    assert (out["seasonality"] > 0.2).all()
 
 
 def test_the_latest_days_are_scored_before_their_labels_arrive(feast_home):
@@ -127,3 +157,26 @@ def test_the_latest_days_are_scored_before_their_labels_arrive(feast_home):
     assert len(unlabelled) >= 15 and unlabelled[-1] == data.calendar[-1]
     batch = data.arrays(unlabelled[-1])
     assert batch["price_mask"].any() and not batch["label_mask"].any()
+
+
+def test_graph_finds_the_planted_neighbours_far_above_chance(datasets, tiny_warehouse):
+    """The synthetic market plants neighbourhoods in a latent fundamental space
+    (truth.fundamental_neighbours); the day's graph, built from statements only, finds many."""
+    import duckdb
+
+    data, _ = datasets
+    day = data.dates[-1]
+    stocks = data.stocks_on(day)
+    edges = data.graph.edges(day, stocks)
+    ids = np.asarray(data.stock_ids)[stocks]
+    ours = set(zip(ids[edges[1]], ids[edges[0]], strict=True))  # (stock, neighbour)
+    with duckdb.connect(str(tiny_warehouse), read_only=True) as con:
+        truth = con.execute("""
+            SELECT S_INFO_WINDCODE, NEIGHBOUR_WINDCODE FROM truth.fundamental_neighbours
+            WHERE VALID_FROM = (SELECT MAX(VALID_FROM) FROM truth.fundamental_neighbours
+                                WHERE VALID_FROM <= ?)""", [day.strftime("%Y%m%d")]).fetchall()
+    present = set(ids)
+    planted = {(s, n) for s, n in truth if s in present and n in present}
+    recall = len(ours & planted) / len(planted)
+    chance = data.graph.k / (len(ids) - 1)
+    assert recall > 2 * chance, (recall, chance)

@@ -84,6 +84,7 @@ class FeastDayBatches:
     style: np.ndarray  # [S, D, 10] float32
     fund_index: np.ndarray  # [S, D] int32 into fund_vectors, -1 unknown
     fund_vectors: np.ndarray  # [U, 12, 19] float32 (NaN unknown)
+    fund_quarter: np.ndarray  # [U] int8: quarter of year (1-4) of the vector's latest period
     sequence_days: int = 40
     horizon: int = 5
     offset: int = 1
@@ -198,7 +199,7 @@ def _later_trading_days(end: dt.date, days: int = 60) -> list[dt.date]:
 
 def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
                       progress: bool = True, graph_k: int = 10,
-                      graph_min_similarity: float = 0.0) -> FeastDayBatches:
+                      graph_max_distance: float | None = None) -> FeastDayBatches:
     """The dataset of `contract` for trade dates in [start, end], retrieved through Feast."""
     import pandas as pd
 
@@ -238,7 +239,7 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     universe[rows, cols] = entities["in_universe"].fillna(False).to_numpy(dtype=bool)
     present = np.zeros((S, D), dtype=bool)
     present[rows, cols] = True
-    fund_index, fund_vectors = _fundamentals(request, rows, cols, (S, D), fs)
+    fund_index, fund_vectors, fund_quarter = _fundamentals(request, rows, cols, (S, D), fs)
 
     h, offset = _label_horizon(contract.label)
     score_dates = [d for d in calendar if start <= d <= end and universe[:, d_index[d]].any()]
@@ -247,29 +248,34 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     data = FeastDayBatches(
         dates=dates, stock_ids=stock_ids, calendar=calendar, present=present, prices=prices,
         universe=universe, label=label, buyable=buyable, style=style, fund_index=fund_index,
-        fund_vectors=fund_vectors, sequence_days=contract.sequence_days, horizon=h,
-        offset=offset, later_days=_later_trading_days(end), score_dates=score_dates,
+        fund_vectors=fund_vectors, fund_quarter=fund_quarter,
+        sequence_days=contract.sequence_days, horizon=h, offset=offset,
+        later_days=_later_trading_days(end), score_dates=score_dates,
     )
     if contract.needs_graph:
         from zoo.data.graph import FundamentalGraph
 
-        data.graph = FundamentalGraph(data, k=graph_k, min_similarity=graph_min_similarity)
+        data.graph = FundamentalGraph(data, k=graph_k, max_distance=graph_max_distance)
     return data
 
 
 def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
-                  shape: tuple[int, int], fs) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct fundamental vectors in force and, per (stock, day), which one.
+                  shape: tuple[int, int], fs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct fundamental vectors in force, the quarter of year (1-4) of each one's latest
+    report period, and, per (stock, day), which vector.
 
     Retrieved in chunks (the arrays are 228 numbers a row) and deduplicated by the vector's
     identity (stock, latest report period, last announcement), so memory follows the number of
     statements, not of stock-days.
     """
+    import pandas as pd
+
     from zoo.data.feature_store import get_historical
 
     index = np.full(shape, -1, dtype=np.int32)
     keys: dict[tuple, int] = {}
     vectors: list[np.ndarray] = []
+    quarters: list[int] = []
     for lo in range(0, len(request), CHUNK_ROWS):
         part = request.iloc[lo:lo + CHUNK_ROWS]
         table = get_historical("fundamentals_v1", part, fs)
@@ -290,7 +296,8 @@ def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
                 vector[:, _MONEY_INDEX] = np.sign(money) * np.log1p(np.abs(money))
                 found = keys[key] = len(vectors)
                 vectors.append(vector)
+                quarters.append((pd.Timestamp(period[i]).month + 2) // 3)
             index[rows[lo + i], cols[lo + i]] = found
     stacked = np.stack(vectors) if vectors else np.zeros((0, 12, len(FUND_FIELDS)), np.float32)
-    return index, stacked
+    return index, stacked, np.asarray(quarters, dtype=np.int8)
 
