@@ -31,45 +31,15 @@ MODEL (
   )
 );
 
-WITH calendar AS (
-  -- trading days numbered in order, so an age in trading days is a difference of numbers
-  SELECT
-    trade_date,
-    ROW_NUMBER() OVER (ORDER BY trade_date) AS day_number
-  FROM staging.stg_trade_calendar
-), listing AS (
-  -- the number of each stock's first trading day: its list date (or the next trading day) on
-  -- the calendar; a listing before the loaded calendar starts counts back in weekdays (since
-  -- Monday 1990-01-01: 5 per week and up to 5 in the week's first days), holidays unknown
-  SELECT
-    d.stock_id,
-    CASE
-      WHEN d.list_date >= MIN(s.first_trade_date) THEN MIN(c.day_number)
-      ELSE 1 - (
-        5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) / 7)
-        + LEAST(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) % 7, 5)
-        - 5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', d.list_date) / 7)
-        - LEAST(DATE_DIFF('day', DATE '1990-01-01', d.list_date) % 7, 5)
-      )
-    END AS list_day_number
-  FROM staging.stg_stock_description AS d
-  CROSS JOIN (SELECT MIN(trade_date) AS first_trade_date FROM calendar) AS s
-  LEFT JOIN calendar AS c
-    ON c.trade_date >= d.list_date
-  GROUP BY d.stock_id, d.list_date
-), stock_days AS (
+WITH stock_days AS (
   SELECT
     p.stock_id,
     p.trade_date,
     p.adj_close,
     p.is_st,
     p.is_suspended,
-    c.day_number - l.list_day_number AS listed_trading_days
+    p.listed_trading_days -- computed once, in int_daily_prices
   FROM intermediate.int_daily_prices AS p
-  JOIN listing AS l
-    ON l.stock_id = p.stock_id
-  LEFT JOIN calendar AS c
-    ON c.trade_date = p.trade_date
   WHERE p.trade_date BETWEEN @start_ds AND @end_ds
 ), snapshot_days AS (
   SELECT DISTINCT

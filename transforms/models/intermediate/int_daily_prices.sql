@@ -4,6 +4,10 @@
 -- uses its own day's prices plus slowly changing reference data (listing, ST periods, the
 -- trade calendar), so each interval is computed from its own days.
 --
+-- Listing age: trading days since listing, counted on the trade calendar (0 on the listing day;
+-- for a listing before the loaded calendar's first day, the days before it are counted as
+-- weekdays). Computed here once; features.stock_universe_daily reads it.
+--
 -- Price limits, on the previous close (S_DQ_PRECLOSE, ex-rights adjusted):
 --   main board, and ChiNext before 2020-08-24: +-10 %, ST +-5 %;
 --   ChiNext from 2020-08-24 and STAR: +-20 %, ST too;
@@ -136,6 +140,7 @@ SELECT
   (l.amount_kyuan * 1000)::DOUBLE AS amount_yuan, -- amount, yuan
   l.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
   l.is_st::BOOLEAN AS is_st, -- under special treatment that day
+  l.listed_trading_days::INT AS listed_trading_days, -- trading days since listing (0 on the listing day)
   l.limit_up_price::DOUBLE AS limit_up_price, -- limit-up price, yuan, unadjusted (NULL: no limit)
   l.limit_down_price::DOUBLE AS limit_down_price, -- limit-down price, yuan, unadjusted (NULL: no limit)
   COALESCE(NOT l.is_suspended AND l.close_exact >= l.limit_up_price, FALSE)::BOOLEAN
