@@ -51,6 +51,9 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
     assert "intermediate.int_daily_prices" in figures["sql_models_same_features"]
     assert set(figures["sql_models_same_features"]) <= set(SAME_FEATURE_MODELS)
     assert figures["run_new_day_rows_int_daily_prices"] > 0
+    # the write floor copies exactly the compared models' tables
+    assert set(figures["write_floor_seconds"]) == set(figures["sql_models_same_features"])
+    assert figures["write_floor_seconds_same_features"] > 0
     assert set(figures["passed"]) == {"plan_seconds", "plan_peak_mib", "run_seconds", "ratio"}
     # the baseline computes the same features as the SQL models
     for column, check in figures["pandas_vs_sql"].items():
@@ -58,3 +61,21 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
         assert check.get("mismatching_rows", 0) == 0, column
         assert (check.get("max_abs_diff") or 0) < 1e-9, column
     assert not [p for p in (tmp_path / "bench").iterdir() if p.name.startswith("refresh-")]
+
+
+def test_write_floor_times_a_copy_and_leaves_nothing_behind(tmp_path):
+    import duckdb
+
+    from zoo.bench.refresh import write_floor
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA features")
+        con.execute("CREATE TABLE features.t AS SELECT range AS x FROM range(1000)")
+    seconds = write_floor(warehouse, ["features.t"])
+    assert set(seconds) == {"features.t"} and seconds["features.t"] >= 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        schemas = {r[0] for r in con.execute(
+            "SELECT schema_name FROM information_schema.schemata").fetchall()}
+        assert "bench_floor" not in schemas
+        assert con.execute("SELECT count(*) FROM features.t").fetchone()[0] == 1000
