@@ -113,7 +113,7 @@ def side_by_side(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         for model in models:
             values = dict(zip(tables[model]["period"].to_list(),
                               tables[model][metric].to_list(), strict=True))
-            out[f"{LABELS[metric]} | {model}"] = [values.get(p) for p in ordered]
+            out[f"{LABELS[metric]} ({model})"] = [values.get(p) for p in ordered]
     return pl.DataFrame(out, schema={"period": pl.String, **{
         k: pl.Float64 for k in out if k != "period"}})
 
@@ -123,6 +123,6 @@ def side_by_side_formats(frame: pl.DataFrame) -> dict[str, str]:
     out = {}
     for metric in METRICS:
         for column in frame.columns:
-            if column.startswith(f"{LABELS[metric]} | "):
+            if column.startswith(f"{LABELS[metric]} ("):
                 out[column] = FORMATS[metric]
     return out

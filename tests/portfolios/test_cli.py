@@ -56,7 +56,7 @@ def test_backtest_saves_and_reports(scored_home):
     assert table7["CSI 500 all market"][2] is None
     assert table7["CSI 1000 all market"][0] is None           # not run
     assert len(section.tables) == 2 and len(section.figures) == 1   # table 8, figure 11 only
-    assert "Excess return | fake_b" in section.tables[1].frame.columns
+    assert "Excess return (fake_b)" in section.tables[1].frame.columns
     assert sections(["never_run"]) == []
 
 

@@ -66,7 +66,8 @@ def table_markdown(table: Table) -> str:
     from zoo.evaluate.tables import frame_for
 
     frame = frame_for(table)
-    lines = [f"**{table.title}**", "", "| " + " | ".join(frame.columns) + " |",
+    lines = [f"**{table.title}**", "",
+             "| " + " | ".join(c.replace("|", "\\|") for c in frame.columns) + " |",
              "|" + "|".join("---" for _ in frame.columns) + "|"]
     lines += ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |"
               for row in frame.iter_rows()]

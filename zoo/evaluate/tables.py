@@ -94,10 +94,10 @@ def yearly_table(evaluations: list[Evaluation]) -> Table:
     for p in PORTFOLIOS:
         for e in evaluations:
             s = e.summary[h][p]
-            rows.append({"组合名称": f"{PORTFOLIO_NAMES[p]}组合", "名称": e.name,
+            rows.append({"组合名称": f"{PORTFOLIO_NAMES[p]}组合", "因子名称": e.name,
                          **{str(y): s["by_year_gross"].get(y) for y in years},
                          "全区间": s["excess_gross"]})
-    frame = pl.DataFrame(rows, schema={"组合名称": pl.Utf8, "名称": pl.Utf8,
+    frame = pl.DataFrame(rows, schema={"组合名称": pl.Utf8, "因子名称": pl.Utf8,
                                        **{str(y): pl.Float64 for y in years},
                                        "全区间": pl.Float64})
     return Table(f"表 4/6 分年度多头超额收益（{h} 日调仓，费前）{_span(evaluations)}", frame,
