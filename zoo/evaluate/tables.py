@@ -37,6 +37,15 @@ def _span(evaluations: list[Evaluation]) -> str:
     return f"（{first:%Y.%m}-{last:%Y.%m}）"
 
 
+def _ability(s: dict) -> dict:
+    """The columns tables 1, 3 and 5 share: Rank IC at both entries, Top10%/Top100 excess."""
+    return {"Rank IC T0 收盘": s["ic_close"], "Rank IC T1 均价": s["ic_vwap"],
+            "Top10%超额 费前": s["top10pct"]["excess_gross"],
+            "Top10%超额 费后": s["top10pct"]["excess_net"],
+            "Top100 超额 费前": s["top100"]["excess_gross"],
+            "Top100 超额 费后": s["top100"]["excess_net"]}
+
+
 def ability_table(evaluations: list[Evaluation]) -> Table:
     """Table 1: per rebalance interval and factor, Rank IC and Top10%/Top100 excess."""
     import polars as pl
@@ -45,12 +54,7 @@ def ability_table(evaluations: list[Evaluation]) -> Table:
     for h in evaluations[0].config.horizons:
         for e in evaluations:
             s = e.summary[h]
-            rows.append({"调仓间隔": f"{h} 日", "因子名称": e.name,
-                         "Rank IC T0 收盘": s["ic_close"], "Rank IC T1 均价": s["ic_vwap"],
-                         "Top10%超额 费前": s["top10pct"]["excess_gross"],
-                         "Top10%超额 费后": s["top10pct"]["excess_net"],
-                         "Top100 超额 费前": s["top100"]["excess_gross"],
-                         "Top100 超额 费后": s["top100"]["excess_net"]})
+            rows.append({"调仓间隔": f"{h} 日", "因子名称": e.name, **_ability(s)})
     frame = pl.DataFrame(rows)
     return Table(f"表 1 因子选股能力{_span(evaluations)}", frame,
                  note=f"年化超额 vs 等权可交易股票池；费后扣除双边 "
@@ -67,12 +71,7 @@ def weekly_table(evaluations: list[Evaluation]) -> Table:
     rows = []
     for e in evaluations:
         s = e.summary[h]
-        rows.append({"因子名称": e.name, "Rank IC T0 收盘": s["ic_close"],
-                     "Rank IC T1 均价": s["ic_vwap"],
-                     "Top10%超额 费前": s["top10pct"]["excess_gross"],
-                     "Top10%超额 费后": s["top10pct"]["excess_net"],
-                     "Top100 超额 费前": s["top100"]["excess_gross"],
-                     "Top100 超额 费后": s["top100"]["excess_net"],
+        rows.append({"因子名称": e.name, **_ability(s),
                      "因子值 自相关性": s["autocorr"],
                      "Top10% 年化双边换手": f"{s['top10pct']['turnover_annual']:.0f} 倍",
                      # factors scored over different spans are not comparable: show each span
