@@ -161,22 +161,22 @@ def test_the_latest_days_are_scored_before_their_labels_arrive(feast_home):
 
 def test_graph_finds_the_planted_neighbours_far_above_chance(datasets, tiny_warehouse):
     """The synthetic market plants neighbourhoods in a latent fundamental space
-    (truth.fundamental_neighbours); the day's graph, built from statements only, finds many."""
-    import duckdb
+    (truth.fundamental_neighbours); the day graphs, built from statements only, find many."""
+    from zoo.data.graph import planted_recall
 
     data, _ = datasets
-    day = data.dates[-1]
-    stocks = data.stocks_on(day)
-    edges = data.graph.edges(day, stocks)
-    ids = np.asarray(data.stock_ids)[stocks]
-    ours = set(zip(ids[edges[1]], ids[edges[0]], strict=True))  # (stock, neighbour)
-    with duckdb.connect(str(tiny_warehouse), read_only=True) as con:
-        truth = con.execute("""
-            SELECT S_INFO_WINDCODE, NEIGHBOUR_WINDCODE FROM truth.fundamental_neighbours
-            WHERE VALID_FROM = (SELECT MAX(VALID_FROM) FROM truth.fundamental_neighbours
-                                WHERE VALID_FROM <= ?)""", [day.strftime("%Y%m%d")]).fetchall()
-    present = set(ids)
-    planted = {(s, n) for s, n in truth if s in present and n in present}
-    recall = len(ours & planted) / len(planted)
-    chance = data.graph.k / (len(ids) - 1)
-    assert recall > 2 * chance, (recall, chance)
+    found = planted_recall(data, tiny_warehouse, data.dates[-60::10])
+    assert found["days"] == 6
+    assert found["recall"] > 2.5 * found["chance"], found  # ~3x on 50 stocks
+
+
+def test_planted_recall_needs_a_graph(datasets, tiny_warehouse):
+    from zoo.data.graph import planted_recall
+
+    data, _ = datasets
+    graph, data.graph = data.graph, None
+    try:
+        with pytest.raises(ValueError, match="needs a dataset built with a graph"):
+            planted_recall(data, tiny_warehouse)
+    finally:
+        data.graph = graph

@@ -502,10 +502,24 @@ def test_neighbours_are_k_ranked_listed_other_stocks(market):
     groups = nbr.group_by(CODE, "VALID_FROM").agg(pl.col("RANK").sort())
     assert all(r == list(range(1, 11)) for r in groups["RANK"].to_list())
     assert (nbr[CODE] != nbr["NEIGHBOUR_WINDCODE"]).all()
-    assert nbr["VALID_FROM"].n_unique() == 8  # the first day and each quarter end
+    assert nbr["VALID_FROM"].n_unique() == 24  # the first trading day of each month
     eod = read(market, "AShareEODPrices").select(pl.col(CODE).alias("NEIGHBOUR_WINDCODE"),
                                                  pl.col(DAY).alias("VALID_FROM"))
     assert nbr.join(eod, on=["NEIGHBOUR_WINDCODE", "VALID_FROM"]).height == nbr.height
+
+
+def test_neighbours_are_drawn_only_from_published_reports(market):
+    """The planted neighbourhoods place each stock by its latest announced report, so a stock
+    (or neighbour) with no income statement announced before VALID_FROM never appears: the
+    market links firms by what they have published, which a point-in-time graph can see."""
+    nbr = read(market, "fundamental_neighbours")
+    income = read(market, "AShareIncome").group_by(CODE).agg(pl.col("ANN_DT").min()
+                                                             .alias("first_ann"))
+    for column in (CODE, "NEIGHBOUR_WINDCODE"):
+        joined = nbr.join(income.rename({CODE: column}), on=column, how="left")
+        early = joined.filter(pl.col("first_ann").is_null()
+                              | (pl.col("first_ann") >= pl.col("VALID_FROM")))
+        assert early.is_empty(), early.head()
 
 
 def _own_reversal_ic(folder: Path) -> float:

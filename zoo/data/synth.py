@@ -69,8 +69,11 @@ with impulses known at t's close (c_k = coefficient x `signal_strength` x the ef
 4. neighbour: x = +c_nbr mean_{j in N_k(i)} u_jt (neighbours' idiosyncratic shocks, 0 for
    suspended neighbours). N_k(i) = the `neighbours_k` nearest listed stocks in the
    standardised six-dimensional latent fundamental space (margin, growth, leverage, asset
-   turnover, cash conversion, seasonality), recomputed at every quarter end and valid from the
-   first trading day after it (truth.fundamental_neighbours).
+   turnover, cash conversion, seasonality), each stock placed by its characteristics in its
+   latest report period announced so far (the market links firms by what they have
+   published; a stock with no announced report has no neighbours and is nobody's).
+   Recomputed on the first trading day of every month, valid from that day
+   (truth.fundamental_neighbours).
 At `signal_strength = 0` every S^k, SIG_* and ER_* is exactly 0. Expected log excess return
 (excess of the zero-mean factor parts) from T+1 VWAP to T+1+h VWAP, with VWAP at half of its
 day's log return:
@@ -82,8 +85,10 @@ after a limit or suspension, and the IPO pop; both are real, rare, and observabl
 
 Fundamentals (AShareIncome, AShareBalanceSheet, AShareCashFlow; yuan)
 ---------------------------------------------------------------------
-Each stock has six latent characteristics (industry mean + stock mean + quarterly AR(0.9)
-drift): net margin m = 0.085 + 0.05 c0 (some loss makers), revenue growth g = 0.03 + 0.15 c1
+Each stock has six latent characteristics (industry mean + stock mean + a quarterly AR
+drift around it, coefficient `fundamental_persistence`, 0.97: margins, leverage and asset
+turnover are sticky; the drift's spread, 0.34 in latent units, does not depend on it):
+net margin m = 0.085 + 0.05 c0 (some loss makers), revenue growth g = 0.03 + 0.15 c1
 (log, per year), leverage = sigmoid(0.8 c2 - 0.2), asset turnover = exp(0.45 c3) x 0.6 per
 year, cash conversion (OCF/revenue - margin) = 0.03 + 0.05 c4, seasonality (Q4 vs Q1 revenue
 weight) = 0.12 + 0.12 c5. The annual revenue run-rate starts at market cap / a drawn P/S
@@ -146,6 +151,7 @@ INDEX_FRACTIONS = {wind.CSI300: 0.06, wind.CSI500: 0.10, wind.CSI1000: 0.20}
 INDEX_BASE_LEVELS = {wind.CSI300: 3500.0, wind.CSI500: 6000.0, wind.CSI1000: 6500.0}
 TRADING_DAYS_PER_YEAR = 244
 MARKET_VOL = 0.013  # unconditional daily vol of the market factor
+LATENT_DRIFT_SPREAD = 0.34  # stationary std of a firm's characteristics around their mean
 INDUSTRY_VOL = 0.008  # daily vol of each industry factor
 PAR_VALUE, PAR_VALUE_DAYS = 1.0, 20  # closes below 1 yuan on 20 trading days in a row ...
 DELISTING_PERIOD = 15  # ... mean ST from the next day and delisting 15 trading days later
@@ -205,6 +211,9 @@ class SynthConfig:
         turnover_coef: impulse (log return) per unit of abnormal-turnover z.
         earnings_coef: impulse (log return) per unit of SUE.
         neighbour_coef: impulse per unit of the neighbours' mean idiosyncratic log return.
+        fundamental_persistence: quarterly AR coefficient of each firm's latent
+            characteristics around their mean (the shocks are scaled so that the spread of
+            the drift stays 0.34 latent units).
         earnings_jump: announcement-day log return per unit of SUE (a jump, not a signal).
         listed_fraction: share of the stocks listed before `start`.
         delist_fraction: share of the stocks drawn to delist during the sample (the par-value
@@ -232,6 +241,7 @@ class SynthConfig:
     turnover_coef: float = 0.00055
     earnings_coef: float = 0.005
     neighbour_coef: float = 0.17
+    fundamental_persistence: float = 0.97
     earnings_jump: float = 0.025
     listed_fraction: float = 0.8
     delist_fraction: float = 0.02
@@ -248,6 +258,9 @@ class SynthConfig:
         start, end = _parse_date(self.start), _parse_date(self.end)
         if start < np.datetime64("1995-01-01") or end - start < 120:
             raise ValueError(f"need 19950101 <= start and end - start >= 120 days: {self}")
+        if not 0 <= self.fundamental_persistence < 1:
+            raise ValueError("fundamental_persistence must be in [0, 1), got "
+                             f"{self.fundamental_persistence}")
         if not 1 <= self.neighbours_k < self.stocks // 2:
             raise ValueError(f"neighbours_k must be in [1, stocks/2), got {self.neighbours_k}")
         if not 0.0 <= self.rho < 1.0:
@@ -766,7 +779,9 @@ class _Fundamentals:
         industry_mean[BANK] = (2.0, -0.5, 3.0, -4.0, 0.5, 0.0)
         industry_mean[NON_BANK] = (1.5, 0.0, 2.0, -2.5, 0.0, 0.0)
         self.mean = industry_mean[uni.industry] + rng.normal(0.0, 0.8, (n, 6))
-        self.latent = self.mean + rng.normal(0.0, 0.34, (n, 6))
+        self.latent = self.mean + rng.normal(0.0, LATENT_DRIFT_SPREAD, (n, 6))
+        # the characteristics of every report period, for the neighbours of what is published
+        self.history = np.full((nq, n, 6), np.nan)
         ratios = _Ratios.of(self.latent)
         self.firm = _FirmConstants.draw(n, ratios.leverage, rng)
         self.speed = rng.beta(2.5, 1.2, n)
@@ -790,9 +805,10 @@ class _Fundamentals:
     def _cash(self, assets: np.ndarray) -> np.ndarray:
         return 0.95 * assets * self.firm.current_assets * self.firm.cash_share
 
-    def characteristics(self) -> np.ndarray:
-        """The latent characteristics [n, 6] that define the true neighbourhoods."""
-        return self.latent
+    def characteristics(self, quarter: np.ndarray) -> np.ndarray:
+        """The latent characteristics [m, 6] of stocks 0..m-1 in their report period
+        `quarter` [m] (index into the quarters; NaN where that period is not closed)."""
+        return self.history[quarter, np.arange(len(quarter))]
 
     def close_quarter(self, q: _Quarter, dividends: np.ndarray, industry: np.ndarray) -> _Report:
         """Advance the latent state one quarter, write the statements, schedule announcements.
@@ -802,7 +818,10 @@ class _Fundamentals:
             industry: current CITIC level-1 index (sets COMP_TYPE_CODE).
         """
         rng, n, firm = self.rng, self.uni.n, self.firm
-        self.latent = self.mean + 0.9 * (self.latent - self.mean) + rng.normal(0, 0.15, (n, 6))
+        a = self.cfg.fundamental_persistence
+        self.latent = (self.mean + a * (self.latent - self.mean)
+                       + rng.normal(0, LATENT_DRIFT_SPREAD * np.sqrt(1 - a * a), (n, 6)))
+        self.history[q.index] = self.latent
         ratios = _Ratios.of(self.latent)
         self.revenue = self.revenue * np.exp(ratios.growth / 4 + rng.normal(0, 0.02, n))
         rev = self.revenue / 4 * ratios.season_weight(q.k) * np.exp(rng.normal(0, 0.02, n))
@@ -1202,6 +1221,8 @@ class _Simulation:
         self.weight_days = self.rebalance_days | {
             d for d in cal.month_ends().tolist() if cal.first <= d < cal.stop}
         self.neighbour_rows: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.month_starts = {cal.first} | {
+            d + 1 for d in cal.month_ends().tolist() if cal.first <= d + 1 < cal.stop}
         self.announcements: dict[int, list[tuple[np.ndarray, int]]] = {}
         self.corrections: dict[int, list[tuple[np.ndarray, int]]] = {}
         self._initial_st()
@@ -1274,6 +1295,8 @@ class _Simulation:
     def _day(self, t: int) -> None:
         self._close_quarters(t)
         active = self._active(t)
+        if t in self.month_starts:
+            self._refresh_neighbours(t)
         self._list_new(t)
         self._delist(t)
         self._update_st(t, active)
@@ -1304,8 +1327,7 @@ class _Simulation:
 
     # ------------------------------------------------------------------ quarters and events
     def _close_quarters(self, t: int) -> None:
-        """Process every report period that ended before day t, then refresh the neighbours."""
-        closed = False
+        """Process every report period that ended before day t."""
         while (self.next_quarter < len(self.quarters)
                and self.quarters[self.next_quarter].end < self.cal.days[t]):
             q = self.quarters[self.next_quarter]
@@ -1313,9 +1335,6 @@ class _Simulation:
             self.dividends_paid[:] = 0.0
             self._schedule(report, t)
             self.next_quarter += 1
-            closed = True
-        if closed and t < self.cal.stop:
-            self._refresh_neighbours(t)
 
     def _schedule(self, report: _Report, t: int) -> None:
         """Queue the announcements and corrections; after an annual report, dividends and ST."""
@@ -1402,11 +1421,14 @@ class _Simulation:
         return self.cfg.earnings_jump * sue_today, sue_today
 
     def _refresh_neighbours(self, t: int) -> None:
-        listed = np.nonzero(self._active(t))[0]
+        """N_k from the characteristics of each listed stock's latest announced report period
+        (what the statements published before day t's open describe)."""
+        published = self.latest_quarter >= 0
+        listed = np.nonzero(self._active(t) & published)[0]
         self.neighbours[:] = -1
         if len(listed) <= self.cfg.neighbours_k:
             return
-        x = self.fund.characteristics()[listed]
+        x = self.fund.characteristics(np.where(published, self.latest_quarter, 0))[listed]
         x = (x - x.mean(axis=0)) / x.std(axis=0)
         nbr = listed[_nearest_neighbours(x, self.cfg.neighbours_k)]
         self.neighbours[listed] = nbr
