@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import psutil
 import pytest
 import torch
@@ -64,10 +65,33 @@ def test_masked_batch_norm_takes_statistics_over_valid_stocks_only():
     assert torch.equal(norm(changed, mask)[mask], norm(x)[mask])
 
 
+def test_cross_sectional_rank_gives_normal_scores_of_the_valid_stocks_only():
+    from scipy.stats import norm as normal
+    from scipy.stats import rankdata
+
+    from zoo.layers.norm import CrossSectionalRank
+
+    torch.manual_seed(0)
+    x = torch.randn(9, 3, 2)
+    x[2, 0, 0] = x[4, 0, 0]  # a tie
+    mask = torch.ones(9, dtype=torch.bool)
+    mask[7] = False
+    x[7] = float("nan")  # masked stocks may hold NaN
+    out = CrossSectionalRank(2, affine=False)(x, mask)
+    valid = x[mask].numpy()
+    expected = normal.ppf((rankdata(valid, axis=0) - 0.5) / mask.sum().item())
+    assert np.allclose(out[mask].numpy(), expected, atol=1e-5)
+    assert out[2, 0, 0] == out[4, 0, 0]
+    assert torch.equal(out[7], torch.zeros(3, 2))
+    # a market move (the same shift for every stock) changes nothing
+    assert torch.equal(CrossSectionalRank(2, affine=False)(torch.where(
+        mask[:, None, None], x + 0.05, x), mask), out)
+
+
 # ------------------------------------------------------------------------------ encoders
 def test_biagru_encoder_shapes_and_norms():
     x = torch.randn(6, 40, 6)
-    for norm in ("batch", "layer", "none"):
+    for norm in ("batch", "layer", "rank", "none"):
         encoder = BiAGRUEncoder(6, hidden_channels=5, input_norm=norm)
         assert encoder(x).shape == (6, 10) == (6, encoder.out_channels)
     with pytest.raises(ValueError, match="input_norm"):

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from zoo.layers.attention import AttentionPooling
-from zoo.layers.norm import MaskedBatchNorm
+from zoo.layers.norm import CrossSectionalRank, MaskedBatchNorm
 
-InputNorm = Literal["batch", "layer", "none"]
+InputNorm = Literal["batch", "layer", "rank", "none"]
 
 
 class BiAGRUEncoder(nn.Module):
@@ -27,8 +27,10 @@ class BiAGRUEncoder(nn.Module):
         num_layers: stacked GRU layers.
         dropout: dropout between GRU layers (only when `num_layers > 1`).
         input_norm: "batch" (per feature, over the day's valid stocks and all days of the
-            window; running statistics at evaluation), "layer" (per day, over the F features)
-            or "none".
+            window; running statistics at evaluation), "layer" (per day, over the F features),
+            "rank" (`CrossSectionalRank`: each day and feature ranked across the day's valid
+            stocks, so market moves drop out and the scale is the same at every lag) or
+            "none".
         attention_channels: size of the attention scoring layer (default the output size).
 
     Shapes:
@@ -49,10 +51,13 @@ class BiAGRUEncoder(nn.Module):
             self.norm: nn.Module | None = MaskedBatchNorm(in_channels)
         elif input_norm == "layer":
             self.norm = nn.LayerNorm(in_channels)
+        elif input_norm == "rank":
+            self.norm = CrossSectionalRank(in_channels)
         elif input_norm == "none":
             self.norm = None
         else:
-            raise ValueError(f"input_norm must be 'batch', 'layer' or 'none', not {input_norm!r}")
+            raise ValueError("input_norm must be 'batch', 'layer', 'rank' or 'none', "
+                             f"not {input_norm!r}")
         self.gru = nn.GRU(in_channels, hidden_channels, num_layers=num_layers, batch_first=True,
                           bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
         self.pool = AttentionPooling(self.out_channels, attention_channels)
@@ -68,7 +73,7 @@ class BiAGRUEncoder(nn.Module):
         if mask is not None:
             # Zero (not just ignore) masked windows: they may hold NaN, and NaN * 0 is NaN.
             x = torch.where(mask[:, None, None], x, x.new_zeros(()))
-        if isinstance(self.norm, MaskedBatchNorm):
+        if isinstance(self.norm, MaskedBatchNorm | CrossSectionalRank):
             x = self.norm(x, mask)
         elif self.norm is not None:
             x = self.norm(x)

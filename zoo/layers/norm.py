@@ -67,3 +67,79 @@ class MaskedBatchNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class CrossSectionalRank(nn.Module):
+    r"""Each input replaced by its rank across the day's valid stocks, as a normal score.
+
+    For x [N, T, F] every (day of the window, feature) column is ranked over the stocks that
+    `mask` marks valid, and the rank r (0 .. n-1) becomes :math:`\Phi^{-1}((r + 0.5) / n)`,
+    so each column is standard normal across stocks whatever the market did that day. This is
+    the normalisation of a cross-sectional model: a stock's price 5 days ago over its last
+    close, ranked among the day's stocks, is its 5-day return relative to the market, and the
+    volume ratio needs no log (ranks ignore monotone transforms and outliers). Ties share the
+    mean of their ranks; masked stocks get 0 and enter no rank.
+
+    Args:
+        num_features: size F of the last dimension (for `extra_repr` and checks).
+        affine: learn a per-feature scale and shift after the transform.
+
+    Shapes:
+        - x: [N, T, F]
+        - mask: [N] bool, or None for all valid
+        - output: [N, T, F]
+    """
+
+    def __init__(self, num_features: int, affine: bool = True) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.affine = affine
+        self.weight = nn.Parameter(torch.empty(num_features)) if affine else None
+        self.bias = nn.Parameter(torch.empty(num_features)) if affine else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            nn.init.ones_(self.weight)
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        if x.shape[-1] != self.num_features:
+            raise ValueError(f"expected {self.num_features} features, got {x.shape[-1]}")
+        out = torch.zeros_like(x)
+        valid = x if mask is None else x[mask]
+        n = valid.shape[0]
+        if n > 0:
+            with torch.no_grad():
+                scores = _normal_scores(valid.float()).to(x.dtype)
+            if mask is None:
+                out = scores
+            else:
+                out[mask] = scores
+        if self.affine:
+            out = out * self.weight + self.bias
+            if mask is not None:
+                out = torch.where(mask[:, None, None], out, out.new_zeros(()))
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, affine={self.affine}"
+
+
+def _normal_scores(x: Tensor) -> Tensor:
+    """Normal scores of the ranks along dim 0 (ties: mean rank); [n, ...] -> [n, ...]."""
+    n = x.shape[0]
+    flat = x.reshape(n, -1)
+    order = flat.argsort(dim=0, stable=True)
+    sorted_values = flat.gather(0, order)
+    position = torch.arange(n, device=x.device, dtype=flat.dtype)[:, None].expand_as(flat)
+    # mean rank of each run of equal values: first and last position of the run
+    new_run = torch.ones_like(sorted_values, dtype=torch.bool)
+    new_run[1:] = sorted_values[1:] != sorted_values[:-1]
+    run_id = new_run.cumsum(0) - 1
+    first = torch.zeros_like(flat).scatter_reduce(0, run_id, position, "amin", include_self=False)
+    last = torch.zeros_like(flat).scatter_reduce(0, run_id, position, "amax", include_self=False)
+    mean_rank = ((first + last) / 2).gather(0, run_id)
+    ranks = torch.empty_like(flat).scatter_(0, order, mean_rank)
+    p = (ranks + 0.5) / n
+    return (torch.special.ndtri(p)).reshape(x.shape)
