@@ -77,9 +77,15 @@ def _checked(done: Measured, what: str) -> Measured:
 def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[str, Any]:
     """Synthesise, transform and register one market in `home` (skipped when already built
     with the same overrides); returns what was done and how long it took."""
+    import dataclasses
+
+    from zoo.data.synth import SynthConfig
+
     stamp = home / "bench_market.json"
-    wanted = {"overrides": overrides}
-    if stamp.is_file() and json.loads(stamp.read_text()).get("overrides") == overrides:
+    # the defaults too: a market built by an older synthesiser is not reused
+    wanted = {"overrides": overrides, "synth_defaults": dataclasses.asdict(SynthConfig())}
+    if stamp.is_file() and all(json.loads(stamp.read_text()).get(key) == value
+                               for key, value in wanted.items()):
         return {**json.loads(stamp.read_text()), "reused": True}
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ZOO_HOME": str(home), "COLUMNS": "200"}
