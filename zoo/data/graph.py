@@ -9,13 +9,14 @@ so every dimension weighs the same. Edges point from a neighbour to the stock (P
 target), so a GAT layer lets each stock gather its neighbours' representations.
 
 Why this profile: on the synthetic market, whose planted neighbourhoods are known, the k = 10
-neighbours it finds include 60 % of the true ones (`planted_recall`; the earlier 88-number
+neighbours it finds include 69 % of the true ones (`planted_recall`; the earlier 88-number
 profile of eight quarters of eleven ratios, compared by cosine similarity, found 28 %); a few
-well-estimated ratios beat many noisy ones, and seasonality needs the quarter of year to carry
-its sign. What it misses is mostly per-firm bias in the reported ratios (minority interests
-and tax in the margin, equity that trails its target in asset turnover), not stale or noisy
-quarters: averaging the profile over the last four quarters, or a plain z-score, finds no
-more (59-60 %).
+well-estimated ratios beat many noisy ones, growth and cash conversion over two years beat
+one (67 % -> 69 %), and seasonality needs the quarter of year to carry its sign. Against the
+planted characteristics the profile's error is, in standard deviations of each: leverage
+0.01, asset turnover 0.09, seasonality 0.18, margin 0.19 (minority interests), cash
+conversion 0.28 and growth 0.31 (before the two-year windows); k-NN among 500 firms in six
+dimensions loses a third of the pairs to errors of that size.
 
 Fundamentals change only when a statement is announced, so the graph over all stocks with a
 known profile is rebuilt only when some stock's vector in force changed, and each day's batch
@@ -56,10 +57,11 @@ def profiles(vectors: np.ndarray, latest_quarter: np.ndarray) -> np.ndarray:
     unknown), in the order of `PROFILE`:
 
     - net margin: TTM parent net profit / TTM revenue;
-    - revenue growth: log TTM revenue now over four quarters before (per year);
+    - revenue growth: log TTM revenue now over eight quarters before, per year;
     - leverage: logit of liabilities / assets, so it spreads like the others;
     - asset turnover: log TTM revenue / total assets;
-    - cash conversion: TTM operating cash flow / TTM revenue, less the net margin;
+    - cash conversion: operating cash flow less net profit over revenue, in the last two
+      TTM windows together;
     - seasonality: the slope of each quarter's revenue share (4 x quarter / TTM) on the quarter
       of year (Q1 -1 ... Q4 +1) over the last eight quarters: Q4-heavy firms positive.
     """
@@ -68,11 +70,15 @@ def profiles(vectors: np.ndarray, latest_quarter: np.ndarray) -> np.ndarray:
         positive = np.where(revenue > 0, revenue, np.nan)
         assets = _amount(vectors, "total_assets")
         margin = _amount(vectors, "net_profit_ttm")[:, -1] / positive[:, -1]
-        growth = np.log(positive[:, -1]) - np.log(positive[:, -5])
+        # two years damp the noise of a year's revenue growth and cash flow
+        growth = (np.log(positive[:, -1]) - np.log(positive[:, -9])) / 2
+        two_years = positive[:, -1] + positive[:, -5]
         leverage = np.clip(vectors[:, -1, _F["leverage"]].astype(np.float64), 1e-4, 1 - 1e-4)
         turnover = np.log(positive[:, -1]) - np.log(np.where(assets[:, -1] > 0, assets[:, -1],
                                                              np.nan))
-        cash = _amount(vectors, "operating_cash_flow_ttm")[:, -1] / positive[:, -1] - margin
+        ocf, profit = (_amount(vectors, f)[:, [-1, -5]].sum(axis=1)
+                       for f in ("operating_cash_flow_ttm", "net_profit_ttm"))
+        cash = (ocf - profit) / two_years
         quarters = SEASON_QUARTERS
         share = 4 * _amount(vectors, "revenue_q")[:, -quarters:] / positive[:, -quarters:]
         # quarter of year of each slot (0 = Q1): the latest is latest_quarter, one less per slot

@@ -71,7 +71,8 @@ with impulses known at t's close (c_k = coefficient x `signal_strength` x the ef
    standardised six-dimensional latent fundamental space (margin, growth, leverage, asset
    turnover, cash conversion, seasonality), each stock placed by its characteristics in its
    latest report period announced so far (the market links firms by what they have
-   published; a stock with no announced report has no neighbours and is nobody's).
+   published; a stock with no announced report has no neighbours and is nobody's), asset
+   turnover as realised (revenue run-rate over period-end assets, not the target below).
    Recomputed on the first trading day of every month, valid from that day
    (truth.fundamental_neighbours).
 At `signal_strength = 0` every S^k, SIG_* and ER_* is exactly 0. Expected log excess return
@@ -806,8 +807,9 @@ class _Fundamentals:
         return 0.95 * assets * self.firm.current_assets * self.firm.cash_share
 
     def characteristics(self, quarter: np.ndarray) -> np.ndarray:
-        """The latent characteristics [m, 6] of stocks 0..m-1 in their report period
-        `quarter` [m] (index into the quarters; NaN where that period is not closed)."""
+        """The characteristics [m, 6] that place stocks 0..m-1 in the neighbour space, in
+        their report period `quarter` [m] (index into the quarters; NaN where that period is
+        not closed): the latent ones, with asset turnover as realised."""
         return self.history[quarter, np.arange(len(quarter))]
 
     def close_quarter(self, q: _Quarter, dividends: np.ndarray, industry: np.ndarray) -> _Report:
@@ -839,6 +841,9 @@ class _Fundamentals:
         equity = self.equity + income["NET_PROFIT_INCL_MIN_INT_INC"] - dividends
         equity = np.maximum(equity + 0.08 * (target - equity), 0.25 * target)
         assets = equity / (1 - ratios.leverage)
+        # the neighbours see the asset turnover the firm reports (revenue run-rate over assets),
+        # in latent units; the latent one is only the target its equity is pulled towards
+        self.history[q.index, :, 3] = np.log(self.revenue / assets / 0.6) / 0.45
         balance = _balance_items(assets, equity, firm)
         cash_end = self._cash(assets)
         cash = _cash_flow_items(rev, margin, ratios.cash_conversion, investing, cash_end,
