@@ -78,12 +78,15 @@ def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[st
     """Synthesise, transform and register one market in `home` (skipped when already built
     with the same overrides); returns what was done and how long it took."""
     import dataclasses
+    import hashlib
 
-    from zoo.data.synth import SynthConfig
+    from zoo.data import synth
 
     stamp = home / "bench_market.json"
-    # the defaults too: a market built by an older synthesiser is not reused
-    wanted = {"overrides": overrides, "synth_defaults": dataclasses.asdict(SynthConfig())}
+    # the synthesiser's defaults and code too: an older synthesiser's market is not reused
+    code = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:16]
+    wanted = {"overrides": overrides, "synth_defaults": dataclasses.asdict(synth.SynthConfig()),
+              "synth_code": code}
     if stamp.is_file() and all(json.loads(stamp.read_text()).get(key) == value
                                for key, value in wanted.items()):
         return {**json.loads(stamp.read_text()), "reused": True}
@@ -278,7 +281,7 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
 
     from zoo.paths import bench_dir
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     root = bench_dir() / "zoo"
     logs = root / "logs"
     settings = (*DEFAULT_SETTINGS, *settings)
