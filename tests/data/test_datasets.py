@@ -180,3 +180,21 @@ def test_planted_recall_needs_a_graph(datasets, tiny_warehouse):
             planted_recall(data, tiny_warehouse)
     finally:
         data.graph = graph
+
+
+def test_ridge_probe_brackets_what_the_graph_can_carry(datasets, tiny_warehouse):
+    """The linear probes of zoo.bench.probe: finite out-of-sample Rank ICs, training days
+    purged of labels that reach the first test day, and the planted neighbours' returns worth
+    more than the stock's own features alone (the neighbour signal is planted)."""
+    from zoo.bench.probe import ridge_probe
+
+    _, data = datasets
+    first_test = dt.date(2020, 7, 1)
+    probe = ridge_probe(data, tiny_warehouse, first_test)
+    before = [d for d in data.dates if d < first_test]
+    assert 0 < probe["train_days"] <= len(before) - (data.offset + data.horizon)
+    assert probe["test_days"] == len([d for d in data.dates if d >= first_test])
+    assert all(-1 < probe[k] < 1 for k in ("own", "own_graph", "own_planted"))
+    assert probe["own_planted"] > probe["own"] + 0.02, probe
+    with pytest.raises(ValueError, match="training and"):
+        ridge_probe(data, tiny_warehouse, dt.date(2030, 1, 1))

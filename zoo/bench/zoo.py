@@ -20,8 +20,10 @@ second run reuses the markets and only trains):
 4. Style: the mean cross-sectional correlation of each model with the style factors, split into
    fundamental (bp, ep, profitability, growth, sue) and price-volume/size ones; the report's
    table 2 says a fundamentals model correlates with the first group far more than BiAGRU.
-   Also the graphs' recall of the planted neighbourhoods (zoo.data.graph.planted_recall):
-   the neighbour part of the oracle reaches biagru_gat only through those edges.
+   Also what the graph can carry: its recall of the planted neighbourhoods
+   (zoo.data.graph.planted_recall; the neighbour part of the oracle reaches biagru_gat only
+   through those edges) and the ridge probes of zoo.bench.probe (own price-volume features,
+   plus graph-neighbour or planted-neighbour returns), which bracket what the models learn.
 5. Speed, from the fits' own records (`EpochStats.train_samples`, `train_seconds`): training
    samples (labelled stock-days) per second and seconds per epoch; the peak RSS of each
    training process; and a full-market day (5000 stocks, k = 10 neighbours) through biagru_gat,
@@ -208,26 +210,32 @@ def full_market_day(logs: Path) -> dict[str, Any]:
     return {**shape, "seconds": round(done.seconds, 1), "peak_rss_mib": round(done.peak_mib)}
 
 
-# --------------------------------------------------------------------------- graph recall
-GRAPH_RECALL_CHILD = """
+# --------------------------------------------------------------------------- graph reach
+GRAPH_CHILD = """
 import datetime, json
 import zoo.models
+from zoo.bench.probe import ridge_probe
 from zoo.data.datasets import build_day_batches
 from zoo.data.graph import planted_recall
 from zoo.paths import warehouse_path
 from zoo.registry import model_contract
-data = build_day_batches(model_contract("biagru_gat"), datetime.date({first}, 1, 1),
+first = datetime.date({first}, 1, 1)
+data = build_day_batches(model_contract("biagru_gat"), datetime.date(1990, 1, 1),
                          datetime.date(2100, 1, 1), progress=False)
-print(json.dumps(planted_recall(data, warehouse_path())))
+scored = [d for d in data.dates if d >= first]
+print(json.dumps({{"recall": planted_recall(data, warehouse_path(), scored[::20]),
+                  "probe": ridge_probe(data, warehouse_path(), first)}}))
 """
 
 
-def graph_recall(home: Path, settings: tuple[str, ...], logs: Path) -> dict[str, Any]:
-    """The share of the planted neighbour pairs that the day graphs of the scored years find
-    (zoo.data.graph.planted_recall), in a child process on the market `home`."""
+def graph_reach(home: Path, settings: tuple[str, ...], logs: Path) -> dict[str, Any]:
+    """What the graph can carry on the market `home`, in a child process: the share of the
+    planted neighbour pairs its day graphs find over the scored years
+    (zoo.data.graph.planted_recall) and the ridge probes (zoo.bench.probe) fitted before the
+    first scored year and tested on the scored ones."""
     first = next((int(s.split("=", 1)[1]) for s in reversed(settings)
                   if s.startswith("first_test_year=")), 2020)
-    done = _python_child(f"{home.name}_graph_recall", GRAPH_RECALL_CHILD.format(first=first),
+    done = _python_child(f"{home.name}_graph", GRAPH_CHILD.format(first=first),
                          {**os.environ, "ZOO_HOME": str(home)}, logs)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -293,11 +301,14 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
         home = root / market
         console.print(f"[bold]market {market}[/]: {home}")
         results["markets"][market] = build_market(home, MARKETS[market], logs)
-        if market == "neighbour":
-            recall = graph_recall(home, settings, logs)
-            results["markets"][market]["graph_recall"] = recall
-            console.print(f"  the day graphs find {recall['recall']:.0%} of the planted "
-                          f"neighbour pairs (chance {recall['chance']:.1%})")
+        reach = graph_reach(home, settings, logs)
+        results["markets"][market].update(reach)
+        recall, probe = reach["recall"], reach["probe"]
+        console.print(f"  the day graphs find {recall['recall']:.0%} of the planted "
+                      f"neighbour pairs (chance {recall['chance']:.1%}); ridge probes' Rank "
+                      f"IC: own {probe['own']:+.4f}, with graph neighbours "
+                      f"{probe['own_graph']:+.4f}, with planted neighbours "
+                      f"{probe['own_planted']:+.4f}")
         names = models if market == "neighbour" else tuple(m for m in models
                                                           if m in ABLATION_MODELS)
         for model in names:
