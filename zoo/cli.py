@@ -58,7 +58,8 @@ def data_load(src: Path, warehouse: Path | None) -> None:
               help="Where the files go (default $ZOO_HOME/synth).")
 @click.option("--no-load", is_flag=True, help="Only write the files, do not load the warehouse.")
 @click.option("--replace", is_flag=True,
-              help="Drop the warehouse's raw and truth schemas first (a different market).")
+              help="Drop everything in the warehouse first (a different market): raw, truth, "
+                   "and what SQLMesh and `zoo score` built from the old one.")
 def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_load,
                replace) -> None:
     """Make the synthetic A-share market and load it into the warehouse.

@@ -340,11 +340,17 @@ def test_raw_files_are_not_truth_tables(warehouse: Path, market_files: Path) -> 
         load_dir(market_files, warehouse, schema="truth")
 
 
-def test_reset_schemas_drops_raw_and_truth(loaded: Path, tmp_path: Path, truth_frames: Frames,
-                                           write: WriteTables) -> None:
+def test_reset_schemas_drops_raw_truth_and_what_was_built_from_them(
+        loaded: Path, tmp_path: Path, truth_frames: Frames, write: WriteTables) -> None:
+    """A new market must not inherit the old one's features: SQLMesh's state and models and
+    written-back scores go too, or `sqlmesh plan` would find its intervals done."""
     load_dir(write(truth_frames, tmp_path / "truth"), loaded, schema="truth")
+    with duckdb.connect(str(loaded)) as con:
+        for schema in ("sqlmesh", "sqlmesh__features", "features", "scores"):
+            con.execute(f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.t AS SELECT 1 AS x")
+        con.execute("CREATE TABLE main.kept AS SELECT 1 AS x")
     reset_schemas(loaded)
-    assert snapshot(loaded) == {}
+    assert snapshot(loaded) == {"main.kept": [(1,)]}
 
 
 def test_warehouse_summary(loaded: Path, tmp_path: Path) -> None:

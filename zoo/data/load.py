@@ -527,15 +527,23 @@ def _record_loads(con: duckdb.DuckDBPyConnection, tables: list[wind.Table],
 
 # --------------------------------------------------------------------------- maintenance
 def reset_schemas(warehouse: Path) -> None:
-    """Drop the raw and truth schemas (with raw._loads): the next load starts a new market."""
+    """Drop every schema of the warehouse: raw and truth (with raw._loads), and all that was
+    built from them (SQLMesh's state and models, written-back scores), so the next load
+    starts a new market and the next `sqlmesh plan` builds everything from it. Dropping only
+    the raw tables would leave SQLMesh's intervals marked done, and a plan would keep serving
+    the old market's features."""
     warehouse = Path(warehouse)
     if not warehouse.exists():
         return
     with connect(warehouse) as con:
+        schemas = [row[0] for row in con.execute("""
+            SELECT schema_name FROM information_schema.schemata
+            WHERE catalog_name = current_database()
+              AND schema_name NOT IN ('main', 'information_schema', 'pg_catalog')""").fetchall()]
         con.execute("BEGIN TRANSACTION")
         try:
-            for schema in SCHEMAS:
-                con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            for schema in schemas:
+                con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             con.execute("COMMIT")
         except BaseException:
             _rollback(con)
