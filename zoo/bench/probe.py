@@ -87,9 +87,6 @@ def ridge_probe(data: FeastDayBatches, warehouse: str | Path, first_test: dt.dat
         relative[:, width - 1:] = log_volume[:, width - 1:] - window_sum / window_count
     relative = _demeaned(relative, data.universe)
 
-    # labels of the training days end before the first test day (the trainer's purge)
-    first_index = next((i for i, d in enumerate(data.calendar) if d >= first_test), None)
-    purge = data.offset + data.horizon
     rows: dict[str, list[np.ndarray]] = {"own": [], "own_graph": [], "own_planted": []}
     labels, is_test = [], []
     for day in data.dates:
@@ -97,8 +94,8 @@ def ridge_probe(data: FeastDayBatches, warehouse: str | Path, first_test: dt.dat
         if t < max(lags, VOLUME_WINDOW):
             continue
         test = day >= first_test
-        if not test and (first_index is None or t + purge >= first_index):
-            continue
+        if not test and data.label_end(day) >= first_test:
+            continue  # the trainer's purge: a training label ends before the first test day
         stocks = data.stocks_on(day)
         raw = data.label[stocks, t]
         keep = np.isfinite(raw) & data.buyable[stocks, t] & np.isfinite(

@@ -233,8 +233,9 @@ def graph_reach(home: Path, settings: tuple[str, ...], logs: Path) -> dict[str, 
     planted neighbour pairs its day graphs find over the scored years
     (zoo.data.graph.planted_recall) and the ridge probes (zoo.bench.probe) fitted before the
     first scored year and tested on the scored ones."""
-    first = next((int(s.split("=", 1)[1]) for s in reversed(settings)
-                  if s.startswith("first_test_year=")), 2020)
+    from zoo.train.config import TrainConfig
+
+    first = TrainConfig.from_overrides(settings).first_test_year
     done = _python_child(f"{home.name}_graph", GRAPH_CHILD.format(first=first),
                          {**os.environ, "ZOO_HOME": str(home)}, logs)
     return json.loads(done.stdout.strip().splitlines()[-1])
