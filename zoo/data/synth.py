@@ -806,11 +806,11 @@ class _Fundamentals:
     def _cash(self, assets: np.ndarray) -> np.ndarray:
         return 0.95 * assets * self.firm.current_assets * self.firm.cash_share
 
-    def characteristics(self, quarter: np.ndarray) -> np.ndarray:
-        """The characteristics [m, 6] that place stocks 0..m-1 in the neighbour space, in
-        their report period `quarter` [m] (index into the quarters; NaN where that period is
+    def characteristics(self, stocks: np.ndarray, quarter: np.ndarray) -> np.ndarray:
+        """The characteristics [m, 6] that place `stocks` [m] in the neighbour space, each in
+        its report period `quarter` [m] (index into the quarters; NaN where that period is
         not closed): the latent ones, with asset turnover as realised."""
-        return self.history[quarter, np.arange(len(quarter))]
+        return self.history[quarter, stocks]
 
     def close_quarter(self, q: _Quarter, dividends: np.ndarray, industry: np.ndarray) -> _Report:
         """Advance the latent state one quarter, write the statements, schedule announcements.
@@ -1428,12 +1428,11 @@ class _Simulation:
     def _refresh_neighbours(self, t: int) -> None:
         """N_k from the characteristics of each listed stock's latest announced report period
         (what the statements published before day t's open describe)."""
-        published = self.latest_quarter >= 0
-        listed = np.nonzero(self._active(t) & published)[0]
+        listed = np.nonzero(self._active(t) & (self.latest_quarter >= 0))[0]
         self.neighbours[:] = -1
         if len(listed) <= self.cfg.neighbours_k:
             return
-        x = self.fund.characteristics(np.where(published, self.latest_quarter, 0))[listed]
+        x = self.fund.characteristics(listed, self.latest_quarter[listed])
         x = (x - x.mean(axis=0)) / x.std(axis=0)
         nbr = listed[_nearest_neighbours(x, self.cfg.neighbours_k)]
         self.neighbours[listed] = nbr
