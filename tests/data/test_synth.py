@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from zoo.data import wind
-from zoo.data.synth import SynthConfig, er_weight, generate, oracle_ic
+from zoo.data.synth import SynthConfig, er_weight, generate, oracle_ic, published_ratios
 
 BASE = dict(stocks=60, start="20190101", end="20201231", seed=5, suspension_rate=0.5,
             restatement_rate=0.1, delist_fraction=0.05, reclass_rate=0.1, random_st_rate=0.05)
@@ -520,6 +520,58 @@ def test_neighbours_are_drawn_only_from_published_reports(market):
         early = joined.filter(pl.col("first_ann").is_null()
                               | (pl.col("first_ann") >= pl.col("VALID_FROM")))
         assert early.is_empty(), early.head()
+
+
+def _published_figures(folder: Path, valid_from: str) -> tuple[list[str], dict, np.ndarray]:
+    """From the statement tables (latest figures, 408001000): each stock's last eight quarters
+    of single-quarter revenue, parent profit and operating cash flow and period-end assets and
+    liabilities, up to its latest report announced before `valid_from`."""
+    ytd = {"TOT_OPER_REV": "revenue", "NET_PROFIT_EXCL_MIN_INT_INC": "profit",
+           "NET_CASH_FLOWS_OPER_ACT": "operating_cash"}
+    stock_items = {"TOT_ASSETS": "assets", "TOT_LIAB": "liabilities"}
+    keys = [CODE, "REPORT_PERIOD"]
+    tables = [read(folder, name).filter(pl.col("STATEMENT_TYPE") == wind.STATEMENT_CONSOLIDATED)
+              for name in ("AShareIncome", "AShareCashFlow", "AShareBalanceSheet")]
+    announced = tables[0].filter(pl.col("ANN_DT") < valid_from).group_by(CODE).agg(
+        pl.col("REPORT_PERIOD").max().alias("latest"))
+    frame = (tables[0].select(*keys, *[c for c in ytd if c in tables[0].columns])
+             .join(tables[1].select(*keys, "NET_CASH_FLOWS_OPER_ACT"), on=keys)
+             .join(tables[2].select(*keys, *stock_items), on=keys)
+             .sort(keys)
+             .with_columns(pl.col("REPORT_PERIOD").str.slice(0, 4).alias("year"))
+             .with_columns([(pl.col(c) - pl.col(c).shift(1).over(CODE, "year").fill_null(0.0))
+                            .alias(name) for c, name in ytd.items()])
+             .rename(stock_items)
+             .join(announced, on=CODE)
+             .filter(pl.col("REPORT_PERIOD") <= pl.col("latest"))
+             .group_by(CODE, maintain_order=True).tail(8))
+    codes = announced[CODE].sort().to_list()
+    figures = {name: np.stack([frame.filter(pl.col(CODE) == c)[name].to_numpy()
+                               for c in codes])
+               for name in (*ytd.values(), *stock_items.values())}
+    latest = announced.sort(CODE)["latest"].str.slice(4, 2).cast(int).to_numpy() // 3 - 1
+    return codes, figures, latest
+
+
+def test_neighbours_are_the_nearest_by_the_published_ratios(market):
+    """Recomputed from the statement tables alone, the published ratios of one month's listed
+    stocks give back that month's planted neighbourhoods: what the market links is visible to
+    anyone who reads the statements point in time."""
+    nbr = read(market, "fundamental_neighbours")
+    valid_from = sorted(nbr["VALID_FROM"].unique())[12]
+    month = nbr.filter(pl.col("VALID_FROM") == valid_from)
+    codes, figures, latest = _published_figures(market, valid_from)
+    placed = sorted(month[CODE].unique())
+    rows = [codes.index(c) for c in placed]
+    x = published_ratios({k: v[rows] for k, v in figures.items()}, latest[rows])
+    x = np.nan_to_num(np.clip((x - np.nanmean(x, 0)) / np.nanstd(x, 0), -5, 5))
+    distance = ((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    k = month.filter(pl.col(CODE) == placed[0]).height
+    nearest = {(placed[i], placed[j]) for i in range(len(placed))
+               for j in np.argsort(distance[i], kind="stable")[:k]}
+    planted = set(zip(month[CODE], month["NEIGHBOUR_WINDCODE"], strict=True))
+    assert len(nearest & planted) >= 0.95 * len(planted)
 
 
 def _own_reversal_ic(folder: Path) -> float:

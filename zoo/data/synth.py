@@ -67,14 +67,14 @@ with impulses known at t's close (c_k = coefficient x `signal_strength` x the ef
    `earnings_jump x SUE`). SUE = (Q_t - Q_{t-4} - mean(d)) / std(d) of single-quarter parent
    net profit as first reported, d = the 8 previous such differences, clipped to +-3;
 4. neighbour: x = +c_nbr mean_{j in N_k(i)} u_jt (neighbours' idiosyncratic shocks, 0 for
-   suspended neighbours). N_k(i) = the `neighbours_k` nearest listed stocks in the
-   standardised six-dimensional latent fundamental space (margin, growth, leverage, asset
-   turnover, cash conversion, seasonality), each stock placed by its characteristics in its
-   latest report period announced so far (the market links firms by what they have
-   published; a stock with no announced report has no neighbours and is nobody's), asset
-   turnover as realised (revenue run-rate over period-end assets, not the target below).
-   Recomputed on the first trading day of every month, valid from that day
-   (truth.fundamental_neighbours).
+   suspended neighbours). N_k(i) = the `neighbours_k` nearest listed stocks by six ratios
+   that the statements publish (`published_ratios`: TTM net margin, TTM revenue growth,
+   leverage, asset turnover, TTM cash conversion, seasonality of the last four quarters'
+   revenue), each standardised across the listed stocks, each stock placed by its latest
+   report period announced so far: investors link firms by what they have published, not by
+   the latent characteristics below, which the statements show only with noise. A stock with
+   no announced report has no neighbours and is nobody's. Recomputed on the first trading day
+   of every month, valid from that day (truth.fundamental_neighbours).
 At `signal_strength = 0` every S^k, SIG_* and ER_* is exactly 0. Expected log excess return
 (excess of the zero-mean factor parts) from T+1 VWAP to T+1+h VWAP, with VWAP at half of its
 day's log return:
@@ -607,6 +607,43 @@ def _draw_delistings(cfg: SynthConfig, cal: _Calendar, list_day: np.ndarray, ipo
 
 
 # =========================================================================== fundamentals
+PUBLISHED_FIGURES = ("revenue", "profit", "operating_cash", "assets", "liabilities")
+
+
+def published_ratios(figures: dict[str, np.ndarray], quarter_of_year: np.ndarray) -> np.ndarray:
+    """The six ratios by which the market places a firm among its neighbours, from the last
+    eight quarters of its published figures (`PUBLISHED_FIGURES`, [m, 8] each, oldest first,
+    single-quarter flows and period-end stocks, NaN where unknown) and the quarter of year of
+    the latest (0 = Q1 ... 3 = Q4) -> [m, 6], NaN where a ratio cannot be formed:
+
+    net margin (TTM parent net profit / TTM revenue), revenue growth (log TTM revenue over the
+    TTM a year before), leverage (logit of liabilities / assets), asset turnover (log TTM
+    revenue / assets), cash conversion (TTM operating cash flow less TTM net profit, over TTM
+    revenue) and seasonality (the slope of each of the last four quarters' revenue share,
+    4 x quarter / TTM, on the quarter of year, Q1 -1 ... Q4 +1).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        revenue = figures["revenue"]
+        ttm = revenue[:, -4:].sum(axis=1)
+        ttm_before = revenue[:, -8:-4].sum(axis=1)
+        positive = np.where(ttm > 0, ttm, np.nan)
+        profit = figures["profit"][:, -4:].sum(axis=1)
+        cash = figures["operating_cash"][:, -4:].sum(axis=1)
+        assets, liabilities = figures["assets"][:, -1], figures["liabilities"][:, -1]
+        leverage = np.clip(liabilities / assets, 1e-4, 1 - 1e-4)
+        slot = (np.asarray(quarter_of_year)[:, None] - np.arange(3, -1, -1)[None, :]) % 4
+        x = (slot - 1.5) / 1.5
+        share = 4 * revenue[:, -4:] / positive[:, None]
+        return np.stack([
+            profit / positive,
+            np.log(positive / np.where(ttm_before > 0, ttm_before, np.nan)),
+            np.log(leverage / (1 - leverage)),
+            np.log(positive / np.where(assets > 0, assets, np.nan)),
+            (cash - profit) / positive,
+            ((share - 1) * x).sum(axis=1) / (x * x).sum(axis=1),
+        ], axis=1)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -781,8 +818,9 @@ class _Fundamentals:
         industry_mean[NON_BANK] = (1.5, 0.0, 2.0, -2.5, 0.0, 0.0)
         self.mean = industry_mean[uni.industry] + rng.normal(0.0, 0.8, (n, 6))
         self.latent = self.mean + rng.normal(0.0, LATENT_DRIFT_SPREAD, (n, 6))
-        # the characteristics of every report period, for the neighbours of what is published
-        self.history = np.full((nq, n, 6), np.nan)
+        # single-quarter figures of every period (true, i.e. as corrected), [nq, n] each: the
+        # ratios a firm publishes, which place it among its neighbours
+        self.figures = {name: np.full((nq, n), np.nan) for name in PUBLISHED_FIGURES}
         ratios = _Ratios.of(self.latent)
         self.firm = _FirmConstants.draw(n, ratios.leverage, rng)
         self.speed = rng.beta(2.5, 1.2, n)
@@ -807,10 +845,19 @@ class _Fundamentals:
         return 0.95 * assets * self.firm.current_assets * self.firm.cash_share
 
     def characteristics(self, stocks: np.ndarray, quarter: np.ndarray) -> np.ndarray:
-        """The characteristics [m, 6] that place `stocks` [m] in the neighbour space, each in
-        its report period `quarter` [m] (index into the quarters; NaN where that period is
-        not closed): the latent ones, with asset turnover as realised."""
-        return self.history[quarter, stocks]
+        """The six ratios [m, 6] that place `stocks` [m] in the neighbour space, as their
+        statements for report period `quarter` [m] (index into the quarters) publish them
+        (see `published_ratios`)."""
+        window = np.arange(-7, 1)
+        rows = np.clip(quarter[:, None] + window[None, :], 0, None)  # [m, 8], oldest first
+        ok = (quarter[:, None] + window[None, :]) >= 0
+        figures = {k: np.where(ok, v[rows, stocks[:, None]], np.nan)
+                   for k, v in self.figures.items()}
+        return published_ratios(figures, self.quarters_of_year(quarter))
+
+    def quarters_of_year(self, quarter: np.ndarray) -> np.ndarray:
+        """Quarter of year (0 = Q1 ... 3 = Q4) of each quarter index."""
+        return np.array([q.k for q in self.quarters])[quarter]
 
     def close_quarter(self, q: _Quarter, dividends: np.ndarray, industry: np.ndarray) -> _Report:
         """Advance the latent state one quarter, write the statements, schedule announcements.
@@ -823,7 +870,6 @@ class _Fundamentals:
         a = self.cfg.fundamental_persistence
         self.latent = (self.mean + a * (self.latent - self.mean)
                        + rng.normal(0, LATENT_DRIFT_SPREAD * np.sqrt(1 - a * a), (n, 6)))
-        self.history[q.index] = self.latent
         ratios = _Ratios.of(self.latent)
         self.revenue = self.revenue * np.exp(ratios.growth / 4 + rng.normal(0, 0.02, n))
         rev = self.revenue / 4 * ratios.season_weight(q.k) * np.exp(rng.normal(0, 0.02, n))
@@ -841,13 +887,14 @@ class _Fundamentals:
         equity = self.equity + income["NET_PROFIT_INCL_MIN_INT_INC"] - dividends
         equity = np.maximum(equity + 0.08 * (target - equity), 0.25 * target)
         assets = equity / (1 - ratios.leverage)
-        # the neighbours see the asset turnover the firm reports (revenue run-rate over assets),
-        # in latent units; the latent one is only the target its equity is pulled towards
-        self.history[q.index, :, 3] = np.log(self.revenue / assets / 0.6) / 0.45
         balance = _balance_items(assets, equity, firm)
         cash_end = self._cash(assets)
         cash = _cash_flow_items(rev, margin, ratios.cash_conversion, investing, cash_end,
                                 self.cash_end, cf_noise)
+        for name, values in (("revenue", rev), ("profit", income["NET_PROFIT_EXCL_MIN_INT_INC"]),
+                             ("operating_cash", cash["NET_CASH_FLOWS_OPER_ACT"]),
+                             ("assets", assets), ("liabilities", balance["TOT_LIAB"])):
+            self.figures[name][q.index] = values
 
         wrong_income = _income_items(wrong_rev, wrong_margin, firm, nonop)
         delta = (wrong_income["NET_PROFIT_INCL_MIN_INT_INC"]
@@ -1433,7 +1480,8 @@ class _Simulation:
         if len(listed) <= self.cfg.neighbours_k:
             return
         x = self.fund.characteristics(listed, self.latest_quarter[listed])
-        x = (x - x.mean(axis=0)) / x.std(axis=0)
+        x = (x - np.nanmean(x, axis=0)) / np.nanstd(x, axis=0)
+        x = np.nan_to_num(np.clip(x, -5.0, 5.0))  # a ratio it cannot form: the average
         nbr = listed[_nearest_neighbours(x, self.cfg.neighbours_k)]
         self.neighbours[listed] = nbr
         self.neighbour_rows.append((t, listed, nbr))
