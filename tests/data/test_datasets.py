@@ -160,8 +160,9 @@ def test_the_latest_days_are_scored_before_their_labels_arrive(feast_home):
 
 
 def test_graph_finds_the_planted_neighbours_far_above_chance(datasets, tiny_warehouse):
-    """The synthetic market plants neighbourhoods in a latent fundamental space
-    (truth.fundamental_neighbours); the day graphs, built from statements only, find many."""
+    """The synthetic market links firms by the ratios their statements publish
+    (truth.fundamental_neighbours); the day graphs, built from Feast's point-in-time
+    fundamentals only, find most of them."""
     from zoo.data.graph import planted_recall
 
     data, _ = datasets

@@ -7,7 +7,7 @@ second run reuses the markets and only trains):
 1. Two synthetic markets with the same seed, each built as users build theirs (`zoo data
    synth`, `sqlmesh plan`, `zoo features apply`, in child processes): `neighbour`, the default
    market, whose planted signal includes the fundamental-neighbour part (a stock drifts with
-   the idiosyncratic shocks of its nearest neighbours in latent fundamental space), and
+   the idiosyncratic shocks of its nearest neighbours by published fundamental ratios), and
    `no_neighbour`, the same market with that part off (`neighbour=0`). A market already built
    with the same configuration is reused.
 2. Training: on `neighbour` every model of `models`; on `no_neighbour` only biagru and
