@@ -115,7 +115,9 @@ def test_biagru_gat_score_depends_on_neighbours_only():
     batch = make_batch()
     # Stock 0 listens to stocks 1 and 2; stock 5 sends to stock 6 only.
     batch["edge_index"] = torch.tensor([[1, 2, 5, 0], [0, 0, 6, 7]])
-    model = build("biagru_gat").eval()
+    # Per-stock input normalisation (running statistics in eval): the default cross-sectional
+    # rank makes every stock's input depend on the whole day, which would hide the graph's reach.
+    model = build("biagru_gat", input_norm="batch").eval()
     base = model(batch)
 
     def perturbed(stock: int) -> torch.Tensor:
