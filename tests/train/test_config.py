@@ -41,8 +41,8 @@ def test_unknown_key_is_an_error_naming_close_matches(item, close):
 
 
 @pytest.mark.parametrize("item", ["lr", "max_epochs=abc", "amp=maybe", "loss=mae",
-                                  "device=tpu", "seeds=", "patience=0", "model.=3",
-                                  "model_overrides=x"])
+                                  "device=tpu", "target=quantile", "seeds=", "patience=0",
+                                  "model.=3", "model_overrides=x"])
 def test_bad_values_are_errors(item):
     with pytest.raises(ValueError):
         TrainConfig.from_overrides([item])

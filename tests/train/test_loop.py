@@ -23,6 +23,7 @@ from zoo.train.loop import (
     make_trainer,
     predict,
     resolve_device,
+    training_target,
 )
 
 from .conftest import tiny_fake
@@ -80,6 +81,30 @@ def test_fit_learns_the_planted_signal(fake):
     # The model holds the best epoch's weights.
     assert evaluate(model, fake, valid_days) == pytest.approx(result.best_valid_ic, abs=1e-9)
     assert result.best_valid_ic == max(e.valid_ic for e in result.history)
+
+
+def test_rank_target_is_the_normal_scores_of_the_days_ranks():
+    label = torch.tensor([0.5, -3.0, 9.0, 0.1, float("nan"), 2.0])
+    mask = torch.tensor([True, True, True, True, True, False])
+    assert training_target(label, mask, "zscore") is label
+    ranked = training_target(label, mask, "rank")
+    # the outlier (9.0) weighs as the top rank, no more; unmasked stocks get 0, and a NaN
+    # inside the mask stays NaN (the trainer's loss rejects it)
+    expected = torch.distributions.Normal(0.0, 1.0).icdf(
+        (torch.tensor([2.0, 0.0, 3.0, 1.0]) + 0.5) / 4)
+    torch.testing.assert_close(ranked[:4], expected)
+    assert torch.isnan(ranked[4]) and ranked[5] == 0
+    # a monotone transform of the label changes nothing
+    torch.testing.assert_close(training_target(label ** 3, mask, "rank"), ranked, equal_nan=True)
+
+
+def test_fit_learns_with_the_rank_target(fake):
+    train_days, valid_days = split(fake)
+    torch.manual_seed(0)
+    model = create_model("biagru", hidden_channels=8, head_channels=8, dropout=0.0)
+    result = fit(model, fake, valid_days, config("target=rank"), seed=0,
+                 train_days=train_days)
+    assert result.best_valid_ic > 0.3
 
 
 def test_early_stopping_keeps_the_best_epoch(fake):

@@ -111,7 +111,7 @@ class CrossSectionalRank(nn.Module):
         n = valid.shape[0]
         if n > 0:
             with torch.no_grad():
-                scores = _normal_scores(valid.float()).to(x.dtype)
+                scores = normal_scores(valid.float()).to(x.dtype)
             if mask is None:
                 out = scores
             else:
@@ -126,7 +126,7 @@ class CrossSectionalRank(nn.Module):
         return f"{self.num_features}, affine={self.affine}"
 
 
-def _normal_scores(x: Tensor) -> Tensor:
+def normal_scores(x: Tensor) -> Tensor:
     """Normal scores of the ranks along dim 0 (ties: mean rank); [n, ...] -> [n, ...]."""
     n = x.shape[0]
     flat = x.reshape(n, -1)

@@ -19,6 +19,7 @@ from typing import Any
 __all__ = ["TrainConfig"]
 
 LOSSES = ("mse", "neg_ic")
+TARGETS = ("zscore", "rank")
 DEVICES = ("auto", "cpu", "cuda")
 AMP_DTYPES = ("float16", "bfloat16")
 
@@ -31,6 +32,9 @@ class TrainConfig:
         model: registered model name (`zoo list`).
         model_overrides: keyword arguments of the model's factory (`model.KEY=VALUE`).
         loss: "mse" (on the standardised label) or "neg_ic" (minus the daily Pearson IC).
+        target: what the loss fits each day: "zscore", the label standardised across the
+            day's stocks as the dataset gives it, or "rank", the normal scores of its ranks
+            (a limit move or an earnings jump then weighs no more than its rank).
         lr, weight_decay: AdamW settings.
         grad_clip: clip the gradient norm to this (0 = no clipping).
         max_epochs: most passes over the (shuffled) training days.
@@ -58,6 +62,7 @@ class TrainConfig:
     model: str = "biagru"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     loss: str = "mse"
+    target: str = "rank"
     lr: float = 1e-3
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
@@ -78,6 +83,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.amp_dtype not in AMP_DTYPES:

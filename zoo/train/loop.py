@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from zoo.layers.norm import normal_scores
 from zoo.train.config import TrainConfig
 from zoo.train.data import DayBatches
 from zoo.train.losses import get_loss
@@ -94,6 +95,25 @@ def daily_rank_ic(score: Tensor, label: Tensor, mask: Tensor) -> Tensor:
     a, b = a - a.mean(), b - b.mean()
     denominator = torch.sqrt((a * a).sum() * (b * b).sum())
     return (a * b).sum() / denominator  # 0 / 0 = NaN for a constant side
+
+
+def training_target(label: Tensor, mask: Tensor, target: str) -> Tensor:
+    """What the loss fits: `label` itself ("zscore") or, for "rank", the normal scores of its
+    ranks over the stocks in `mask` (ties share their mean rank; 0 outside the mask; a
+    non-finite label inside the mask is left as it is, for the loss to reject).
+
+    Shapes: label, mask: [N] -> [N]
+    """
+    if target == "zscore":
+        return label
+    if target != "rank":
+        raise ValueError(f"unknown target {target!r}")
+    out = torch.zeros_like(label)
+    keep = mask & torch.isfinite(label)
+    if int(keep.sum()) > 1:
+        out[keep] = normal_scores(label[keep].double()).to(label.dtype)
+    # a label that is not finite inside the mask stays so: the loss must see it and fail
+    return torch.where(mask & ~torch.isfinite(label), label, out)
 
 
 def _input_mask(model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
@@ -326,7 +346,8 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
             with _autocast(device, config):
                 score = model(batch)
             mask = batch["label_mask"] & _input_mask(model, batch)
-            loss = loss_fn(score.float(), batch["label"], mask)
+            target = training_target(batch["label"], mask, config.target)
+            loss = loss_fn(score.float(), target, mask)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.grad_clip > 0:
