@@ -282,15 +282,17 @@ def bench_retrieve(rows: int) -> None:
               type=click.Choice(["neighbour", "no_neighbour"]),
               help="Only these markets (default both).")
 @click.option("--skip-full-market", is_flag=True, help="Skip the 5000-stock day's memory.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trainings at once, the cores shared out between them.")
 def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple[str, ...],
-              skip_full_market: bool) -> None:
+              skip_full_market: bool, jobs: int) -> None:
     """Out-of-sample weekly Rank IC of every model beside the oracle, the graph ablation, style
     correlations, speed and memory. Hours on a 2-core CPU with the defaults."""
     from zoo.bench.zoo import MARKETS, run
 
     run(models=tuple(m.strip() for m in models.split(",") if m.strip()),
         seeds=tuple(int(s) for s in seeds.split(",") if s.strip()), settings=settings,
-        markets=markets or tuple(MARKETS), full_market=not skip_full_market)
+        markets=markets or tuple(MARKETS), full_market=not skip_full_market, jobs=jobs)
 
 
 # --------------------------------------------------------------------------- features
