@@ -9,7 +9,7 @@ export ZOO_HOME ?= $(CURDIR)/data
 # The demo's training: small enough for about ten minutes on a 2-core CPU (research runs use
 # the defaults of zoo/train/config.py, or a GPU).
 DEMO_TRAIN ?= --quiet --set model.hidden_channels=32 --set days_per_epoch=120 \
-	--set max_epochs=5 --set patience=2 --set train_years=2 --set first_test_year=2021
+	--set max_epochs=4 --set patience=2 --set train_years=2 --set first_test_year=2021
 
 .PHONY: demo test lint bench clean
 
