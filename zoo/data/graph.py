@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 PROFILE = ("net_margin", "revenue_growth", "leverage_logit", "log_asset_turnover",
            "cash_conversion", "seasonality")
-SEASON_QUARTERS = 4  # quarters of revenue that estimate the seasonal slope
+SEASON_QUARTERS = 4  # the quarters the latest TTM sums: their shares estimate the seasonal slope
 _F = {name: i for i, name in enumerate(FUND_FIELDS)}
 
 
