@@ -88,6 +88,28 @@ def test_cross_sectional_rank_gives_normal_scores_of_the_valid_stocks_only():
         mask[:, None, None], x + 0.05, x), mask), out)
 
 
+def test_group_demeaned_subtracts_the_mean_of_the_valid_stocks_of_each_industry():
+    from zoo.layers.norm import group_demeaned
+
+    torch.manual_seed(0)
+    x = torch.randn(7, 3, 2)
+    group = torch.tensor([0, 0, 1, 1, 1, -1, 0])
+    mask = torch.tensor([True, True, True, True, False, True, True])
+    out = group_demeaned(x, group, mask)
+    for g in (0, 1):
+        members = (group == g) & mask
+        assert torch.allclose(out[members], x[members] - x[members].mean(0), atol=1e-6)
+        assert torch.allclose(out[members].mean(0), torch.zeros(3, 2), atol=1e-6)
+    # the masked stock of industry 1 entered no mean and keeps its values; so does "unknown"
+    assert torch.equal(out[4], x[4]) and torch.equal(out[5], x[5])
+    # an industry factor (the same shift for every member) drops out
+    shifted = x + torch.where(group == 1, 0.3, 0.0)[:, None, None]
+    assert torch.allclose(group_demeaned(shifted, group, mask)[mask & (group >= 0)],
+                          out[mask & (group >= 0)], atol=1e-6)
+    # no groups: one industry, the cross-sectional demeaning
+    assert torch.allclose(group_demeaned(x, None), x - x.mean(0), atol=1e-6)
+
+
 # ------------------------------------------------------------------------------ encoders
 def test_biagru_encoder_shapes_and_norms():
     x = torch.randn(6, 40, 6)
@@ -96,6 +118,20 @@ def test_biagru_encoder_shapes_and_norms():
         assert encoder(x).shape == (6, 10) == (6, encoder.out_channels)
     with pytest.raises(ValueError, match="input_norm"):
         BiAGRUEncoder(6, input_norm="group")
+
+
+def test_industry_neutral_encoder_reads_moves_relative_to_the_industry():
+    torch.manual_seed(0)
+    x = 1.0 + 0.02 * torch.randn(8, 40, 6)
+    group = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    encoder = BiAGRUEncoder(6, hidden_channels=5, input_norm="none", industry_neutral=True)
+    assert encoder.gru.input_size == 12
+    out = encoder(x, None, group)
+    assert out.shape == (8, 10) and torch.isfinite(out).all()
+    # the industry ids are labels, not values: renumbering them changes nothing
+    assert torch.allclose(encoder(x, None, 1 - group), out, atol=1e-6)
+    # and they matter: one industry for all reads differently
+    assert not torch.allclose(encoder(x, None, torch.zeros(8, dtype=torch.long)), out)
 
 
 def test_fundamental_encoder_ignores_values_in_unknown_quarters():

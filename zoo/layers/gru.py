@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.layers.attention import AttentionPooling
-from zoo.layers.norm import CrossSectionalRank, MaskedBatchNorm
+from zoo.layers.norm import CrossSectionalRank, MaskedBatchNorm, group_demeaned
 
 InputNorm = Literal["batch", "layer", "rank", "none"]
 
@@ -32,21 +32,28 @@ class BiAGRUEncoder(nn.Module):
             stocks, so market moves drop out and the scale is the same at every lag) or
             "none".
         attention_channels: size of the attention scoring layer (default the output size).
+        industry_neutral: also feed the GRU the normalised inputs minus their mean over the
+            day's valid stocks of the same industry (`group_demeaned`), so it reads each day
+            both relative to the market and relative to the industry; the GRU then takes 2F
+            features.
 
     Shapes:
         - x: [N, T, F]
         - mask: [N] bool (True = full window), or None for all valid
+        - group: [N] long industry of each stock (-1 unknown), or None for one industry
         - output: [N, 2 * hidden_channels]
     """
 
     def __init__(self, in_channels: int, hidden_channels: int = 64, num_layers: int = 1,
                  dropout: float = 0.0, input_norm: InputNorm = "batch",
-                 attention_channels: int | None = None) -> None:
+                 attention_channels: int | None = None,
+                 industry_neutral: bool = False) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = 2 * hidden_channels
         self.input_norm = input_norm
+        self.industry_neutral = industry_neutral
         if input_norm == "batch":
             self.norm: nn.Module | None = MaskedBatchNorm(in_channels)
         elif input_norm == "layer":
@@ -58,7 +65,8 @@ class BiAGRUEncoder(nn.Module):
         else:
             raise ValueError("input_norm must be 'batch', 'layer', 'rank' or 'none', "
                              f"not {input_norm!r}")
-        self.gru = nn.GRU(in_channels, hidden_channels, num_layers=num_layers, batch_first=True,
+        gru_in = 2 * in_channels if industry_neutral else in_channels
+        self.gru = nn.GRU(gru_in, hidden_channels, num_layers=num_layers, batch_first=True,
                           bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
         self.pool = AttentionPooling(self.out_channels, attention_channels)
         self.reset_parameters()
@@ -69,7 +77,8 @@ class BiAGRUEncoder(nn.Module):
         self.gru.reset_parameters()
         self.pool.reset_parameters()
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None,
+                group: Tensor | None = None) -> Tensor:
         if mask is not None:
             # Zero (not just ignore) masked windows: they may hold NaN, and NaN * 0 is NaN.
             x = torch.where(mask[:, None, None], x, x.new_zeros(()))
@@ -77,6 +86,8 @@ class BiAGRUEncoder(nn.Module):
             x = self.norm(x, mask)
         elif self.norm is not None:
             x = self.norm(x)
+        if self.industry_neutral:
+            x = torch.cat([x, group_demeaned(x, group, mask)], dim=-1)
         hidden, _ = self.gru(x)
         return self.pool(hidden)
 

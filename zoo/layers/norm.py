@@ -143,3 +143,39 @@ def normal_scores(x: Tensor) -> Tensor:
     ranks = torch.empty_like(flat).scatter_(0, order, mean_rank)
     p = (ranks + 0.5) / n
     return (torch.special.ndtri(p)).reshape(x.shape)
+
+
+def group_demeaned(x: Tensor, group: Tensor | None, mask: Tensor | None = None) -> Tensor:
+    r"""Each stock's values minus the mean over the valid stocks of its group (its industry).
+
+    Every (day of the window, feature) column of x is demeaned within each group, the mean
+    taken over the stocks that `mask` marks valid. A stock of group -1 (unknown) or outside
+    `mask` keeps its values. `group=None` puts every stock in one group, so the output is the
+    cross-sectional demeaning.
+
+    On ranked price-volume windows this turns "relative to the market" into "relative to the
+    industry": the industry factor that every member's return carries drops out, and what is
+    left is closer to the stock's own (idiosyncratic) move.
+
+    Shapes:
+        - x: [N, *]
+        - group: [N] long, -1 = unknown; or None
+        - mask: [N] bool, or None for all valid
+        - output: same as x
+    """
+    n = x.shape[0]
+    if group is None:
+        group = torch.zeros(n, dtype=torch.long, device=x.device)
+    valid = group >= 0
+    if mask is not None:
+        valid = valid & mask
+    if n == 0 or not bool(valid.any()):
+        return x
+    flat = x.reshape(n, -1)
+    ids = torch.where(valid, group, torch.zeros_like(group))
+    groups = int(ids.max()) + 1
+    sums = flat.new_zeros(groups, flat.shape[1]).index_add_(0, ids[valid], flat[valid])
+    counts = flat.new_zeros(groups).index_add_(0, ids[valid], flat.new_ones(int(valid.sum())))
+    mean = sums / counts.clamp(min=1)[:, None]
+    out = torch.where(valid[:, None], flat - mean[ids], flat)
+    return out.reshape(x.shape)
