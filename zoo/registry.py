@@ -37,6 +37,7 @@ BATCH_INPUTS: tuple[str, ...] = (
     "fund_mask",  # bool [N, quarters]: quarter known
     "style",  # float [N, S]
     "edge_index",  # long [2, E], fundamental-similarity graph of the day
+    "industry",  # long [N]: CITIC level-1 industry of the day (0, 1, ...), -1 unknown
 )
 # The Feast feature services a model may ask for (declared in feature_repo/services.py).
 FEATURE_SERVICES: tuple[str, ...] = ("price_volume_v1", "fundamentals_v1", "style_v1")

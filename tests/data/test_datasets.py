@@ -51,6 +51,24 @@ def test_a_day_is_the_universe_cross_section_with_the_model_shapes(datasets, fea
     assert abs(label.mean()) < 1e-5 and abs(label.std() - 1) < 1e-3
 
 
+def test_industry_is_the_level_1_industry_in_force_that_day(datasets, feast_home):
+    import duckdb
+
+    data, _ = datasets
+    day = data.dates[len(data.dates) // 3]
+    batch = data.arrays(day)
+    rows = dict(duckdb.sql(
+        f"SELECT stock_id, industry_l1_code FROM read_parquet('{feast_home}/offline/"
+        f"stock_style_daily.parquet') WHERE trade_date = DATE '{day}'").fetchall())
+    codes = [rows.get(data.stock_ids[i]) for i in batch["stock_index"]]
+    ids = batch["industry"]
+    assert ids.dtype == np.int64 and len(set(c for c in codes if c)) > 1
+    # one id per code and one code per id; -1 exactly where the day has no industry
+    pairs = {(c, int(i)) for c, i in zip(codes, ids, strict=True)}
+    assert len({c for c, _ in pairs}) == len(pairs) == len({i for _, i in pairs})
+    assert all((i == -1) == (c is None) for c, i in pairs)
+
+
 def test_the_window_matches_the_feature_store(datasets, feast_home):
     import duckdb
 
@@ -78,7 +96,7 @@ def test_inputs_of_a_day_do_not_depend_on_later_data(datasets):
         ids_b = [longer.stock_ids[i] for i in b["stock_index"]]
         assert ids_a == ids_b
         for key in ("price_volume", "price_mask", "fundamentals", "fund_mask", "style",
-                    "edge_index"):
+                    "edge_index", "industry"):
             assert np.array_equal(a[key], b[key], equal_nan=True), (day, key)
 
 

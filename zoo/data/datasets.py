@@ -8,7 +8,8 @@ panels indexed by (stock, day), built once:
   window is sliced from it and divided by the last close (volume by its window mean);
 - fundamentals: the distinct point-in-time 12-quarter vectors [U, 12, 19] and, per (stock,
   day), which one was in force; standardised per day across the day's stocks;
-- style factors [S, D, 11] and the label [S, D] (standardised across the day's tradable
+- style factors [S, D, 11], the CITIC level-1 industry in force each day [S, D] (as ids
+  0, 1, ... in order of first appearance, -1 unknown) and the label [S, D] (standardised across the day's tradable
   universe: in the universe at T and buyable at T+1);
 - the fundamental-similarity graph of a day (zoo/data/graph.py), rebuilt only when some stock's
   fundamental vector changed.
@@ -29,6 +30,7 @@ from zoo.paths import offline_dir
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     import torch
 
     from zoo.registry import DataContract
@@ -85,6 +87,7 @@ class FeastDayBatches:
     fund_index: np.ndarray  # [S, D] int32 into fund_vectors, -1 unknown
     fund_vectors: np.ndarray  # [U, 12, 19] float32 (NaN unknown)
     fund_quarter: np.ndarray  # [U] int8: quarter of year (1-4) of the vector's latest period
+    industry: np.ndarray | None = None  # [S, D] int16: level-1 industry id, -1 unknown
     sequence_days: int = 40
     horizon: int = 5
     offset: int = 1
@@ -151,6 +154,8 @@ class FeastDayBatches:
             "price_volume": window, "price_mask": price_mask,
             "fundamentals": fundamentals, "fund_mask": fund_mask,
             "style": style, "edge_index": edges,
+            "industry": (self.industry[stocks, t].astype(np.int64) if self.industry is not None
+                         else np.full(n, -1, dtype=np.int64)),
             "label": label, "label_mask": label_mask,
             "stock_index": stocks.astype(np.int64),
         }
@@ -219,8 +224,8 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     fs = store()
     request = entities[["stock_id", "event_timestamp"]]
 
-    def panel(service: str, columns: tuple[str, ...], dtype=np.float32) -> np.ndarray:
-        table = get_historical(service, request, fs)
+    def panel(service: str | pa.Table, columns: tuple[str, ...], dtype=np.float32) -> np.ndarray:
+        table = get_historical(service, request, fs) if isinstance(service, str) else service
         out = np.full((S, D, len(columns)), np.nan, dtype=dtype)
         for k, column in enumerate(columns):
             out[rows, cols, k] = table.column(column).to_numpy(zero_copy_only=False)
@@ -228,7 +233,9 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
 
     log.info("retrieving %d entity rows for %d stocks", len(entities), S)
     prices = panel("price_volume_v1", PRICE_COLUMNS)
-    style = panel("style_v1", STYLE_COLUMNS)
+    style_table = get_historical("style_v1", request, fs)
+    style = panel(style_table, STYLE_COLUMNS)
+    industry = _industry_ids(style_table.column("industry_l1_code"), rows, cols, (S, D))
     labels = get_historical("labels_v1", request, fs)
     label = np.full((S, D), np.nan, dtype=np.float32)
     label[rows, cols] = labels.column(contract.label).to_numpy(zero_copy_only=False)
@@ -248,7 +255,7 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     data = FeastDayBatches(
         dates=dates, stock_ids=stock_ids, calendar=calendar, present=present, prices=prices,
         universe=universe, label=label, buyable=buyable, style=style, fund_index=fund_index,
-        fund_vectors=fund_vectors, fund_quarter=fund_quarter,
+        fund_vectors=fund_vectors, fund_quarter=fund_quarter, industry=industry,
         sequence_days=contract.sequence_days, horizon=h, offset=offset,
         later_days=_later_trading_days(end), score_dates=score_dates,
     )
@@ -257,6 +264,31 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
 
         data.graph = FundamentalGraph(data, k=graph_k, max_distance=graph_max_distance)
     return data
+
+
+def _industry_ids(codes: pa.ChunkedArray, rows: np.ndarray, cols: np.ndarray,
+                  shape: tuple[int, int]) -> np.ndarray:
+    """[S, D] int16 ids of the industry codes, -1 where unknown.
+
+    Ids are numbered in order of first appearance (day, then code), so a day's ids never
+    depend on codes that appear only later: a longer dataset numbers its first days the same.
+    """
+    out = np.full(shape, -1, dtype=np.int16)
+    if len(codes) == 0:
+        return out
+    encoded = codes.combine_chunks().dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    if not names:
+        return out
+    index = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    known = index >= 0
+    first = np.full(len(names), np.iinfo(np.int64).max)
+    np.minimum.at(first, index[known], cols[known])
+    order = sorted(range(len(names)), key=lambda k: (first[k], names[k]))
+    ids = np.empty(len(names), dtype=np.int16)
+    ids[order] = np.arange(len(names))
+    out[rows[known], cols[known]] = ids[index[known]]
+    return out
 
 
 def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,

@@ -26,6 +26,7 @@ BATCH_KEYS: tuple[str, ...] = (
     "fund_mask",  # bool [N, Q]: quarter known
     "style",  # float [N, S]
     "edge_index",  # long [2, E], indices into the day's N stocks
+    "industry",  # long [N]: the day's industry of each stock (0, 1, ...), -1 unknown
     "label",  # float [N], standardised forward excess return, 0 outside label_mask
     "label_mask",  # bool [N]
     "stock_index",  # long [N], index into `stock_ids`
@@ -93,7 +94,8 @@ class FakeDayBatches:
 
     Shapes (per day, N stocks present):
         price_volume [N, T, 6]; price_mask [N]; fundamentals [N, Q, G]; fund_mask [N, Q];
-        style [N, S]; edge_index [2, N * neighbours]; label, label_mask, stock_index [N]
+        style [N, S]; edge_index [2, N * neighbours]; industry, label, label_mask,
+        stock_index [N]
     """
 
     def __init__(self, *, start: datetime.date = datetime.date(2016, 1, 1),
@@ -207,6 +209,7 @@ class FakeDayBatches:
             "fund_mask": fund_mask,
             "style": style,
             "edge_index": np.stack([sources, targets]).astype(np.int64),
+            "industry": industry.astype(np.int64),
             "label": label.astype(np.float32),
             "label_mask": label_mask,
             "stock_index": present.astype(np.int64),
