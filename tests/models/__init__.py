@@ -16,7 +16,8 @@ def make_batch(n: int = 16, seed: int = 0, degree: int = 3) -> dict[str, Tensor]
     stocks in `MASKED_STOCKS` have NaN windows and `price_mask` False. Fundamentals are
     standard normal with the oldest quarters unknown for some stocks (NaN there, `fund_mask`
     False), one stock with no known quarter. The graph gives each stock `degree` random
-    in-neighbours (no self loops), and the masked stocks some out-edges.
+    in-neighbours (no self loops), and the masked stocks some out-edges. Stocks belong to
+    three industries, the last stock's unknown (-1).
     """
     g = torch.Generator().manual_seed(seed)
     price = 1.0 + 0.02 * torch.randn(n, DAYS, PRICE_FEATURES, generator=g).cumsum(1)
@@ -46,6 +47,9 @@ def make_batch(n: int = 16, seed: int = 0, degree: int = 3) -> dict[str, Tensor]
             targets.append((i + 1) % n)
     edge_index = torch.tensor([sources, targets], dtype=torch.long)
 
+    industry = torch.arange(n) % 3
+    industry[n - 1] = -1
+
     label = torch.randn(n, generator=g)
     label_mask = torch.ones(n, dtype=torch.bool)
     label_mask[n - 1] = False
@@ -57,6 +61,7 @@ def make_batch(n: int = 16, seed: int = 0, degree: int = 3) -> dict[str, Tensor]
         "fund_mask": fund_mask,
         "style": torch.randn(n, STYLE_FACTORS, generator=g),
         "edge_index": edge_index,
+        "industry": industry,
         "label": label,
         "label_mask": label_mask,
     }

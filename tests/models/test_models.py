@@ -116,8 +116,9 @@ def test_biagru_gat_score_depends_on_neighbours_only():
     # Stock 0 listens to stocks 1 and 2; stock 5 sends to stock 6 only.
     batch["edge_index"] = torch.tensor([[1, 2, 5, 0], [0, 0, 6, 7]])
     # Per-stock input normalisation (running statistics in eval): the default cross-sectional
-    # rank makes every stock's input depend on the whole day, which would hide the graph's reach.
-    model = build("biagru_gat", input_norm="batch").eval()
+    # rank makes every stock's input depend on the whole day (and the industry-neutral inputs
+    # on its industry), which would hide the graph's reach.
+    model = build("biagru_gat", input_norm="batch", industry_neutral=False).eval()
     base = model(batch)
 
     def perturbed(stock: int) -> torch.Tensor:
@@ -139,7 +140,7 @@ def test_biagru_gat_without_edges_scores_like_no_graph():
     empty = model({**batch, "edge_index": torch.empty(2, 0, dtype=torch.long)})
     assert torch.isfinite(empty).all()
     with torch.no_grad():
-        h = model.encoder(batch["price_volume"], batch["price_mask"])
+        h = model.encoder(batch["price_volume"], batch["price_mask"], batch["industry"])
         alone = model.head(model.gats[0].norm(h)).squeeze(-1)
     torch.testing.assert_close(empty, alone)
 

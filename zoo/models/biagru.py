@@ -14,6 +14,13 @@ per-stock GRU cannot otherwise do. On the synthetic market (train 2020-21, test 
 stocks) that took biagru_gat's out-of-sample daily Rank IC from 0.075 to 0.087 over
 `input_norm="batch"` with the same training; `input_norm="batch"` is still there to compare.
 
+They also read each window relative to the stock's industry (`industry_neutral=True`, the
+default: the ranked inputs minus their mean over the day's stocks of the same CITIC level-1
+industry, fed beside the ranks). A neighbour's move then tells its own news rather than its
+industry's, which is what the graph passes on: biagru_gat's 2023 daily Rank IC 0.112 -> 0.120
+(train 2020-21, same training; biagru 0.058 either way). The batch's "industry" holds the
+industry in force that day.
+
 Every `forward(batch)` reads one trading day's cross-section and returns a score per stock [N].
 Stocks outside `price_mask` get a (finite) score computed from zeros; train and evaluate on
 `label_mask & price_mask`.
@@ -37,6 +44,7 @@ from zoo.models.two_stage import XGBoostConfig, XGBoostStage
 from zoo.registry import DataContract, register_model
 
 PRICE_VOLUME_FEATURES = 6  # open, high, low, close, VWAP (over the last close), volume ratio
+INDUSTRY_NEUTRAL = True
 STYLE_FACTORS = 11  # size, midcap, bp, ep, momentum, liquidity, volatility, ..., one reserved
 
 
@@ -57,10 +65,11 @@ class BiAGRU(nn.Module):
     """
 
     def __init__(self, price_features: int, hidden_channels: int, num_layers: int,
-                 head_channels: int, dropout: float, input_norm: InputNorm) -> None:
+                 head_channels: int, dropout: float, input_norm: InputNorm,
+                 industry_neutral: bool = False) -> None:
         super().__init__()
         self.encoder = BiAGRUEncoder(price_features, hidden_channels, num_layers, dropout,
-                                     input_norm)
+                                     input_norm, industry_neutral=industry_neutral)
         self.head = MLP([self.encoder.out_channels, head_channels, 1], dropout)
 
     def reset_parameters(self) -> None:
@@ -68,7 +77,7 @@ class BiAGRU(nn.Module):
         self.head.reset_parameters()
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        h = self.encoder(batch["price_volume"], batch["price_mask"])
+        h = self.encoder(batch["price_volume"], batch["price_mask"], batch.get("industry"))
         return self.head(h).squeeze(-1)
 
 
@@ -84,10 +93,12 @@ class BiAGRUComposite(nn.Module):
 
     def __init__(self, price_features: int, fund_features: int, hidden_channels: int,
                  fund_hidden_channels: int, num_layers: int, head_channels: int,
-                 dropout: float, input_norm: InputNorm) -> None:
+                 dropout: float, input_norm: InputNorm,
+                 industry_neutral: bool = False) -> None:
         super().__init__()
         self.price_encoder = BiAGRUEncoder(price_features, hidden_channels, num_layers,
-                                           dropout, input_norm)
+                                           dropout, input_norm,
+                                           industry_neutral=industry_neutral)
         self.fund_encoder = FundamentalGRUEncoder(fund_features, fund_hidden_channels,
                                                   num_layers, dropout)
         width = self.price_encoder.out_channels + self.fund_encoder.out_channels
@@ -99,7 +110,8 @@ class BiAGRUComposite(nn.Module):
         self.head.reset_parameters()
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        price = self.price_encoder(batch["price_volume"], batch["price_mask"])
+        price = self.price_encoder(batch["price_volume"], batch["price_mask"],
+                                   batch.get("industry"))
         fund = self.fund_encoder(batch["fundamentals"], batch["fund_mask"])
         return self.head(torch.cat([price, fund], dim=-1)).squeeze(-1)
 
@@ -121,13 +133,14 @@ class BiAGRUXGB(nn.Module):
 
     def __init__(self, price_features: int, fund_features: int, style_features: int,
                  hidden_channels: int, num_layers: int, num_factors: int, dropout: float,
-                 input_norm: InputNorm, xgb: XGBoostConfig) -> None:
+                 input_norm: InputNorm, xgb: XGBoostConfig,
+                 industry_neutral: bool = False) -> None:
         super().__init__()
         self.fund_features = fund_features
         self.style_features = style_features
         self.xgb = xgb
         self.encoder = BiAGRUEncoder(price_features, hidden_channels, num_layers, dropout,
-                                     input_norm)
+                                     input_norm, industry_neutral=industry_neutral)
         self.dropout = nn.Dropout(dropout)
         self.orthogonal = OrthogonalFactorHead(self.encoder.out_channels, num_factors)
         self.score = nn.Linear(num_factors, 1)
@@ -139,7 +152,7 @@ class BiAGRUXGB(nn.Module):
 
     def factors(self, batch: dict[str, Tensor]) -> Tensor:
         """The K orthogonal price-volume factors, [N, K]."""
-        h = self.encoder(batch["price_volume"], batch["price_mask"])
+        h = self.encoder(batch["price_volume"], batch["price_mask"], batch.get("industry"))
         return self.orthogonal(self.dropout(h), batch["price_mask"])
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
@@ -181,10 +194,10 @@ class BiAGRUGAT(nn.Module):
 
     def __init__(self, price_features: int, hidden_channels: int, num_layers: int,
                  heads: int, gat_layers: int, head_channels: int, dropout: float,
-                 input_norm: InputNorm) -> None:
+                 input_norm: InputNorm, industry_neutral: bool = False) -> None:
         super().__init__()
         self.encoder = BiAGRUEncoder(price_features, hidden_channels, num_layers, dropout,
-                                     input_norm)
+                                     input_norm, industry_neutral=industry_neutral)
         width = self.encoder.out_channels
         self.gats = nn.ModuleList([GATResidual(width, heads, dropout) for _ in range(gat_layers)])
         self.head = MLP([width, head_channels, 1], dropout)
@@ -199,43 +212,46 @@ class BiAGRUGAT(nn.Module):
         mask = batch["price_mask"]
         edge_index = batch["edge_index"]
         edge_index = edge_index[:, mask[edge_index[0]]]
-        h = self.encoder(batch["price_volume"], mask)
+        h = self.encoder(batch["price_volume"], mask, batch.get("industry"))
         for gat in self.gats:
             h = gat(h, edge_index)
         return self.head(h).squeeze(-1)
 
 
+# The price-volume models read the day's industries too (style_v1 serves them) when their
+# encoder is industry-neutral.
 PRICE_VOLUME_ONLY = DataContract(
-    inputs=("price_volume", "price_mask"),
-    feature_services=("price_volume_v1",),
+    inputs=("price_volume", "price_mask", "industry"),
+    feature_services=("price_volume_v1", "style_v1"),
 )
 
 
 @register_model(contract=PRICE_VOLUME_ONLY)
 def biagru(*, price_features: int = PRICE_VOLUME_FEATURES, hidden_channels: int = 64,
            num_layers: int = 1, head_channels: int = 64, dropout: float = 0.1,
-           input_norm: InputNorm = "rank") -> BiAGRU:
+           input_norm: InputNorm = "rank", industry_neutral: bool = INDUSTRY_NEUTRAL) -> BiAGRU:
     """The baseline: BiAGRU over 40 days of daily price-volume features, MLP head."""
     return BiAGRU(price_features, hidden_channels, num_layers, head_channels, dropout,
-                  input_norm)
+                  input_norm, industry_neutral)
 
 
 @register_model(contract=DataContract(
-    inputs=("price_volume", "price_mask", "fundamentals", "fund_mask"),
-    feature_services=("price_volume_v1", "fundamentals_v1"),
+    inputs=("price_volume", "price_mask", "industry", "fundamentals", "fund_mask"),
+    feature_services=("price_volume_v1", "style_v1", "fundamentals_v1"),
 ))
 def biagru_composite(*, price_features: int = PRICE_VOLUME_FEATURES,
                      fund_features: int = len(FUNDAMENTAL_FIELDS), hidden_channels: int = 64,
                      fund_hidden_channels: int = 64, num_layers: int = 1,
                      head_channels: int = 64, dropout: float = 0.1,
-                     input_norm: InputNorm = "rank") -> BiAGRUComposite:
+                     input_norm: InputNorm = "rank",
+                     industry_neutral: bool = INDUSTRY_NEUTRAL) -> BiAGRUComposite:
     """Price-volume window and 12 quarters of fundamentals fed to one model."""
     return BiAGRUComposite(price_features, fund_features, hidden_channels, fund_hidden_channels,
-                           num_layers, head_channels, dropout, input_norm)
+                           num_layers, head_channels, dropout, input_norm, industry_neutral)
 
 
 @register_model(contract=DataContract(
-    inputs=("price_volume", "price_mask", "fundamentals", "fund_mask", "style"),
+    inputs=("price_volume", "price_mask", "industry", "fundamentals", "fund_mask", "style"),
     feature_services=("price_volume_v1", "fundamentals_v1", "style_v1"),
     two_stage=True,
 ))
@@ -244,25 +260,26 @@ def biagru_xgb(*, price_features: int = PRICE_VOLUME_FEATURES,
                hidden_channels: int = 64, num_layers: int = 1, num_factors: int = 32,
                dropout: float = 0.1, input_norm: InputNorm = "rank",
                xgb_n_estimators: int = 500, xgb_n_jobs: int = 1,
-               xgb_seed: int = 0) -> BiAGRUXGB:
+               xgb_seed: int = 0, industry_neutral: bool = INDUSTRY_NEUTRAL) -> BiAGRUXGB:
     """Two stages: BiAGRU with an orthogonal layer of 32 factors, then XGBoost on the factors,
     the latest fundamentals and the style factors."""
     xgb = XGBoostConfig(n_estimators=xgb_n_estimators, n_jobs=xgb_n_jobs, seed=xgb_seed)
     return BiAGRUXGB(price_features, fund_features, style_features, hidden_channels, num_layers,
-                     num_factors, dropout, input_norm, xgb)
+                     num_factors, dropout, input_norm, xgb, industry_neutral)
 
 
 @register_model(contract=DataContract(
-    inputs=("price_volume", "price_mask", "edge_index"),
+    inputs=("price_volume", "price_mask", "industry", "edge_index"),
     # The graph is built from fundamentals; the model itself reads only price-volume.
-    feature_services=("price_volume_v1", "fundamentals_v1"),
+    feature_services=("price_volume_v1", "style_v1", "fundamentals_v1"),
     needs_graph=True,
 ))
 def biagru_gat(*, price_features: int = PRICE_VOLUME_FEATURES, hidden_channels: int = 64,
                num_layers: int = 1, heads: int = 4, gat_layers: int = 1,
                head_channels: int = 64, dropout: float = 0.1,
-               input_norm: InputNorm = "rank") -> BiAGRUGAT:
+               input_norm: InputNorm = "rank",
+               industry_neutral: bool = INDUSTRY_NEUTRAL) -> BiAGRUGAT:
     """BiAGRU encodes each stock; a multi-head GAT over the fundamental graph corrects it with
     its neighbours' price-volume representations (residual); MLP head."""
     return BiAGRUGAT(price_features, hidden_channels, num_layers, heads, gat_layers,
-                     head_channels, dropout, input_norm)
+                     head_channels, dropout, input_norm, industry_neutral)
