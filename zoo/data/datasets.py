@@ -9,8 +9,8 @@ panels indexed by (stock, day), built once:
 - fundamentals: the distinct point-in-time 12-quarter vectors [U, 12, 19] and, per (stock,
   day), which one was in force; standardised per day across the day's stocks;
 - style factors [S, D, 11], the CITIC level-1 industry in force each day [S, D] (as ids
-  0, 1, ... in order of first appearance, -1 unknown) and the label [S, D] (standardised across the day's tradable
-  universe: in the universe at T and buyable at T+1);
+  0, 1, ... in order of first appearance, -1 unknown) and the label [S, D] (standardised
+  across the day's tradable universe: in the universe at T and buyable at T+1);
 - the fundamental-similarity graph of a day (zoo/data/graph.py), rebuilt only when some stock's
   fundamental vector changed.
 No value dated after a day reaches that day's batch except the label, which is what it is.
