@@ -217,3 +217,18 @@ def test_ridge_probe_brackets_what_the_graph_can_carry(datasets, tiny_warehouse)
     assert probe["own_planted"] > probe["own"] + 0.02, probe
     with pytest.raises(ValueError, match="training and"):
         ridge_probe(data, tiny_warehouse, dt.date(2030, 1, 1))
+
+
+def test_probe_nets_neighbour_returns_of_their_industry_within_the_universe():
+    from zoo.bench.probe import _industry_demeaned
+
+    x = np.array([[1.0, 2.0], [3.0, 0.0], [5.0, 4.0], [7.0, 9.0], [2.0, 1.0]])
+    industry = np.array([[0, 0], [0, 0], [1, 1], [0, 1], [-1, -1]], dtype=np.int16)
+    universe = np.array([[1, 1], [1, 1], [1, 1], [0, 1], [1, 1]], dtype=bool)
+    out = _industry_demeaned(x, industry, universe)
+    # day 0: industry 0's universe members are stocks 0 and 1 (mean 2); stock 3 is outside
+    # the universe, enters no mean, but is netted of its industry's mean all the same
+    assert np.allclose(out[:, 0], [-1.0, 1.0, 0.0, 5.0, 2.0])
+    # day 1: industry 0 = stocks 0, 1 (mean 1); industry 1 = stocks 2, 3 (mean 6.5)
+    assert np.allclose(out[:, 1], [1.0, -1.0, -2.5, 2.5, 1.0])
+    assert _industry_demeaned(x, None, universe) is x

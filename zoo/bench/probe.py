@@ -7,8 +7,10 @@ each out of sample:
 
 - `own`: the stock's last `lags` daily log returns and `volume_lags` log volumes over their
   40-day mean, each demeaned across the day's universe;
-- `own_graph`: plus the same returns averaged over the stock's neighbours in the day's
-  fundamental graph (what biagru_gat's GAT could learn to do);
+- `own_graph`: plus the neighbours' returns net of their industry (each demeaned across the
+  day's universe stocks of its CITIC level-1 industry, as the models' industry-neutral inputs
+  allow) averaged over the stock's neighbours in the day's fundamental graph (what
+  biagru_gat's GAT could learn to do);
 - `own_planted`: plus them averaged over the planted neighbours (truth.fundamental_neighbours)
   instead: what a perfect graph would allow.
 
@@ -38,6 +40,21 @@ def _demeaned(x: np.ndarray, universe: np.ndarray) -> np.ndarray:
         sums = np.where(universe & np.isfinite(x), x, 0.0).sum(axis=0, keepdims=True)
         mean = sums / np.maximum(counts, 1)
     return np.nan_to_num(x - mean)
+
+
+def _industry_demeaned(x: np.ndarray, industry: np.ndarray | None,
+                       universe: np.ndarray) -> np.ndarray:
+    """[S, D] (already market-demeaned, NaN -> 0) minus each day's mean over the universe
+    stocks of the same industry; stocks of unknown industry (-1) keep their values."""
+    if industry is None:
+        return x
+    out = x.copy()
+    for group in np.unique(industry[industry >= 0]):
+        members = industry == group
+        inside = members & universe
+        mean = np.where(inside, x, 0.0).sum(axis=0) / np.maximum(inside.sum(axis=0), 1)
+        out = np.where(members, x - mean[None, :], out)
+    return out
 
 
 def _neighbour_mean(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -74,6 +91,7 @@ def ridge_probe(data: FeastDayBatches, warehouse: str | Path, first_test: dt.dat
         log_volume = np.log(np.where(volume > 0, volume, np.nan)).astype(np.float64)
     returns = _demeaned(np.pad(returns, ((0, 0), (1, 0)), constant_values=np.nan),
                         data.universe)
+    net_returns = _industry_demeaned(returns, getattr(data, "industry", None), data.universe)
     # log volume over its 40-day mean (the window the models see)
     filled = np.nan_to_num(log_volume)
     seen = np.isfinite(log_volume).astype(np.float64)
@@ -106,8 +124,9 @@ def ridge_probe(data: FeastDayBatches, warehouse: str | Path, first_test: dt.dat
         own = np.concatenate([own_returns, relative[:, t - volume_lags + 1:t + 1][:, ::-1]],
                              axis=1)
         graph_edges = stocks[data.graph.edges(day, stocks)]
-        by_graph = _neighbour_mean(own_returns, graph_edges)
-        by_planted = _neighbour_mean(own_returns, planted.edges(day))
+        neighbour_returns = net_returns[:, t - lags + 1:t + 1][:, ::-1]
+        by_graph = _neighbour_mean(neighbour_returns, graph_edges)
+        by_planted = _neighbour_mean(neighbour_returns, planted.edges(day))
         chosen = stocks[keep]
         rows["own"].append(own[chosen])
         rows["own_graph"].append(np.concatenate([own, by_graph], axis=1)[chosen])
