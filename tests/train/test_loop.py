@@ -259,3 +259,23 @@ def test_two_stage_model_scores_with_its_xgboost_stage(fake, tmp_path):
     loaded = load_checkpoint(tmp_path / "x.pt")
     assert isinstance(loaded, TwoStageTrainer)
     assert loaded.predict(fake, days).equals(scores)
+
+
+def test_a_checkpoint_keeps_its_options_when_defaults_change(fake, tmp_path):
+    """Loading rebuilds the model from every option it was built with, not from today's
+    defaults; weights that fit no model of this version are refused with the reason."""
+    train_days, valid_days = split(fake)
+    cfg = config("max_epochs=1", "model.industry_neutral=false")
+    trainer = make_trainer(cfg, seed=0)
+    trainer.fit(fake, train_days, valid_days, checkpoint=tmp_path / "m.pt")
+    saved = torch.load(tmp_path / "m.pt", weights_only=False)
+    # as if trained before `industry_neutral` was a setting, when it was off
+    saved["config"]["model_overrides"].pop("industry_neutral")
+    torch.save(saved, tmp_path / "old.pt")
+    days = fake.dates[100:105]
+    assert load_checkpoint(tmp_path / "old.pt").predict(fake, days).equals(
+        trainer.predict(fake, days))
+    del saved["model_config"]["industry_neutral"]  # and before the option existed at all
+    torch.save(saved, tmp_path / "older.pt")
+    with pytest.raises(ValueError, match="older.pt: its weights do not fit biagru.*retrain"):
+        load_checkpoint(tmp_path / "older.pt")

@@ -484,11 +484,31 @@ class Trainer:
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: str | None = None) -> Trainer:
-        """A trainer holding a checkpoint's best weights (and second stage, if any)."""
+        """A trainer holding a checkpoint's best weights (and second stage, if any).
+
+        The model is rebuilt from every keyword argument it was built with (`model_config`),
+        so a later change of a factory default does not change a trained model.
+
+        Raises:
+            ValueError: the weights do not fit the model this version builds from the
+                checkpoint (it predates an option that changes the weights' shapes).
+        """
+        from zoo.registry import create_model
+
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         config = TrainConfig.from_dict(state["config"])
         trainer = make_trainer(config, state["seed"], device)
-        trainer.model.load_state_dict(state["model"])
+        if state.get("model_config"):
+            trainer.model = create_model(config.model, **state["model_config"]).to(
+                trainer.device)
+        try:
+            trainer.model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            reason = str(err).strip().splitlines()[-1].strip()
+            raise ValueError(
+                f"checkpoint {checkpoint}: its weights do not fit {config.model} as built from "
+                f"its options {state.get('model_config')} ({reason}); it predates an option "
+                "of this version that changes the model's shape: retrain it") from None
         if state.get("result"):
             trainer.result = _result(state["result"],
                                      [EpochStats(**row) for row in state["history"]])
