@@ -455,11 +455,14 @@ def predict(model: nn.Module, data: DayBatches, days: Sequence[datetime.date] | 
 class Trainer:
     """One seed of one model: `fit(data, train_days, valid_days)`, then `predict(data, days)`.
 
-    Builds the model from `config.model` and `config.model_overrides` under `torch.manual_seed
-    (seed)`, so the seed decides the initial weights as well as dropout and the day order.
+    Builds the model from `config.model` and `config.model_overrides` (or, when given,
+    `model_kwargs`: every keyword argument of the factory, as a checkpoint records them) under
+    `torch.manual_seed(seed)`, so the seed decides the initial weights as well as dropout and
+    the day order.
     """
 
-    def __init__(self, config: TrainConfig, seed: int, device: str | None = None) -> None:
+    def __init__(self, config: TrainConfig, seed: int, device: str | None = None,
+                 model_kwargs: dict[str, Any] | None = None) -> None:
         import zoo.models  # noqa: F401  (registers the models)
         from zoo.registry import create_model
 
@@ -467,7 +470,8 @@ class Trainer:
         self.seed = seed
         self.device = resolve_device(device or config.device)
         torch.manual_seed(seed)
-        self.model = create_model(config.model, **config.model_overrides).to(self.device)
+        kwargs = config.model_overrides if model_kwargs is None else model_kwargs
+        self.model = create_model(config.model, **kwargs).to(self.device)
         self.result: FitResult | None = None
 
     def fit(self, data: DayBatches, train_days: Sequence[datetime.date],
@@ -493,14 +497,9 @@ class Trainer:
             ValueError: the weights do not fit the model this version builds from the
                 checkpoint (it predates an option that changes the weights' shapes).
         """
-        from zoo.registry import create_model
-
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         config = TrainConfig.from_dict(state["config"])
-        trainer = make_trainer(config, state["seed"], device)
-        if state.get("model_config"):
-            trainer.model = create_model(config.model, **state["model_config"]).to(
-                trainer.device)
+        trainer = make_trainer(config, state["seed"], device, state.get("model_config") or None)
         try:
             trainer.model.load_state_dict(state["model"])
         except RuntimeError as err:
@@ -532,8 +531,9 @@ class TwoStageTrainer(Trainer):
     validation days. Scores are the XGBoost stage's output.
     """
 
-    def __init__(self, config: TrainConfig, seed: int, device: str | None = None) -> None:
-        super().__init__(config, seed, device)
+    def __init__(self, config: TrainConfig, seed: int, device: str | None = None,
+                 model_kwargs: dict[str, Any] | None = None) -> None:
+        super().__init__(config, seed, device, model_kwargs)
         for method in ("stage_features", "make_second_stage"):
             if not callable(getattr(self.model, method, None)):
                 raise TypeError(f"two-stage model {config.model!r} has no {method}()")
@@ -585,13 +585,15 @@ class TwoStageTrainer(Trainer):
             self.stage = type(stage).load(path, stage.config)
 
 
-def make_trainer(config: TrainConfig, seed: int, device: str | None = None) -> Trainer:
-    """The trainer for `config.model`: `TwoStageTrainer` when its contract is two-stage."""
+def make_trainer(config: TrainConfig, seed: int, device: str | None = None,
+                 model_kwargs: dict[str, Any] | None = None) -> Trainer:
+    """The trainer for `config.model`: `TwoStageTrainer` when its contract is two-stage.
+    `model_kwargs`: see `Trainer`."""
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.registry import model_contract
 
     cls = TwoStageTrainer if model_contract(config.model).two_stage else Trainer
-    return cls(config, seed, device)
+    return cls(config, seed, device, model_kwargs)
 
 
 def load_checkpoint(path: str | Path, device: str | None = None) -> Trainer:
