@@ -91,7 +91,7 @@ def ridge_probe(data: FeastDayBatches, warehouse: str | Path, first_test: dt.dat
         log_volume = np.log(np.where(volume > 0, volume, np.nan)).astype(np.float64)
     returns = _demeaned(np.pad(returns, ((0, 0), (1, 0)), constant_values=np.nan),
                         data.universe)
-    net_returns = _industry_demeaned(returns, getattr(data, "industry", None), data.universe)
+    net_returns = _industry_demeaned(returns, data.industry, data.universe)
     # log volume over its 40-day mean (the window the models see)
     filled = np.nan_to_num(log_volume)
     seen = np.isfinite(log_volume).astype(np.float64)

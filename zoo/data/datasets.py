@@ -224,15 +224,14 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     fs = store()
     request = entities[["stock_id", "event_timestamp"]]
 
-    def panel(service: str | pa.Table, columns: tuple[str, ...], dtype=np.float32) -> np.ndarray:
-        table = get_historical(service, request, fs) if isinstance(service, str) else service
+    def panel(table: pa.Table, columns: tuple[str, ...], dtype=np.float32) -> np.ndarray:
         out = np.full((S, D, len(columns)), np.nan, dtype=dtype)
         for k, column in enumerate(columns):
             out[rows, cols, k] = table.column(column).to_numpy(zero_copy_only=False)
         return out
 
     log.info("retrieving %d entity rows for %d stocks", len(entities), S)
-    prices = panel("price_volume_v1", PRICE_COLUMNS)
+    prices = panel(get_historical("price_volume_v1", request, fs), PRICE_COLUMNS)
     style_table = get_historical("style_v1", request, fs)
     style = panel(style_table, STYLE_COLUMNS)
     industry = _industry_ids(style_table.column("industry_l1_code"), rows, cols, (S, D))

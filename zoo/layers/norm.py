@@ -175,7 +175,7 @@ def group_demeaned(x: Tensor, group: Tensor | None, mask: Tensor | None = None) 
     ids = torch.where(valid, group, torch.zeros_like(group))
     groups = int(ids.max()) + 1
     sums = flat.new_zeros(groups, flat.shape[1]).index_add_(0, ids[valid], flat[valid])
-    counts = flat.new_zeros(groups).index_add_(0, ids[valid], flat.new_ones(int(valid.sum())))
+    counts = torch.bincount(ids[valid], minlength=groups).to(flat.dtype)
     mean = sums / counts.clamp(min=1)[:, None]
     out = torch.where(valid[:, None], flat - mean[ids], flat)
     return out.reshape(x.shape)
