@@ -10,7 +10,7 @@ TINY_MARKET = dict(stocks=60, start="20190101", end="20201231", seed=11)
 @pytest.fixture(scope="session")
 def tiny_market(tmp_path_factory) -> Path:
     """A folder of raw Wind tables (and truth/) for a 60-stock, two-year synthetic market."""
-    from zoo.data.synth import SynthConfig, generate
+    from zoo.synth import SynthConfig, generate
 
     out = tmp_path_factory.mktemp("tiny_market")
     generate(SynthConfig(**TINY_MARKET), out)
@@ -20,7 +20,7 @@ def tiny_market(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_warehouse(tiny_market, tmp_path_factory) -> Path:
     """A DuckDB warehouse with the tiny market loaded into raw and truth (treat as read-only)."""
-    from zoo.data.load import load_dir
+    from zoo.ingest.load import load_dir
 
     path = tmp_path_factory.mktemp("tiny_warehouse") / "warehouse.duckdb"
     load_dir(tiny_market, path)
@@ -60,7 +60,7 @@ def feast_home(built_warehouse, tmp_path_factory) -> Path:
     """
     import shutil
 
-    from zoo.data import feature_store
+    from zoo.serving import feature_store
 
     home = tmp_path_factory.mktemp("feast_home")
     shutil.copy(built_warehouse / "warehouse.duckdb", home / "warehouse.duckdb")

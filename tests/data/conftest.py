@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from zoo.data import wind
+from zoo.ingest import wind
 
 KIND_TYPES = {wind.STR: pl.String, wind.DATE: pl.String, wind.FLOAT: pl.Float64,
               wind.INT: pl.Int64}

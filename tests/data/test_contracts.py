@@ -9,8 +9,8 @@ from collections.abc import Callable
 import polars as pl
 import pytest
 
-from zoo.data import contracts, wind
-from zoo.data.contracts import ContractError, validate
+from zoo.ingest import contracts, wind
+from zoo.ingest.contracts import ContractError, validate
 
 Mutation = Callable[[pl.DataFrame], pl.DataFrame]
 

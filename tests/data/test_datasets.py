@@ -14,7 +14,7 @@ START, END = dt.date(2020, 1, 1), dt.date(2020, 6, 30)
 def datasets(feast_home):
     """The biagru_gat dataset for [START, END] and for a longer period (to END + 4 months)."""
     import zoo.models  # noqa: F401  (registers the models)
-    from zoo.data.datasets import build_day_batches
+    from zoo.datasets.day_batches import build_day_batches
     from zoo.registry import model_contract
 
     contract = model_contract("biagru_gat")
@@ -28,7 +28,7 @@ def datasets(feast_home):
 def test_a_day_is_the_universe_cross_section_with_the_model_shapes(datasets, feast_home):
     import duckdb
 
-    from zoo.train.data import BATCH_KEYS
+    from zoo.datasets.protocol import BATCH_KEYS
 
     data, _ = datasets
     day = data.dates[-1]
@@ -109,7 +109,7 @@ def test_label_end_is_the_trading_day_the_label_looks_at(datasets):
 
 
 def test_graph_links_similar_stocks_and_rebuilds_only_on_new_statements(datasets):
-    from zoo.data.graph import knn_edges
+    from zoo.datasets.graph import knn_edges
 
     data, _ = datasets
     rebuilt_before = data.graph.rebuilds
@@ -132,8 +132,8 @@ def test_graph_links_similar_stocks_and_rebuilds_only_on_new_statements(datasets
 def test_profiles_recover_the_ratios_and_the_sign_of_seasonality():
     """Two firms built from known ratios: the profile gives them back, and a Q4-heavy firm's
     seasonality is positive whatever quarter its latest report is."""
-    from zoo.data.datasets import FUND_FIELDS
-    from zoo.data.graph import PROFILE, profiles
+    from zoo.datasets.day_batches import FUND_FIELDS
+    from zoo.datasets.graph import PROFILE, profiles
 
     f = {name: i for i, name in enumerate(FUND_FIELDS)}
     vectors = np.full((2, 12, len(FUND_FIELDS)), np.nan, dtype=np.float32)
@@ -163,7 +163,7 @@ def test_the_latest_days_are_scored_before_their_labels_arrive(feast_home):
     """The market ends 2020-12-31: its last 21 trading days have no label yet. They do not
     train, but they are scored (score_dates), with features and no label."""
     import zoo.models  # noqa: F401
-    from zoo.data.datasets import build_day_batches
+    from zoo.datasets.day_batches import build_day_batches
     from zoo.registry import model_contract
 
     with pytest.MonkeyPatch.context() as env:
@@ -181,7 +181,7 @@ def test_graph_finds_the_planted_neighbours_far_above_chance(datasets, tiny_ware
     """The synthetic market links firms by the ratios their statements publish
     (truth.fundamental_neighbours); the day graphs, built from Feast's point-in-time
     fundamentals only, find most of them."""
-    from zoo.data.graph import planted_recall
+    from zoo.datasets.graph import planted_recall
 
     data, _ = datasets
     found = planted_recall(data, tiny_warehouse, data.dates[-60::10])
@@ -190,7 +190,7 @@ def test_graph_finds_the_planted_neighbours_far_above_chance(datasets, tiny_ware
 
 
 def test_planted_recall_needs_a_graph(datasets, tiny_warehouse):
-    from zoo.data.graph import planted_recall
+    from zoo.datasets.graph import planted_recall
 
     data, _ = datasets
     graph, data.graph = data.graph, None

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from tests.data.conftest import WriteTables
-from zoo.data import load, wind
-from zoo.data.load import LoadError, load_dir, reset_schemas, warehouse_summary
+from zoo.ingest import load, wind
+from zoo.ingest.load import LoadError, load_dir, reset_schemas, warehouse_summary
 
 Frames = dict[str, pl.DataFrame]
 NEW_DAY = "20200109"

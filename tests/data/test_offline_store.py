@@ -117,7 +117,7 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def asof_store(data_dir, tmp_path_factory) -> feast.FeatureStore:
     return _repo(tmp_path_factory.mktemp("asof") / "repo",
-                 "zoo.data.offline_store.AsofDuckDBOfflineStore", data_dir)
+                 "zoo.serving.offline_store.AsofDuckDBOfflineStore", data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +211,7 @@ def test_a_folder_of_parquet_files_is_one_source(asof_store, data_dir, tmp_path)
     per file, so the fetch by position must not mix files)."""
     from feast import FeatureView, FileSource
 
-    from zoo.data.offline_store import AsofDuckDBOfflineStore
+    from zoo.serving.offline_store import AsofDuckDBOfflineStore
 
     folder = tmp_path / "daily"
     folder.mkdir()
@@ -251,7 +251,7 @@ def test_sql_entity_df_is_not_implemented(asof_store):
 
 
 def test_coerce_tz_aware_must_be_off(asof_store):
-    from zoo.data.offline_store import AsofDuckDBOfflineStore
+    from zoo.serving.offline_store import AsofDuckDBOfflineStore
 
     config = asof_store.config.model_copy(update={"coerce_tz_aware": True})
     with pytest.raises(ValueError, match="coerce_tz_aware: false"):
@@ -293,7 +293,7 @@ def _warehouse(path: Path, rows: int = 12) -> Path:
 
 
 def test_export_stamps_event_timestamp_at_the_close(tmp_path):
-    from zoo.data.export import export_tables
+    from zoo.serving.export import export_tables
 
     warehouse = _warehouse(tmp_path / "warehouse.duckdb")
     written = export_tables(warehouse, tmp_path / "offline", {
@@ -316,7 +316,7 @@ def test_export_stamps_event_timestamp_at_the_close(tmp_path):
 
 
 def test_export_replaces_files_atomically(tmp_path):
-    from zoo.data.export import export_tables
+    from zoo.serving.export import export_tables
 
     warehouse = _warehouse(tmp_path / "warehouse.duckdb", rows=60_000)
     offline = tmp_path / "offline"

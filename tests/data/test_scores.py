@@ -28,8 +28,8 @@ def _scores(days: list[str], stocks: list[str], run_id: str) -> pl.DataFrame:
 
 
 def test_written_scores_are_served_point_in_time(home):
-    from zoo.data.feature_store import store
-    from zoo.data.scores import write_back
+    from zoo.serving.feature_store import store
+    from zoo.serving.scores import write_back
 
     scores = _scores(["2020-06-29", "2020-06-30"], ["000001.SZ", "000002.SZ"], "run-1")
     written = write_back("toy", scores)
@@ -48,7 +48,7 @@ def test_written_scores_are_served_point_in_time(home):
 
 
 def test_a_new_run_replaces_the_scores(home):
-    from zoo.data.scores import write_back
+    from zoo.serving.scores import write_back
 
     write_back("toy", _scores(["2020-06-30"], ["000001.SZ"], "run-1"), apply=False)
     write_back("toy", _scores(["2020-06-30"], ["000002.SZ"], "run-2"), apply=False)
@@ -58,7 +58,7 @@ def test_a_new_run_replaces_the_scores(home):
 
 
 def test_duplicate_scores_are_refused(home):
-    from zoo.data.scores import write_back
+    from zoo.serving.scores import write_back
 
     twice = pl.concat([_scores(["2020-06-30"], ["000001.SZ"], "r")] * 2)
     with pytest.raises(ValueError, match="more than one score"):

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from zoo.data.load import warehouse_summary
+from zoo.ingest.load import warehouse_summary
 
 MODELS = Path(__file__).resolve().parents[2] / "transforms" / "models"
 

@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from zoo.data import wind
-from zoo.data.synth import SynthConfig, er_weight, generate, oracle_ic, published_ratios
+from zoo.ingest import wind
+from zoo.synth import SynthConfig, er_weight, generate, oracle_ic, published_ratios
 
 BASE = dict(stocks=60, start="20190101", end="20201231", seed=5, suspension_rate=0.5,
             restatement_rate=0.1, delist_fraction=0.05, reclass_rate=0.1, random_st_rate=0.05)

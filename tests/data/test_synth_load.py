@@ -2,8 +2,8 @@
 
 import duckdb
 
-from zoo.data.load import load_dir
-from zoo.data.wind import RAW_TABLES, TRUTH_TABLES
+from zoo.ingest.load import load_dir
+from zoo.ingest.wind import RAW_TABLES, TRUTH_TABLES
 
 
 def _counts(path) -> dict[str, int]:

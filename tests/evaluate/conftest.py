@@ -15,7 +15,7 @@ def eval_home(built_warehouse, tmp_path_factory) -> Path:
     import duckdb
     import polars as pl
 
-    from zoo.data.scores import write_back
+    from zoo.serving.scores import write_back
 
     home = tmp_path_factory.mktemp("eval_home")
     warehouse = home / "warehouse.duckdb"

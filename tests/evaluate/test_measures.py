@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from tests.evaluate.panels import make_panel
-from zoo.evaluate import ic, portfolios
+from zoo.evaluate import ic, topn
 
 
 def test_factor_equal_to_label_has_rank_ic_one():
@@ -67,9 +67,9 @@ def test_autocorrelation_of_a_constant_ranking_is_one():
 
 def test_fees_lower_returns_by_turnover_times_fee():
     panel = make_panel(stocks=200, days=40, signal=0.5, seed=2, step=5)
-    data = portfolios.dense(panel, 5)
-    free = portfolios.simulate(data, "top10pct", fee=0.0)
-    paid = portfolios.simulate(data, "top10pct", fee=0.003)
+    data = topn.dense(panel, 5)
+    free = topn.simulate(data, "top10pct", fee=0.0)
+    paid = topn.simulate(data, "top10pct", fee=0.003)
     assert (free["gross"] == paid["gross"]).all()
     assert (free["net"] == free["gross"]).all()
     # the fee is two-sided: 0.3% per unit of buy-plus-sell, 0.15% per yuan traded either way
@@ -87,8 +87,8 @@ def test_turnover_of_a_full_swap_is_two():
             rows.append({"stock_id": f"s{stock}", "trade_date": date(2020, 1, 1 + day),
                          "day_index": day, "factor": value, "in_universe": True,
                          "ret_vwap_1": 0.0, "buyable": True, "sellable": True})
-    data = portfolios.dense(pl.DataFrame(rows), 1, top_n=2)
-    run = portfolios.simulate(data, "top100", fee=0.003)
+    data = topn.dense(pl.DataFrame(rows), 1, top_n=2)
+    run = topn.simulate(data, "top100", fee=0.003)
     assert run["turnover"].to_list() == pytest.approx([1.0, 2.0])
     assert run["net"].to_list() == pytest.approx([-0.0015, -0.003])
 
@@ -107,14 +107,14 @@ def _tradability_panel(buyable_s0: bool, sellable_s0: bool) -> pl.DataFrame:
 
 
 def test_an_unbuyable_stock_is_never_bought():
-    run = portfolios.simulate(portfolios.dense(_tradability_panel(False, True), 1, top_n=1),
+    run = topn.simulate(topn.dense(_tradability_panel(False, True), 1, top_n=1),
                               "top100")
     assert run["holdings"].to_list() == [0, 1, 1]
     assert run["gross"].to_list() == pytest.approx([0.0, 0.02, 0.02])
 
 
 def test_an_unsellable_held_stock_stays_held():
-    run = portfolios.simulate(portfolios.dense(_tradability_panel(True, False), 1, top_n=1),
+    run = topn.simulate(topn.dense(_tradability_panel(True, False), 1, top_n=1),
                               "top100")
     # day 1: s0 cannot be sold, s1 is bought beside it (equal weights); day 2: s0 is sold
     assert run["holdings"].to_list() == [1, 2, 1]
@@ -123,7 +123,7 @@ def test_an_unsellable_held_stock_stays_held():
 
 def test_excess_annualisation_and_drawdown():
     excess = pl.Series([0.01] * 48)  # 48 weekly periods at 242 / 5 a year
-    assert portfolios.annualised(excess, 5) == pytest.approx(1.01 ** (242 / 5) - 1)
+    assert topn.annualised(excess, 5) == pytest.approx(1.01 ** (242 / 5) - 1)
     nav = pl.Series([1.1, 0.99, 1.2, 0.9])
-    assert portfolios.max_drawdown(nav) == pytest.approx(1 - 0.9 / 1.2)
-    assert math.isnan(portfolios.annualised(pl.Series([], dtype=pl.Float64), 5))
+    assert topn.max_drawdown(nav) == pytest.approx(1 - 0.9 / 1.2)
+    assert math.isnan(topn.annualised(pl.Series([], dtype=pl.Float64), 5))

@@ -14,9 +14,9 @@ from zoo.evaluate.inputs import UnknownFactor, connect, load_panel, resolve
 
 def test_oracle_rank_ic_matches_the_synthetic_markets_oracle(eval_home, tiny_market):
     """The truth schema's ER_5D as a factor: clearly positive Rank IC, and, on every day over
-    every stock, the oracle IC that zoo.data.synth.oracle_ic computes from the raw prices."""
-    from zoo.data.synth import oracle_ic
+    every stock, the oracle IC that zoo.synth.oracle_ic computes from the raw prices."""
     from zoo.evaluate.ic import ic_summary, rank_ic
+    from zoo.synth import oracle_ic
 
     result = evaluate("oracle", EvalConfig(horizons=(5,)), warehouse=eval_home / "warehouse.duckdb")
     assert result.kind == "oracle" and result.source == "truth.expected_return.ER_5D"

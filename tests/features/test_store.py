@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from zoo.data import feature_store as fstore
+from zoo.serving import feature_store as fstore
 
 SHANGHAI = "Asia/Shanghai"
 

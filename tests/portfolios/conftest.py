@@ -62,7 +62,7 @@ def write_fake_scores(home: Path, model: str, noise: float = 1.0, seed: int = 0)
     import duckdb
     import polars as pl
 
-    from zoo.data.scores import write_back
+    from zoo.serving.scores import write_back
 
     warehouse = home / "warehouse.duckdb"
     con = duckdb.connect(str(warehouse), read_only=True)

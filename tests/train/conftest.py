@@ -9,7 +9,7 @@ import datetime
 import pytest
 import torch
 
-from zoo.train.data import FakeDayBatches
+from zoo.datasets.protocol import FakeDayBatches
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 import torch
 
+from zoo.datasets.protocol import FakeDayBatches, business_days
 from zoo.train.config import TrainConfig
-from zoo.train.data import FakeDayBatches, business_days
 from zoo.train.loop import load_checkpoint, make_trainer
 from zoo.train.rolling import ensemble, purged_label_end, rolling_splits, run_rolling
 

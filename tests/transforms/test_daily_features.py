@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from zoo.data import wind
+from zoo.ingest import wind
 
 TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
 INDEX_COLUMNS = {wind.CSI300: "csi300_weight_pct", wind.CSI500: "csi500_weight_pct",

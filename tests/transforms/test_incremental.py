@@ -7,7 +7,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from tests.transforms.test_project import sqlmesh
-from zoo.data.load import load_dir
+from zoo.ingest.load import load_dir
 
 CUT = "20200630"
 DAILY = {"AShareEODPrices": "TRADE_DT", "AShareEODDerivativeIndicator": "TRADE_DT",

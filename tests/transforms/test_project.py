@@ -1,4 +1,4 @@
-"""The SQLMesh project: declarations agree with zoo/data/wind.py and the project builds."""
+"""The SQLMesh project: declarations agree with zoo/ingest/wind.py and the project builds."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from zoo.data.wind import RAW_TABLES, external_models_yaml
+from zoo.ingest.wind import RAW_TABLES, external_models_yaml
 
 TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
 SQLMESH = Path(sys.executable).with_name("sqlmesh")
@@ -18,7 +18,7 @@ def test_external_models_match_wind_spec():
     committed = (TRANSFORMS / "external_models.yaml").read_text()
     assert committed == external_models_yaml(), (
         "transforms/external_models.yaml is stale: "
-        "python -m zoo.data.wind > transforms/external_models.yaml"
+        "python -m zoo.ingest.wind > transforms/external_models.yaml"
     )
 
 

@@ -32,7 +32,7 @@ def statement_keys(evaluator) -> list[exp.Expression]:
     ]
 
 
-# Statement types (zoo/data/wind.py): consolidated, restated, before restatement.
+# Statement types (zoo/ingest/wind.py): consolidated, restated, before restatement.
 _CONSOLIDATED, _RESTATED, _BEFORE_RESTATEMENT = "408001000", "408004000", "408005000"
 
 

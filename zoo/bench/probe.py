@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from zoo.data.datasets import FeastDayBatches
+    from zoo.datasets.day_batches import FeastDayBatches
 
 VOLUME_WINDOW = 40
 
@@ -80,7 +80,7 @@ def ridge_probe(data: FeastDayBatches, warehouse: str | Path, first_test: dt.dat
     Raises:
         ValueError: the dataset has no graph, or no training or test day.
     """
-    from zoo.data.graph import PlantedNeighbours
+    from zoo.datasets.graph import PlantedNeighbours
 
     if data.graph is None:
         raise ValueError("ridge_probe needs a dataset built with a graph (needs_graph)")

@@ -230,8 +230,8 @@ def prepare(config: dict, market: Path, extract: Path, warehouse: Path, result: 
     """
     import polars as pl
 
-    from zoo.data.load import load_dir
-    from zoo.data.synth import SynthConfig, generate
+    from zoo.ingest.load import load_dir
+    from zoo.synth import SynthConfig, generate
 
     generated = generate(SynthConfig(**config), market)
     dates = pl.read_parquet(market / "AShareEODPrices.parquet", columns=["TRADE_DT"])
@@ -256,7 +256,7 @@ def prepare(config: dict, market: Path, extract: Path, warehouse: Path, result: 
 
 def load_full(market: Path, warehouse: Path, result: Path) -> None:
     """Load the whole market: only the rows of the last day are new."""
-    from zoo.data.load import load_dir
+    from zoo.ingest.load import load_dir
 
     load = load_dir(market, warehouse)
     result.write_text(json.dumps({"load_seconds": load.seconds,

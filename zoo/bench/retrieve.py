@@ -314,7 +314,7 @@ def _setup(scratch: str, result_path: str) -> None:
     rows = make_views(data)
     registry = scratch_dir / "registry.db"
     write_repo(scratch_dir / "repo_asof", data,
-               "zoo.data.offline_store.AsofDuckDBOfflineStore", registry)
+               "zoo.serving.offline_store.AsofDuckDBOfflineStore", registry)
     write_repo(scratch_dir / "repo_stock", data, "duckdb", registry)
     FeatureStore(repo_path=str(scratch_dir / "repo_asof")).apply(declarations(data))
     Path(result_path).write_text(json.dumps({

@@ -30,7 +30,7 @@ POLL_SECONDS = 0.2
 
 def _child(config: dict, out: str, result_path: str) -> None:
     """Runs in the spawned process: generate, then leave the rows where the parent finds them."""
-    from zoo.data.synth import SynthConfig, generate
+    from zoo.synth import SynthConfig, generate
 
     result = generate(SynthConfig(**config), Path(out))
     Path(result_path).write_text(json.dumps(

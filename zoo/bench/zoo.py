@@ -21,7 +21,7 @@ second run reuses the markets and only trains):
    fundamental (bp, ep, profitability, growth, sue) and price-volume/size ones; the report's
    table 2 says a fundamentals model correlates with the first group far more than BiAGRU.
    Also what the graph can carry: its recall of the planted neighbourhoods
-   (zoo.data.graph.planted_recall; the neighbour part of the oracle reaches biagru_gat only
+   (zoo.datasets.graph.planted_recall; the neighbour part of the oracle reaches biagru_gat only
    through those edges) and the ridge probes of zoo.bench.probe (own price-volume features,
    plus graph-neighbour or planted-neighbour returns), which bracket what the models learn.
 5. Speed, from the fits' own records (`EpochStats.train_samples`, `train_seconds`): training
@@ -82,7 +82,7 @@ def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[st
     import dataclasses
     import hashlib
 
-    from zoo.data import synth
+    from zoo import synth
 
     stamp = home / "bench_market.json"
     # the synthesiser's defaults and code too: an older synthesiser's market is not reused
@@ -144,8 +144,8 @@ def evaluate_run(home: Path, trained: dict[str, Any]) -> dict[str, Any]:
     the same days: the weekly (5-day, T+1 VWAP) Rank IC and the style correlations."""
     import polars as pl
 
-    from zoo.data.scores import write_back
     from zoo.evaluate.evaluation import EvalConfig, evaluate
+    from zoo.serving.scores import write_back
 
     warehouse = home / "warehouse.duckdb"
     name = f"bench_{trained['model']}_s{trained['seed']}"
@@ -189,7 +189,7 @@ FULL_MARKET_CHILD = """
 import datetime, json, resource, torch
 import zoo.models
 from zoo.registry import create_model
-from zoo.train.data import FakeDayBatches
+from zoo.datasets.protocol import FakeDayBatches
 torch.manual_seed(0)
 data = FakeDayBatches(n_stocks={stocks}, neighbours={k}, start=datetime.date(2020, 1, 1),
                       end=datetime.date(2020, 1, 10), cache=False)
@@ -218,8 +218,8 @@ GRAPH_CHILD = """
 import datetime, json
 import zoo.models
 from zoo.bench.probe import ridge_probe
-from zoo.data.datasets import build_day_batches
-from zoo.data.graph import planted_recall
+from zoo.datasets.day_batches import build_day_batches
+from zoo.datasets.graph import planted_recall
 from zoo.paths import warehouse_path
 from zoo.registry import model_contract
 first = datetime.date({first}, 1, 1)
@@ -234,7 +234,7 @@ print(json.dumps({{"recall": planted_recall(data, warehouse_path(), scored[::20]
 def graph_reach(home: Path, settings: tuple[str, ...], logs: Path) -> dict[str, Any]:
     """What the graph can carry on the market `home`, in a child process: the share of the
     planted neighbour pairs its day graphs find over the scored years
-    (zoo.data.graph.planted_recall) and the ridge probes (zoo.bench.probe) fitted before the
+    (zoo.datasets.graph.planted_recall) and the ridge probes (zoo.bench.probe) fitted before the
     first scored year and tested on the scored ones."""
     from zoo.train.config import TrainConfig
 

@@ -2,7 +2,7 @@
 
 One DuckDB query builds the panel (inputs.py); IC, autocorrelation and style correlations are
 polars group-bys over it (ic.py, style.py); the portfolios loop over rebalance dates with numpy
-over stocks (portfolios.py).
+over stocks (topn.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.evaluate.inputs import HORIZONS
-from zoo.evaluate.portfolios import DEFAULT_FEE, PORTFOLIOS
+from zoo.evaluate.topn import DEFAULT_FEE, PORTFOLIOS
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,7 +56,7 @@ class Evaluation:
     summary: dict[int, dict[str, Any]] = field(default_factory=dict)
     ic: pl.DataFrame | None = None  # horizon, label, trade_date, ic, stocks
     ic_years: pl.DataFrame | None = None  # horizon, label, year, ic, periods
-    periods: pl.DataFrame | None = None  # horizon, portfolio, trade_date, ... (portfolios.py)
+    periods: pl.DataFrame | None = None  # horizon, portfolio, trade_date, ... (topn.py)
     style: pl.DataFrame | None = None  # group, factor, name, mean, on_date, date
     seconds: float = 0.0
 
@@ -89,7 +89,7 @@ def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None
     import polars as pl
 
     from zoo.evaluate import ic as ic_mod
-    from zoo.evaluate import portfolios, style
+    from zoo.evaluate import style, topn
     from zoo.evaluate.inputs import connect, load_panel, resolve
 
     config = config or EvalConfig()
@@ -128,10 +128,10 @@ def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None
                                         "year", "ic", "periods"))
         auto = ic_mod.autocorrelation(panel, h)
         figures["autocorr"] = float(auto["autocorr"].mean()) if auto.height else float("nan")
-        dense = portfolios.dense(panel, h, config.top_n, config.top_quantiles)
+        dense = topn.dense(panel, h, config.top_n, config.top_quantiles)
         for portfolio in PORTFOLIOS:
-            run = portfolios.simulate(dense, portfolio, config.fee)
-            figures[portfolio] = portfolios.summarise(run, h)
+            run = topn.simulate(dense, portfolio, config.fee)
+            figures[portfolio] = topn.summarise(run, h)
             periods.append(run.select(pl.lit(h).alias("horizon"),
                                       pl.lit(portfolio).alias("portfolio"), pl.all()))
         result.summary[h] = figures

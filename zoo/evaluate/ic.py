@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from zoo.metrics import ic_summary
+
+__all__ = ["autocorrelation", "ic_by_year", "ic_summary", "quantile_returns", "rank_ic"]
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -37,36 +41,18 @@ def rank_ic(panel: pl.DataFrame, horizon: int, label: str = "vwap",
 
     Dates are those whose day_index is a multiple of `step` (default: the horizon);
     `universe_only=False` takes every stock with a factor and a label (as
-    zoo.data.synth.oracle_ic does).
+    zoo.synth.oracle_ic does).
     """
     import polars as pl
+
+    from zoo.metrics import daily_rank_ic
 
     ret = f"ret_{label}_{horizon}"
     if ret not in panel.columns:
         raise ValueError(f"panel has no column {ret} (label {label!r}, horizon {horizon})")
     rows = _on_dates(panel, step or horizon).filter(
-        (pl.col("in_universe") | (not universe_only)) & pl.col("factor").is_not_null()
-        & pl.col(ret).is_not_null() & pl.col("factor").is_not_nan() & pl.col(ret).is_not_nan())
-    return (rows.with_columns(
-                pl.col("factor").rank("average").over("trade_date").alias("_rf"),
-                pl.col(ret).rank("average").over("trade_date").alias("_rr"))
-            .group_by("trade_date")
-            .agg(pl.corr("_rf", "_rr").alias("ic"), pl.len().alias("stocks"))
-            .filter(pl.col("stocks") >= 3)
-            .sort("trade_date"))
-
-
-def ic_summary(ic: pl.DataFrame) -> dict[str, float | int]:
-    """Mean, standard deviation, ICIR and win rate of an IC series (NaN ICs are dropped)."""
-    import polars as pl
-
-    values = ic.filter(pl.col("ic").is_not_null() & pl.col("ic").is_not_nan())["ic"]
-    mean = float(values.mean()) if len(values) else float("nan")
-    std = float(values.std()) if len(values) > 1 else float("nan")
-    return {"mean": mean, "std": std,
-            "icir": mean / std if std and std == std else float("nan"),
-            "win_rate": float((values > 0).mean()) if len(values) else float("nan"),
-            "periods": len(values)}
+        pl.col("in_universe") | (not universe_only))
+    return daily_rank_ic(rows, "factor", ret)
 
 
 def ic_by_year(ic: pl.DataFrame) -> pl.DataFrame:

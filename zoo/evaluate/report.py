@@ -8,11 +8,11 @@ never sees half a report and a failed run leaves the previous one intact.
 from __future__ import annotations
 
 import html
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo.atomic import write_text
 from zoo.evaluate.sections import Figure, Section, Table
 
 if TYPE_CHECKING:
@@ -28,13 +28,6 @@ caption{font-weight:bold;text-align:left;padding:4px 0}
 .note{color:#666;font-size:12px;margin:0 0 1.2em}
 img{max-width:100%;display:block;margin:0.4em 0}
 """
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def figure_png(figure: Figure) -> str:
@@ -144,6 +137,6 @@ def write_report(sections: list[Section], out_dir: Path, title: str = "alphazoo 
     markdown = render_markdown(title, sections, subtitle)
     page = render_html(title, sections, subtitle)  # closes the figures
     html_path, md_path = out_dir / "report.html", out_dir / "report.md"
-    _write_atomic(md_path, markdown)
-    _write_atomic(html_path, page)
+    write_text(md_path, markdown)
+    write_text(html_path, page)
     return html_path, md_path

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.evaluate.portfolios import PORTFOLIO_NAMES, PORTFOLIOS
 from zoo.evaluate.sections import Figure, Section, Table
 from zoo.evaluate.style import FUNDAMENTAL_FACTORS, STYLE_FACTORS
+from zoo.evaluate.topn import PORTFOLIO_NAMES, PORTFOLIOS
 
 if TYPE_CHECKING:
     import polars as pl

@@ -9,14 +9,18 @@ model's factory when the model is built (`zoo.registry.create_model`).
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import types
+import datetime
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["TrainConfig"]
+from zoo.overrides import cast, literal, split, unknown_key
+
+if TYPE_CHECKING:
+    from zoo.datasets.protocol import FakeDayBatches
+
+__all__ = ["TrainConfig", "fake_for_config"]
 
 LOSSES = ("mse", "neg_ic")
 TARGETS = ("zscore", "rank")
@@ -126,21 +130,18 @@ class TrainConfig:
         changes: dict[str, Any] = {}
         model_overrides = dict(config.model_overrides)
         for item in overrides:
-            key, sep, raw = item.partition("=")
-            key, raw = key.strip().replace("-", "_"), raw.strip()
-            if not sep or not key:
-                raise ValueError(f"override {item!r} is not KEY=VALUE")
+            key, raw = split(item)
             if key.startswith("model."):
                 name = key.removeprefix("model.")
                 if not name.isidentifier():
                     raise ValueError(f"override {item!r}: {name!r} is not a model option name")
-                model_overrides[name] = _literal(raw)
+                model_overrides[name] = literal(raw)
                 continue
             if key not in hints:
                 raise ValueError(_unknown_key(key, list(hints)))
             if key == "model_overrides":
                 raise ValueError("set model options one by one: model.KEY=VALUE")
-            changes[key] = _cast(raw, hints[key], key)
+            changes[key] = cast(raw, hints[key], key)
         return dataclasses.replace(config, model_overrides=model_overrides, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,44 +170,19 @@ class TrainConfig:
 
 
 def _unknown_key(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(map(repr, close))}?" if close else "no close match."
-    return (f"unknown TrainConfig key {key!r}: {hint} Keys: {', '.join(known)}; "
-            "model options are model.KEY=VALUE")
+    return unknown_key(key, known, "TrainConfig key") + "; model options are model.KEY=VALUE"
 
 
-def _literal(raw: str) -> Any:
-    lowered = raw.lower()
-    if lowered in {"none", "null"}:
-        return None
-    if lowered in {"true", "false"}:
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(raw)
-        except ValueError:
-            pass
-    return raw
+def fake_for_config(config: TrainConfig, *, n_stocks: int = 100, seed: int = 0,
+                    sequence_days: int = 40, quarters: int = 12) -> FakeDayBatches:
+    """A `FakeDayBatches` spanning what a rolling run of `config` reads: the training and
+    validation years before `first_test_year`, through `last_test_year` (default: the first
+    test block)."""
+    from zoo.datasets.protocol import FakeDayBatches
 
-
-def _cast(raw: str, kind: Any, name: str) -> Any:
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        if raw.lower() in {"none", "null", ""}:
-            return None
-        return _cast(raw, options[0], name)
-    if origin is tuple:
-        item = typing.get_args(kind)[0]
-        parts = [part.strip() for part in raw.strip("()[] ").split(",") if part.strip()]
-        return tuple(_cast(part, item, name) for part in parts)
-    try:
-        if kind is bool:
-            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
-                raise ValueError(raw)
-            return raw.lower() in {"1", "true", "yes"}
-        if kind is int:
-            return int(raw)
-        return kind(raw)
-    except ValueError as err:
-        raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from err
+    first = config.first_test_year - config.valid_years - config.train_years
+    last = (config.last_test_year if config.last_test_year is not None
+            else config.first_test_year + config.retrain_every_years - 1)
+    return FakeDayBatches(start=datetime.date(first, 1, 1), end=datetime.date(last, 12, 31),
+                          n_stocks=n_stocks, sequence_days=sequence_days, quarters=quarters,
+                          horizon=config.horizon_days, seed=seed)

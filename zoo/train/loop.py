@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import datetime
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,9 +28,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from zoo.atomic import replace_file
+from zoo.datasets.protocol import DayBatches
 from zoo.layers.norm import normal_scores
+from zoo.metrics import rank_ic_tensor as daily_rank_ic
 from zoo.train.config import TrainConfig
-from zoo.train.data import DayBatches
 from zoo.train.losses import get_loss
 
 if TYPE_CHECKING:
@@ -64,37 +65,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was asked for but torch sees no GPU")
     return torch.device(device)
-
-
-def _average_rank(x: Tensor) -> Tensor:
-    """Ranks 0..n-1 of a 1-d tensor, ties sharing their average rank (as Spearman's rho)."""
-    sorted_x, order = torch.sort(x)
-    _, inverse, counts = torch.unique_consecutive(sorted_x, return_inverse=True,
-                                                  return_counts=True)
-    ends = counts.cumsum(0)
-    average = (ends - counts + ends - 1).to(torch.float64) / 2
-    ranks = torch.empty_like(average[inverse])
-    ranks[order] = average[inverse]
-    return ranks
-
-
-def daily_rank_ic(score: Tensor, label: Tensor, mask: Tensor) -> Tensor:
-    """Spearman correlation of score and label over the stocks in `mask` (and finite).
-
-    Returns a 0-d float64 tensor on the inputs' device; NaN when fewer than 3 stocks count or
-    either side is constant.
-
-    Shapes:
-        - score, label: [N]; mask: [N] bool
-    """
-    score, label = score.detach().to(torch.float64), label.detach().to(torch.float64)
-    keep = mask & torch.isfinite(score) & torch.isfinite(label)
-    if int(keep.sum()) < 3:
-        return torch.tensor(float("nan"), dtype=torch.float64, device=score.device)
-    a, b = _average_rank(score[keep]), _average_rank(label[keep])
-    a, b = a - a.mean(), b - b.mean()
-    denominator = torch.sqrt((a * a).sum() * (b * b).sum())
-    return (a * b).sum() / denominator  # 0 / 0 = NaN for a constant side
 
 
 def training_target(label: Tensor, mask: Tensor, target: str) -> Tensor:
@@ -225,10 +195,8 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _save(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    torch.save(payload, partial)
-    os.replace(partial, path)  # a crash mid-write never leaves a truncated checkpoint
+    with replace_file(path) as partial:  # a crash mid-write never leaves a truncated checkpoint
+        torch.save(payload, partial)
 
 
 def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[datetime.date],

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.atomic import write_json
+from zoo.datasets.protocol import DayBatches
+from zoo.metrics import daily_rank_ic
+from zoo.metrics import ic_summary as summarise_ic
 from zoo.train.config import TrainConfig
-from zoo.train.data import DayBatches
 
 if TYPE_CHECKING:
     import polars as pl
@@ -160,30 +163,19 @@ def label_frame(data: DayBatches, days: Sequence[Date]) -> pl.DataFrame:
 
 
 def daily_ic(scores: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
-    """Rank IC (Spearman, average ranks) of score and label per day: [trade_date, ic]."""
+    """Rank IC of score and label per day (zoo.metrics): [trade_date, ic], finite days only."""
     import polars as pl
 
     joined = scores.join(labels, on=["stock_id", "trade_date"], how="inner")
-    joined = joined.filter(pl.col("score").is_finite() & pl.col("label").is_finite())
-    return (joined.group_by("trade_date")
-            .agg(pl.corr("score", "label", method="spearman").alias("ic"), pl.len().alias("n"))
-            .filter((pl.col("n") >= 3) & pl.col("ic").is_finite())
-            .select("trade_date", "ic").sort("trade_date"))
+    return (daily_rank_ic(joined, "score", "label").filter(pl.col("ic").is_finite())
+            .select("trade_date", "ic"))
 
 
 def ic_summary(ics: pl.DataFrame) -> dict[str, float | int]:
-    """Mean, standard deviation, ICIR (mean / std) and share of positive days of daily ICs."""
-    values = ics["ic"].to_list()
-    n = len(values)
-    mean = sum(values) / n if n else math.nan
-    std = (math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else math.nan)
-    return {
-        "rank_ic_mean": mean,
-        "rank_ic_std": std,
-        "icir": mean / std if n > 1 and std > 0 else math.nan,
-        "positive_share": sum(v > 0 for v in values) / n if n else math.nan,
-        "days": n,
-    }
+    """A run's record of its daily ICs: the summary of zoo.metrics under the run's keys."""
+    s = summarise_ic(ics)
+    return {"rank_ic_mean": s["mean"], "rank_ic_std": s["std"], "icir": s["icir"],
+            "positive_share": s["win_rate"], "days": s["periods"]}
 
 
 def ensemble(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -240,10 +232,7 @@ def _finite(values: Any) -> Any:
 
 
 def _json(path: Path, values: Any) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(_finite(values), indent=2, default=str, allow_nan=False)
-                       + "\n")
-    partial.replace(path)
+    write_json(path, _finite(values), default=str, allow_nan=False)
 
 
 class _Progress:

@@ -3,7 +3,7 @@
 -- that version on (each statement keeps its own latest version), and the first trading day on
 -- which the version is usable.
 --
--- Which Wind rows are versions (see zoo/data/wind.py): where a report period was restated,
+-- Which Wind rows are versions (see zoo/ingest/wind.py): where a report period was restated,
 -- 408005000 holds the original figures under the original ANN_DT and 408004000 the corrected
 -- figures under the correction's ANN_DT; 408001000 then carries the corrected figures under
 -- the ORIGINAL ANN_DT (Wind updates it in place), so it is skipped: reading it would use the

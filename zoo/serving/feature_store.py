@@ -2,7 +2,7 @@
 
 A data engineer's flow is `sqlmesh plan` then `zoo features apply`, which exports every
 SQLMesh `features` / `labels` model to `$ZOO_HOME/offline/<model>.parquet` (atomically, see
-zoo/data/export.py) and runs `feast apply` on feature_repo/. Feast reads the parquet files, never
+zoo/serving/export.py) and runs `feast apply` on feature_repo/. Feast reads the parquet files, never
 the DuckDB warehouse, so retrieval keeps working while a refresh holds the warehouse's write
 lock, and sees the previous export until the new one is swapped in.
 """
@@ -84,7 +84,7 @@ def _models(warehouse: Path) -> dict[str, tuple[str, str]]:
 
 def export(warehouse: Path | None = None, names: list[str] | None = None) -> list[Exported]:
     """Export the SQLMesh features/labels models (or `names` of them) to parquet for Feast."""
-    from zoo.data.export import export_tables
+    from zoo.serving.export import export_tables
 
     warehouse = warehouse or warehouse_path()
     if not warehouse.is_file():

@@ -11,7 +11,7 @@ panels indexed by (stock, day), built once:
 - style factors [S, D, 11], the CITIC level-1 industry in force each day [S, D] (as ids
   0, 1, ... in order of first appearance, -1 unknown) and the label [S, D] (standardised
   across the day's tradable universe: in the universe at T and buyable at T+1);
-- the fundamental-similarity graph of a day (zoo/data/graph.py), rebuilt only when some stock's
+- the fundamental-similarity graph of a day (zoo/datasets/graph.py), rebuilt only when some stock's
   fundamental vector changed.
 No value dated after a day reaches that day's batch except the label, which is what it is.
 """
@@ -73,7 +73,7 @@ def _zscore(x: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.ndarray:
 
 @dataclass
 class FeastDayBatches:
-    """Daily cross-sections for the zoo's trainer (implements zoo.train.data.DayBatches)."""
+    """Daily cross-sections for the zoo's trainer (implements zoo.datasets.protocol.DayBatches)."""
 
     dates: list[dt.date]  # days with a labelled universe stock (what trains)
     stock_ids: list[str]
@@ -91,7 +91,7 @@ class FeastDayBatches:
     sequence_days: int = 40
     horizon: int = 5
     offset: int = 1
-    graph: object | None = None  # zoo.data.graph.FundamentalGraph when the contract needs one
+    graph: object | None = None  # zoo.datasets.graph.FundamentalGraph when the contract needs one
     later_days: list[dt.date] = field(default_factory=list)  # trading days after the calendar
     # days with a universe stock, labelled or not: `dates` plus the latest days, to score
     score_dates: list[dt.date] = field(default_factory=list)
@@ -113,7 +113,7 @@ class FeastDayBatches:
         return np.flatnonzero(self.universe[:, self._day_index[day]])
 
     def arrays(self, day: dt.date) -> dict[str, np.ndarray]:
-        """The day's batch as numpy arrays (see zoo.train.data.BATCH_KEYS)."""
+        """The day's batch as numpy arrays (see zoo.datasets.protocol.BATCH_KEYS)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: handled as NaN
             return self._arrays(day)
@@ -208,7 +208,7 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     """The dataset of `contract` for trade dates in [start, end], retrieved through Feast."""
     import pandas as pd
 
-    from zoo.data.feature_store import get_historical, store
+    from zoo.serving.feature_store import get_historical, store
 
     entities = _entities(start, end)
     if entities.empty:
@@ -259,7 +259,7 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
         later_days=_later_trading_days(end), score_dates=score_dates,
     )
     if contract.needs_graph:
-        from zoo.data.graph import FundamentalGraph
+        from zoo.datasets.graph import FundamentalGraph
 
         data.graph = FundamentalGraph(data, k=graph_k, max_distance=graph_max_distance)
     return data
@@ -301,7 +301,7 @@ def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
     """
     import pandas as pd
 
-    from zoo.data.feature_store import get_historical
+    from zoo.serving.feature_store import get_historical
 
     index = np.full(shape, -1, dtype=np.int32)
     keys: dict[tuple, int] = {}

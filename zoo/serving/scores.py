@@ -36,8 +36,8 @@ def write_back(model: str, scores: pl.DataFrame, apply: bool = True,
     """Store `scores` as the model's warehouse table and Feast view (replacing earlier ones)."""
     import duckdb
 
-    from zoo.data.export import export_tables
-    from zoo.data.feature_store import apply as feast_apply
+    from zoo.serving.export import export_tables
+    from zoo.serving.feature_store import apply as feast_apply
 
     missing = [c for c in COLUMNS if c not in scores.columns]
     if missing:

@@ -1,7 +1,7 @@
 """The raw Wind (WDS) tables this project reads: names, columns, units and keys.
 
 This module is the one place that says what a raw table looks like. The pandera contracts
-(`zoo.data.contracts`), the loader (`zoo.data.load`), the synthetic market (`zoo.data.synth`)
+(`zoo.ingest.contracts`), the loader (`zoo.ingest.load`), the synthetic market (`zoo.synth`)
 and SQLMesh's `transforms/external_models.yaml` are all derived from it, so a column cannot be
 renamed in one place and forgotten in another.
 
@@ -408,8 +408,8 @@ def external_models_yaml() -> str:
     equals this function's output, so the two cannot drift apart.
     """
     lines = [
-        "# Raw Wind tables, as declared in zoo/data/wind.py. Generated: do not edit by hand;",
-        "# regenerate with `python -m zoo.data.wind > transforms/external_models.yaml`.",
+        "# Raw Wind tables, as declared in zoo/ingest/wind.py. Generated: do not edit by hand;",
+        "# regenerate with `python -m zoo.ingest.wind > transforms/external_models.yaml`.",
     ]
     for table in RAW_TABLES:
         lines.append(f"- name: {table.schema}.{table.name}")

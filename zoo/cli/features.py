@@ -20,7 +20,7 @@ def _fail(err: Exception) -> click.ClickException:
 @click.option("--skip-export", is_flag=True, help="Only `feast apply`; keep the parquet exports.")
 def features_apply(skip_export: bool) -> None:
     """Export every SQLMesh features/labels model to parquet, then `feast apply`."""
-    from zoo.data.feature_store import FeatureStoreError, apply, export
+    from zoo.serving.feature_store import FeatureStoreError, apply, export
 
     try:
         if not skip_export:
@@ -44,7 +44,7 @@ def features_apply(skip_export: bool) -> None:
 def features_get(service: str, entities_path: Path | None, sample: int | None,
                  out: Path | None, full_feature_names: bool) -> None:
     """Point-in-time features of a service for the entity rows of a file (or a sample)."""
-    from zoo.data.feature_store import (
+    from zoo.serving.feature_store import (
         FeatureStoreError,
         get_historical,
         read_entities,
@@ -82,7 +82,7 @@ def features_get(service: str, entities_path: Path | None, sample: int | None,
 @features.command("materialize")
 def features_materialize() -> None:
     """Fill the online store (SQLite) with the latest date's features."""
-    from zoo.data.feature_store import FeatureStoreError, materialize
+    from zoo.serving.feature_store import FeatureStoreError, materialize
 
     try:
         latest = materialize()

@@ -1,7 +1,7 @@
 """Load a folder of Wind tables into the DuckDB warehouse: all of it, or nothing.
 
 `load_dir` finds one `<Table>.csv` or `<Table>.parquet` per table (names matched up to case),
-checks every file against its contract (`zoo.data.contracts`) and, only if all pass, writes
+checks every file against its contract (`zoo.ingest.contracts`) and, only if all pass, writes
 them in one DuckDB transaction:
 
 - tables are created from `wind.Table.create_sql` (keyed) when missing;
@@ -34,7 +34,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from zoo.data import contracts, wind
+from zoo.ingest import contracts, wind
 
 SCHEMAS: dict[str, tuple[wind.Table, ...]] = {"raw": wind.RAW_TABLES, "truth": wind.TRUTH_TABLES}
 DATA_SUFFIXES = (".csv", ".parquet")

@@ -6,7 +6,7 @@
   a daily value becomes known), as TIMESTAMPTZ, i.e. 07:00 UTC;
 - `created_timestamp`: when this export ran (UTC), the same for every row of one call;
 and sorted by (stock_id, event_timestamp), which is the order the ASOF join of
-`zoo.data.offline_store` reads and lets parquet row-group statistics prune by stock.
+`zoo.serving.offline_store` reads and lets parquet row-group statistics prune by stock.
 
 Each file is written to a temporary file in the same folder and then moved into place with
 `os.replace`, so a reader opening `<name>.parquet` sees either the previous export or the new

@@ -35,7 +35,7 @@ def data_load(src: Path, warehouse: Path | None) -> None:
     Every file is checked against its contract first; if any breaks one, nothing is written.
     Rows already loaded are skipped, so loading the same files twice changes nothing.
     """
-    from zoo.data.load import LoadError, load_dir
+    from zoo.ingest.load import LoadError, load_dir
     from zoo.paths import warehouse_path
 
     try:
@@ -67,8 +67,8 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
     Writes every raw table as parquet under --out, the planted truth under --out/truth, and
     loads both (through the same contracts as a real export) into $ZOO_HOME/warehouse.duckdb.
     """
-    from zoo.data.synth import SynthConfig, generate
     from zoo.paths import warehouse_path, zoo_home
+    from zoo.synth import SynthConfig, generate
 
     try:
         config = SynthConfig.from_overrides(
@@ -83,7 +83,7 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
     click.echo(result.summary())
     if no_load:
         return
-    from zoo.data.load import LoadError, load_dir, reset_schemas
+    from zoo.ingest.load import LoadError, load_dir, reset_schemas
 
     warehouse = warehouse_path()
     try:
@@ -100,7 +100,7 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
 @data.command("summary")
 def data_summary() -> None:
     """Rows and date range of every raw table and every SQLMesh-built model."""
-    from zoo.data.load import LoadError, warehouse_summary
+    from zoo.ingest.load import LoadError, warehouse_summary
     from zoo.paths import warehouse_path
 
     try:
@@ -160,8 +160,7 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
 
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.registry import create_model, model_contract
-    from zoo.train.config import TrainConfig
-    from zoo.train.data import fake_for_config
+    from zoo.train.config import TrainConfig, fake_for_config
     from zoo.train.rolling import run_rolling
     from zoo.train.runs import load_run, new_run_dir, run_summary, runs_dir
 
@@ -177,7 +176,7 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
         data = fake_for_config(config, n_stocks=fake_stocks,
                                sequence_days=contract.sequence_days, quarters=contract.quarters)
     else:
-        from zoo.data import datasets
+        from zoo.datasets import day_batches as datasets
 
         start = datetime.date(config.first_test_year - config.valid_years - config.train_years,
                               1, 1)
@@ -221,7 +220,7 @@ def score_cmd(name: str, run_id: str | None, write: bool) -> None:
     click.echo(run_summary(run))
     if not write:
         return
-    from zoo.data.scores import write_back
+    from zoo.serving.scores import write_back
 
     try:
         written = write_back(name, run.scores())
@@ -296,13 +295,13 @@ def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple
 
 
 # --------------------------------------------------------------------------- features
-from zoo.cli_features import features  # noqa: E402  (click only; heavy imports are inside)
+from zoo.cli.features import features  # noqa: E402  (click only; heavy imports are inside)
 
 main.add_command(features)
 
 # --------------------------------------------------------------------------- eval, report, backtest
-from portfolios.cli import backtest_command, bench_portfolio  # noqa: E402
-from zoo.cli_eval import bench_eval, eval_command, report_command  # noqa: E402
+from zoo.cli.backtest import backtest_command, bench_portfolio  # noqa: E402
+from zoo.cli.evaluate import bench_eval, eval_command, report_command  # noqa: E402
 
 main.add_command(eval_command)
 main.add_command(report_command)

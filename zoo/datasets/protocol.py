@@ -1,22 +1,20 @@
 """What the trainer reads: one trading day's cross-section at a time (`DayBatches`), and a
 small seeded synthetic implementation of it (`FakeDayBatches`) for tests and `zoo train --fake`.
 
-The real implementation, built from Feast point-in-time retrieval, lives in `zoo.data`.
+The real implementation, built from Feast point-in-time retrieval, is
+`zoo.datasets.day_batches`.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from zoo.train.config import TrainConfig
-
-__all__ = ["DayBatches", "FakeDayBatches", "business_days", "fake_for_config"]
+__all__ = ["BATCH_KEYS", "DayBatches", "FakeDayBatches", "business_days"]
 
 # The keys of a day's batch and their meaning, shared by every `DayBatches`.
 BATCH_KEYS: tuple[str, ...] = (
@@ -230,16 +228,3 @@ class FakeDayBatches:
     def __repr__(self) -> str:
         return (f"FakeDayBatches({len(self.dates)} days {self.dates[0]}..{self.dates[-1]}, "
                 f"{self.n_stocks} stocks, seed={self.seed})")
-
-
-def fake_for_config(config: TrainConfig, *, n_stocks: int = 100, seed: int = 0,
-                    sequence_days: int = 40, quarters: int = 12) -> FakeDayBatches:
-    """A `FakeDayBatches` spanning what a rolling run of `config` reads: the training and
-    validation years before `first_test_year`, through `last_test_year` (default: the first
-    test block)."""
-    first = config.first_test_year - config.valid_years - config.train_years
-    last = (config.last_test_year if config.last_test_year is not None
-            else config.first_test_year + config.retrain_every_years - 1)
-    return FakeDayBatches(start=datetime.date(first, 1, 1), end=datetime.date(last, 12, 31),
-                          n_stocks=n_stocks, sequence_days=sequence_days, quarters=quarters,
-                          horizon=config.horizon_days, seed=seed)

@@ -30,14 +30,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo.data.datasets import CLIP, FUND_FIELDS
+from zoo.datasets.day_batches import CLIP, FUND_FIELDS
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Sequence
     from pathlib import Path
 
-    from zoo.data.datasets import FeastDayBatches
+    from zoo.datasets.day_batches import FeastDayBatches
 
 PROFILE = ("net_margin", "revenue_growth", "leverage_logit", "log_asset_turnover",
            "cash_conversion", "seasonality")

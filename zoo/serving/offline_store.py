@@ -9,7 +9,7 @@ feature view, so millions of entity rows against several views stay practical.
 Use it from feature_store.yaml:
 
     offline_store:
-      type: zoo.data.offline_store.AsofDuckDBOfflineStore
+      type: zoo.serving.offline_store.AsofDuckDBOfflineStore
     coerce_tz_aware: false   # required: naive entity timestamps are refused, not read as UTC
 
 Semantics are Feast's (checked row for row against the stock store in
@@ -67,8 +67,8 @@ ROW_ID = "__zoo_row_id"
 class AsofDuckDBOfflineStoreConfig(FeastConfigBaseModel):
     """`offline_store:` block of feature_store.yaml for `AsofDuckDBOfflineStore`."""
 
-    type: Literal["zoo.data.offline_store.AsofDuckDBOfflineStore"] = (
-        "zoo.data.offline_store.AsofDuckDBOfflineStore"
+    type: Literal["zoo.serving.offline_store.AsofDuckDBOfflineStore"] = (
+        "zoo.serving.offline_store.AsofDuckDBOfflineStore"
     )
     threads: int | None = None
     """DuckDB worker threads (default: DuckDB's, one per core)."""
@@ -419,7 +419,7 @@ class AsofDuckDBOfflineStore(OfflineStore):
                             progress: Callable[[int], Any] | None) -> None:
         raise NotImplementedError(
             "AsofDuckDBOfflineStore is read-only: offline views are parquet files exported "
-            "from the warehouse (zoo.data.export), not written through Feast")
+            "from the warehouse (zoo.serving.export), not written through Feast")
 
 
 def _pull_select(config: RepoConfig, data_source: DataSource, join_key_columns: list[str],

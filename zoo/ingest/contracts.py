@@ -1,6 +1,6 @@
 """Data contracts for the raw Wind tables: one pandera (polars) schema per table.
 
-A contract is derived from `zoo.data.wind` (columns, kinds, nullability, key) plus the table's
+A contract is derived from `zoo.ingest.wind` (columns, kinds, nullability, key) plus the table's
 own rules (prices positive, OHLC consistent, weights summing to 100, ...). `validate` checks a
 frame against its contract and returns it cast to the contract's types, or raises
 `ContractError` listing every broken rule, most important first, each with the number of rows
@@ -30,7 +30,7 @@ import polars as pl
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaError, SchemaErrorReason, SchemaErrors
 
-from zoo.data import wind
+from zoo.ingest import wind
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     wind.STR: pl.String(),

@@ -78,8 +78,9 @@ def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], fee: float,
     """Evaluate scored models (or feature columns, or `oracle`) as factors."""
     import json
 
+    from zoo.atomic import write_text
     from zoo.evaluate import tables
-    from zoo.evaluate.report import _write_atomic, print_tables
+    from zoo.evaluate.report import print_tables
     from zoo.paths import zoo_home
 
     evaluations = _evaluate_all(list(names), horizons, fee, start, end, style_date)
@@ -89,7 +90,7 @@ def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], fee: float,
     if write_json:
         for e in evaluations:
             path = zoo_home() / "reports" / "eval" / f"{e.name}.json"
-            _write_atomic(path, json.dumps(e.to_json(), indent=2, ensure_ascii=False) + "\n")
+            write_text(path, json.dumps(e.to_json(), indent=2, ensure_ascii=False) + "\n")
             click.echo(f"{e.name}: {e.seconds:.1f} s, written to {path}")
 
 

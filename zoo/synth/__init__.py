@@ -2,7 +2,7 @@
 
 `generate(config, out_dir)` writes `<out_dir>/<Table>.parquet` for every table in
 `wind.RAW_TABLES` and `<out_dir>/truth/<table>.parquet` for `wind.TRUTH_TABLES`. Columns, kinds
-and units are exactly those of `zoo.data.wind` (dates 'YYYYMMDD' strings, floats float64, ints
+and units are exactly those of `zoo.ingest.wind` (dates 'YYYYMMDD' strings, floats float64, ints
 int64). The same config gives the same values: every draw comes from one
 `numpy.random.Generator(PCG64(seed))` in a fixed order.
 
@@ -142,7 +142,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from zoo.data import wind
+from zoo.ingest import wind
 
 PRE_YEARS = 4  # statements start this many years before `start` (SUE needs 13 quarters)
 EFFECTS = ("reversal", "turnover", "earnings", "neighbour")
