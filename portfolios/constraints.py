@@ -21,12 +21,12 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from zoo.vocabulary import STYLE_FACTORS
+
 # exposures in standard deviations and weights are at most a few units, so this stands in for
 # "no bound" without handing a solver an infinity
 NO_BOUND = 1e3
 
-STYLE_FACTORS: tuple[str, ...] = ("size", "midcap", "bp", "ep", "momentum_20d", "liquidity_20d",
-                                  "volatility_20d", "profitability", "growth", "sue")
 
 
 @dataclass(frozen=True)

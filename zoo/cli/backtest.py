@@ -1,4 +1,4 @@
-"""`zoo backtest` and `zoo bench portfolio`: index-enhancement portfolios of a model's scores."""
+"""`zoo backtest`: index-enhancement portfolios of a model's scores."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ from datetime import date
 import click
 
 from portfolios.backtest import INDEXES, UNIVERSES
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value if "-" in value else
-                                  f"{value[:4]}-{value[4:6]}-{value[6:]}")
-    except ValueError as err:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or YYYYMMDD)") from err
+from zoo.cli.options import DATE, cost_option
 
 
 @click.command("backtest")
@@ -27,15 +18,15 @@ def _day(value: str | None) -> date | None:
               show_default=True, help="Whole market, or at least 80% in index constituents.")
 @click.option("--rebalance-days", type=int, default=5, show_default=True,
               help="Trading days between decisions.")
-@click.option("--cost", type=float, default=0.003, show_default=True,
-              help="Round-trip cost rate, charged on one-way turnover (双边 3‰ = 0.003).")
-@click.option("--start", default=None, help="First decision day (default: first score).")
-@click.option("--end", default=None, help="Last day (default: a holding period after the "
-                                          "last score).")
+@cost_option()
+@click.option("--start", type=DATE, default=None,
+              help="First decision day, YYYY-MM-DD or YYYYMMDD (default: first score).")
+@click.option("--end", type=DATE, default=None,
+              help="Last day (default: a holding period after the last score).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="A constraint, e.g. --set stock_deviation=0.01 --set max_turnover=none.")
 def backtest_command(name: str, index: str, universe: str, rebalance_days: int, cost: float,
-                     start: str | None, end: str | None, overrides: tuple[str, ...]) -> None:
+                     start: date | None, end: date | None, overrides: tuple[str, ...]) -> None:
     """Backtest an enhanced-index portfolio built from model NAME's scores.
 
     Reads scores.score_NAME and the feature tables from $ZOO_HOME/warehouse.duckdb, rebalances
@@ -53,7 +44,7 @@ def backtest_command(name: str, index: str, universe: str, rebalance_days: int, 
     try:
         constraints = PortfolioConstraints.from_overrides(list(overrides))
         config = BacktestConfig(index=index, universe=universe, rebalance_days=rebalance_days,
-                                cost_rate=cost, start=_day(start), end=_day(end),
+                                cost_rate=cost, start=start, end=end,
                                 constraints=constraints)
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
@@ -98,16 +89,3 @@ def _yearly_rich(name: str, daily, config) -> object:
         table.add_row(row["period"], *[format(row[m], FORMATS[m]) for m in METRICS],
                       format(row_gross["annual_excess"], ".1%"))
     return table
-
-
-@click.command("portfolio")
-@click.option("--repeats", type=int, default=5, show_default=True,
-              help="Solves per formulation for the rebalance medians.")
-@click.option("--years", type=float, default=7.0, show_default=True,
-              help="Length of the CSI 1000 backtest.")
-@click.option("--skip-backtest", is_flag=True, help="Only time the rebalance.")
-def bench_portfolio(repeats: int, years: float, skip_backtest: bool) -> None:
-    """Time one full-market rebalance and a CSI 1000 enhanced backtest."""
-    from zoo.bench.portfolio import run
-
-    run(repeats=repeats, years=years, backtest=not skip_backtest)

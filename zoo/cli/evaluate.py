@@ -1,4 +1,4 @@
-"""`zoo eval`, `zoo report` and `zoo bench eval`: factor evaluation of scored models.
+"""`zoo eval` and `zoo report`: factor evaluation of scored models.
 
 A NAME is a scored model (table scores.score_<model>), `oracle` (the synthetic market's planted
 expected return), `truth.<ER column>`, or a feature column such as
@@ -7,36 +7,23 @@ expected return), `truth.<ER column>`, or a feature column such as
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import click
 
-DEFAULT_HORIZONS = "5,10,15,20"
+from zoo.cli.options import DATE, cost_option, horizons_param
+from zoo.vocabulary import HORIZONS
 
-
-def _horizons(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
-    try:
-        horizons = tuple(sorted({int(part) for part in value.split(",") if part.strip()}))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: give trading-day counts like 5,10,15,20") from None
-    bad = [h for h in horizons if h not in (5, 10, 15, 20)]
-    if not horizons or bad:
-        raise click.BadParameter(f"{value!r}: labels exist for 5, 10, 15 and 20 days only")
-    return horizons
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
+DEFAULT_HORIZONS = ",".join(map(str, HORIZONS))
 
 
 _options = [
     click.option("--horizon", "horizons", default=DEFAULT_HORIZONS, show_default=True,
-                 callback=_horizons, help="Rebalance intervals in trading days."),
-    click.option("--fee", type=click.FloatRange(0, 1, max_open=True), default=0.003,
-                 show_default=True, help="Two-sided cost per unit of buy-plus-sell turnover."),
-    click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD)."),
-    click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD)."),
-    click.option("--style-date", type=click.DateTime(["%Y-%m-%d"]),
+                 callback=horizons_param, help="Rebalance intervals in trading days."),
+    cost_option("--cost", "--fee"),
+    click.option("--start", type=DATE, help="First day (YYYY-MM-DD or YYYYMMDD)."),
+    click.option("--end", type=DATE, help="Last day (YYYY-MM-DD or YYYYMMDD)."),
+    click.option("--style-date", type=DATE,
                  help="Day of the one-date style correlations (default: the last)."),
 ]
 
@@ -47,15 +34,15 @@ def _with_options(command):
     return command
 
 
-def _evaluate_all(names: list[str], horizons: tuple[int, ...], fee: float,
-                  start: datetime | None, end: datetime | None,
-                  style_date: datetime | None) -> list:
+def _evaluate_all(names: list[str], horizons: tuple[int, ...], cost: float,
+                  start: date | None, end: date | None,
+                  style_date: date | None) -> list:
     from zoo.evaluate.evaluation import EvalConfig, evaluate
     from zoo.evaluate.inputs import connect
 
     try:
-        config = EvalConfig(horizons=horizons, fee=fee, start=_day(start), end=_day(end),
-                            style_date=_day(style_date))
+        config = EvalConfig(horizons=horizons, fee=cost, start=start, end=end,
+                            style_date=style_date)
         con = connect()
     except (ValueError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from None
@@ -72,8 +59,8 @@ def _evaluate_all(names: list[str], horizons: tuple[int, ...], fee: float,
 @_with_options
 @click.option("--json/--no-json", "write_json", default=True, show_default=True,
               help="Also write $ZOO_HOME/reports/eval/<name>.json.")
-def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], fee: float,
-                 start: datetime | None, end: datetime | None, style_date: datetime | None,
+def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: float,
+                 start: date | None, end: date | None, style_date: date | None,
                  write_json: bool) -> None:
     """Evaluate scored models (or feature columns, or `oracle`) as factors."""
     import json
@@ -83,7 +70,7 @@ def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], fee: float,
     from zoo.evaluate.report import print_tables
     from zoo.paths import zoo_home
 
-    evaluations = _evaluate_all(list(names), horizons, fee, start, end, style_date)
+    evaluations = _evaluate_all(list(names), horizons, cost, start, end, style_date)
     print_tables([tables.ability_table(evaluations), tables.weekly_table(evaluations),
                   tables.ic_table(evaluations), tables.yearly_table(evaluations),
                   tables.correlation_table(evaluations, "style", on_date=False)])
@@ -97,9 +84,9 @@ def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], fee: float,
 @click.command("report")
 @click.argument("names", nargs=-1)
 @_with_options
-def report_command(names: tuple[str, ...], horizons: tuple[int, ...], fee: float,
-                   start: datetime | None, end: datetime | None,
-                   style_date: datetime | None) -> None:
+def report_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: float,
+                   start: date | None, end: date | None,
+                   style_date: date | None) -> None:
     """Write the HTML and Markdown report for scored models to $ZOO_HOME/reports/.
 
     Without NAMES: every scored model (scores.score_* tables)."""
@@ -122,22 +109,10 @@ def report_command(names: tuple[str, ...], horizons: tuple[int, ...], fee: float
             raise click.ClickException(
                 f"no scored model in {warehouse_path()} (no scores.score_* table): run "
                 f"`zoo score NAME` first, or name factors, e.g. `zoo report oracle`")
-    evaluations = _evaluate_all(list(names), horizons, fee, start, end, style_date)
+    evaluations = _evaluate_all(list(names), horizons, cost, start, end, style_date)
     print_tables([tables.weekly_table(evaluations), tables.yearly_table(evaluations)])
     models = [e.name for e in evaluations if e.kind == "model"]
     sections = tables.sections(evaluations) + portfolio_sections(models)
     html_path, md_path = write_report(sections, zoo_home() / "reports",
                                       subtitle=f"因子：{', '.join(e.name for e in evaluations)}。")
     click.echo(f"report written to {html_path} (Markdown: {md_path})")
-
-
-@click.command("eval")
-@click.option("--stocks", type=click.IntRange(10), default=5000, show_default=True)
-@click.option("--years", type=click.IntRange(1, 30), default=8, show_default=True)
-@click.option("--repeats", type=click.IntRange(1, 10), default=3, show_default=True)
-@click.option("--keep", is_flag=True, help="Keep the scratch warehouse under $ZOO_HOME/bench.")
-def bench_eval(stocks: int, years: int, repeats: int, keep: bool) -> None:
-    """Time a full evaluation of one model on full-market synthetic scores."""
-    from zoo.bench.eval import run
-
-    run(stocks=stocks, years=years, repeats=repeats, keep=keep)

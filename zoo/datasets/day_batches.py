@@ -35,22 +35,20 @@ if TYPE_CHECKING:
 
     from zoo.registry import DataContract
 
+from zoo.vocabulary import (
+    FUNDAMENTAL_FIELDS,
+    MONEY_FIELDS,
+    PRICE_COLUMNS,
+    STYLE_FACTORS,
+    STYLE_SLOTS,
+    ZSCORE_CLIP,
+)
+
 log = logging.getLogger(__name__)
 
-PRICE_COLUMNS = ("adj_open", "adj_high", "adj_low", "adj_close", "adj_vwap", "volume_shares")
-FUND_FIELDS = (
-    "revenue_q", "revenue_ttm", "operating_profit_q", "operating_profit_ttm", "net_profit_q",
-    "net_profit_ttm", "operating_cash_flow_q", "operating_cash_flow_ttm", "parent_equity",
-    "total_assets", "roe_ttm", "roa_ttm", "gross_margin_q", "net_margin_q", "revenue_yoy",
-    "net_profit_yoy", "accruals_ttm", "leverage", "sue",
-)
 # Amounts in yuan span orders of magnitude: a signed log before standardising.
-MONEY_FIELDS = frozenset(FUND_FIELDS[:10])
-_MONEY_INDEX = [i for i, f in enumerate(FUND_FIELDS) if f in MONEY_FIELDS]
-STYLE_COLUMNS = ("size", "midcap", "bp", "ep", "momentum_20d", "liquidity_20d",
-                 "volatility_20d", "profitability", "growth", "sue")
-STYLE_SLOTS = 11  # the models' style width: the ten factors and a reserved zero slot
-CLIP = 5.0
+_MONEY_INDEX = [i for i, f in enumerate(FUNDAMENTAL_FIELDS) if f in MONEY_FIELDS]
+STYLE_COLUMNS = tuple(STYLE_FACTORS)
 WARMUP_DAYS = 70  # calendar days before `start` retrieved for the first 40-day windows
 CHUNK_ROWS = 400_000  # entity rows per Feast call for the fundamental arrays
 
@@ -62,13 +60,13 @@ def _label_horizon(label: str) -> tuple[int, int]:
 
 
 def _zscore(x: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Standardise over `axis` where `mask`; NaN-safe; clipped to +-CLIP; 0 elsewhere."""
+    """Standardise over `axis` where `mask`; NaN-safe; clipped to +-ZSCORE_CLIP; 0 elsewhere."""
     values = np.where(mask, x, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.nanmean(values, axis=axis, keepdims=True)
         std = np.nanstd(values, axis=axis, keepdims=True)
         z = (values - mean) / np.where(std > 0, std, np.nan)
-    return np.nan_to_num(np.clip(z, -CLIP, CLIP), nan=0.0).astype(np.float32)
+    return np.nan_to_num(np.clip(z, -ZSCORE_CLIP, ZSCORE_CLIP), nan=0.0).astype(np.float32)
 
 
 @dataclass
@@ -136,9 +134,9 @@ class FeastDayBatches:
 
         index = self.fund_index[stocks, t]
         known = index >= 0
-        fund = np.full((n, 12, len(FUND_FIELDS)), np.nan, dtype=np.float32)
+        fund = np.full((n, 12, len(FUNDAMENTAL_FIELDS)), np.nan, dtype=np.float32)
         fund[known] = self.fund_vectors[index[known]]
-        fund_mask = np.isfinite(fund[:, :, FUND_FIELDS.index("net_profit_q")])
+        fund_mask = np.isfinite(fund[:, :, FUNDAMENTAL_FIELDS.index("net_profit_q")])
         fundamentals = _zscore(fund, np.isfinite(fund), axis=0)
 
         style = np.zeros((n, STYLE_SLOTS), dtype=np.float32)
@@ -313,7 +311,7 @@ def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
         period = table.column("latest_report_period").to_numpy(zero_copy_only=False)
         announced = table.column("last_announced_date").to_numpy(zero_copy_only=False)
         stocks = part["stock_id"].to_numpy()
-        arrays = {f: table.column(f"{f}_12q") for f in FUND_FIELDS}
+        arrays = {f: table.column(f"{f}_12q") for f in FUNDAMENTAL_FIELDS}
         for i in range(table.num_rows):
             if period[i] is None or (isinstance(period[i], float) and np.isnan(period[i])) \
                     or str(period[i]) == "NaT":
@@ -322,13 +320,14 @@ def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
             found = keys.get(key)
             if found is None:
                 vector = np.stack([np.asarray(arrays[f][i].as_py(), dtype=np.float32)
-                                   for f in FUND_FIELDS], axis=1)  # [12, 19]
+                                   for f in FUNDAMENTAL_FIELDS], axis=1)  # [12, 19]
                 money = vector[:, _MONEY_INDEX]
                 vector[:, _MONEY_INDEX] = np.sign(money) * np.log1p(np.abs(money))
                 found = keys[key] = len(vectors)
                 vectors.append(vector)
                 quarters.append((pd.Timestamp(period[i]).month + 2) // 3)
             index[rows[lo + i], cols[lo + i]] = found
-    stacked = np.stack(vectors) if vectors else np.zeros((0, 12, len(FUND_FIELDS)), np.float32)
+    stacked = (np.stack(vectors) if vectors
+               else np.zeros((0, 12, len(FUNDAMENTAL_FIELDS)), np.float32))
     return index, stacked, np.asarray(quarters, dtype=np.int8)
 

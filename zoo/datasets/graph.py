@@ -4,7 +4,7 @@ Each stock is linked to its k nearest stocks in a six-dimensional point-in-time 
 profile, the dimensions along which firms are alike as businesses: net margin, revenue growth,
 leverage, asset turnover, cash conversion and revenue seasonality (see `profiles`), each over
 the last year. Each dimension is standardised across the stocks of the day (mean and standard
-deviation, clipped at +-CLIP, unknown = the mean), and neighbours are the nearest by Euclidean
+deviation, clipped at +-5, unknown = the mean), and neighbours are the nearest by Euclidean
 distance, so every dimension weighs the same. Edges point from a neighbour to the stock (PyG
 source -> target), so a GAT layer lets each stock gather its neighbours' representations.
 
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo.datasets.day_batches import CLIP, FUND_FIELDS
+from zoo.vocabulary import FUNDAMENTAL_FIELDS, ZSCORE_CLIP
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 PROFILE = ("net_margin", "revenue_growth", "leverage_logit", "log_asset_turnover",
            "cash_conversion", "seasonality")
 SEASON_QUARTERS = 4  # the quarters the latest TTM sums: their shares estimate the seasonal slope
-_F = {name: i for i, name in enumerate(FUND_FIELDS)}
+_F = {name: i for i, name in enumerate(FUNDAMENTAL_FIELDS)}
 
 
 def _amount(vectors: np.ndarray, name: str) -> np.ndarray:
@@ -90,11 +90,11 @@ def profiles(vectors: np.ndarray, latest_quarter: np.ndarray) -> np.ndarray:
 
 
 def standardise(profile: np.ndarray) -> np.ndarray:
-    """Columns standardised by mean and standard deviation, clipped at +-CLIP, NaN -> 0."""
+    """Columns standardised by mean and standard deviation, clipped at +-ZSCORE_CLIP, NaN -> 0."""
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.nanmean(profile, axis=0, keepdims=True)
         std = np.nanstd(profile, axis=0, keepdims=True)
-        z = np.clip((profile - mean) / np.where(std > 0, std, np.nan), -CLIP, CLIP)
+        z = np.clip((profile - mean) / np.where(std > 0, std, np.nan), -ZSCORE_CLIP, ZSCORE_CLIP)
     return np.nan_to_num(z, nan=0.0).astype(np.float32)
 
 

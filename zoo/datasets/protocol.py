@@ -14,22 +14,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from zoo.vocabulary import BATCH_KEYS, STYLE_SLOTS
+
 __all__ = ["BATCH_KEYS", "DayBatches", "FakeDayBatches", "business_days"]
-
-# The keys of a day's batch and their meaning, shared by every `DayBatches`.
-BATCH_KEYS: tuple[str, ...] = (
-    "price_volume",  # float [N, T, 6], may hold NaN outside price_mask
-    "price_mask",  # bool [N]: the stock has a full price window
-    "fundamentals",  # float [N, Q, G], standardised, 0 where unknown
-    "fund_mask",  # bool [N, Q]: quarter known
-    "style",  # float [N, S]
-    "edge_index",  # long [2, E], indices into the day's N stocks
-    "industry",  # long [N]: the day's industry of each stock (0, 1, ...), -1 unknown
-    "label",  # float [N], standardised forward excess return, 0 outside label_mask
-    "label_mask",  # bool [N]
-    "stock_index",  # long [N], index into `stock_ids`
-)
-
 
 @runtime_checkable
 class DayBatches(Protocol):
@@ -99,7 +86,7 @@ class FakeDayBatches:
     def __init__(self, *, start: datetime.date = datetime.date(2016, 1, 1),
                  end: datetime.date = datetime.date(2018, 12, 31), n_stocks: int = 64,
                  sequence_days: int = 40, quarters: int = 12, fund_features: int = 19,
-                 style_features: int = 11, horizon: int = 5, signal: float = 1.0,
+                 style_features: int = STYLE_SLOTS, horizon: int = 5, signal: float = 1.0,
                  seed: int = 0, neighbours: int = 4, industries: int = 8,
                  poison_from: datetime.date | None = None,
                  poison: float | str = float("nan"), cache: bool = True) -> None:

@@ -34,11 +34,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo.vocabulary import HORIZONS
+
 if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
-HORIZONS = (5, 10, 15, 20)
 ORACLE = "oracle"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NUMERIC = ("DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "HUGEINT", "DECIMAL")

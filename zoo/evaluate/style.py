@@ -14,21 +14,12 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from zoo.vocabulary import FUNDAMENTAL_FACTORS, STYLE_FACTORS
+
 if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
-# column -> the seed report's name for it
-STYLE_FACTORS = {
-    "size": "市值", "midcap": "中盘", "bp": "BP", "ep": "EP", "momentum_20d": "1个月动量",
-    "liquidity_20d": "流动性", "volatility_20d": "波动率", "profitability": "盈利",
-    "growth": "成长", "sue": "SUE",
-}
-FUNDAMENTAL_FACTORS = {
-    "roe_ttm": "ROE (TTM)", "roa_ttm": "ROA (TTM)", "gross_margin_q": "毛利率",
-    "net_margin_q": "净利率", "revenue_yoy": "营收同比", "net_profit_yoy": "净利润同比",
-    "accruals_ttm": "应计", "leverage": "杠杆", "sue": "SUE",
-}
 
 
 def _present(con: duckdb.DuckDBPyConnection, schema: str, table: str,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from zoo.evaluate.sections import Figure, Section, Table
-from zoo.evaluate.style import FUNDAMENTAL_FACTORS, STYLE_FACTORS
 from zoo.evaluate.topn import PORTFOLIO_NAMES, PORTFOLIOS
+from zoo.vocabulary import FUNDAMENTAL_FACTORS, STYLE_FACTORS
 
 if TYPE_CHECKING:
     import polars as pl

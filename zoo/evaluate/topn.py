@@ -11,9 +11,9 @@ ret_vwap_h, so consecutive periods chain exactly.
   dropped at zero return; one with a missing return earns zero.
 - Holdings are equally weighted after each rebalance. Turnover is two-sided: sum |w_new -
   w_drift| over stocks, w_drift being last period's weights grown by their returns (the first
-  period buys from cash: turnover 1). The fee is two-sided too: `fee` (0.3% by default) per
-  unit of buy-plus-sell round trip, i.e. fee / 2 per yuan traded on either side, so a period's
-  net return is exactly gross - turnover * fee / 2.
+  period buys from cash: turnover 1). `fee` is the project's one cost convention
+  (zoo.vocabulary.COST_RATE): a round-trip rate charged on one-way turnover (half the two-sided
+  turnover), so a period's net return is exactly gross - turnover * fee / 2.
 - The benchmark is the mean ret_vwap_h over the universe stocks buyable at T+1.
 - Excess per period = portfolio - benchmark; the excess NAV compounds it. The annualised excess
   is NAV_end ** (periods_per_year / periods) - 1 with periods_per_year = 242 / h (242 A-share
@@ -29,11 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from zoo.vocabulary import COST_RATE
+
 if TYPE_CHECKING:
     import polars as pl
 
 TRADING_DAYS_PER_YEAR = 242
-DEFAULT_FEE = 0.003
+DEFAULT_FEE = COST_RATE
 PORTFOLIOS = ("top10pct", "top100")
 PORTFOLIO_NAMES = {"top10pct": "Top10%", "top100": "Top100"}
 

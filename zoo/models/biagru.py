@@ -39,13 +39,12 @@ from zoo.layers import (
     OrthogonalFactorHead,
 )
 from zoo.layers.gru import InputNorm
-from zoo.models.fundamental import FUNDAMENTAL_FIELDS
 from zoo.models.two_stage import XGBoostConfig, XGBoostStage
 from zoo.registry import DataContract, register_model
+from zoo.vocabulary import FUNDAMENTAL_FIELDS, STYLE_SLOTS
 
 PRICE_VOLUME_FEATURES = 6  # open, high, low, close, VWAP (over the last close), volume ratio
 INDUSTRY_NEUTRAL = True
-STYLE_FACTORS = 11  # size, midcap, bp, ep, momentum, liquidity, volatility, ..., one reserved
 
 
 class BiAGRU(nn.Module):
@@ -256,7 +255,7 @@ def biagru_composite(*, price_features: int = PRICE_VOLUME_FEATURES,
     two_stage=True,
 ))
 def biagru_xgb(*, price_features: int = PRICE_VOLUME_FEATURES,
-               fund_features: int = len(FUNDAMENTAL_FIELDS), style_features: int = STYLE_FACTORS,
+               fund_features: int = len(FUNDAMENTAL_FIELDS), style_features: int = STYLE_SLOTS,
                hidden_channels: int = 64, num_layers: int = 1, num_factors: int = 32,
                dropout: float = 0.1, input_norm: InputNorm = "rank",
                xgb_n_estimators: int = 500, xgb_n_jobs: int = 1,

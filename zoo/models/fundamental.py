@@ -7,14 +7,7 @@ from torch import Tensor, nn
 
 from zoo.layers import MLP, FundamentalGRUEncoder
 from zoo.registry import DataContract, register_model
-
-# The 19 fields of each quarter, in the order of the last axis of batch["fundamentals"].
-FUNDAMENTAL_FIELDS: tuple[str, ...] = (
-    "revenue_q", "revenue_ttm", "operating_profit_q", "operating_profit_ttm", "net_profit_q",
-    "net_profit_ttm", "operating_cash_flow_q", "operating_cash_flow_ttm", "parent_equity",
-    "total_assets", "roe_ttm", "roa_ttm", "gross_margin_q", "net_margin_q", "revenue_yoy",
-    "net_profit_yoy", "accruals_ttm", "leverage", "sue",
-)
+from zoo.vocabulary import FUNDAMENTAL_FIELDS
 
 
 class FundGRUMLP(nn.Module):

@@ -1,0 +1,99 @@
+"""`zoo bench ...`: the benchmarks (speed, memory, model quality); results go to
+$ZOO_HOME/bench/*.json."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from zoo.cli.options import DATE
+from zoo.dates import wind_date
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks (speed and memory); results go to $ZOO_HOME/bench/*.json."""
+
+
+@bench.command("synth")
+@click.option("--stocks", type=int, default=5000, show_default=True)
+@click.option("--start", type=DATE, default="20140101", show_default=True)
+@click.option("--end", type=DATE, default="20231231", show_default=True)
+def bench_synth(stocks: int, start: date, end: date) -> None:
+    """Full-market synthetic market: rows per second and peak memory."""
+    from zoo.bench.synth import run
+
+    run(stocks=stocks, start=wind_date(start), end=wind_date(end))
+
+
+@bench.command("refresh")
+@click.option("--stocks", type=int, default=5000, show_default=True)
+@click.option("--start", type=DATE, default="20140101", show_default=True)
+@click.option("--end", type=DATE, default="20231231", show_default=True)
+def bench_refresh(stocks: int, start: date, end: date) -> None:
+    """Full-market `sqlmesh plan`, one new day through `sqlmesh run`, and a pandas baseline."""
+    from zoo.bench.refresh import run
+
+    run(stocks=stocks, start=wind_date(start), end=wind_date(end))
+
+
+@bench.command("retrieve")
+@click.option("--rows", type=int, default=10_000_000, show_default=True,
+              help="Entity rows (stock, event_timestamp) to retrieve.")
+def bench_retrieve(rows: int) -> None:
+    """Point-in-time retrieval through Feast vs a hand-written DuckDB ASOF join."""
+    from zoo.bench.retrieve import run
+
+    run(rows=rows)
+
+
+@bench.command("zoo")
+@click.option("--models", default=",".join(("biagru", "fund_gru_mlp", "biagru_composite",
+                                            "biagru_xgb", "biagru_gat")), show_default=True,
+              help="Comma-separated models to train on the default market.")
+@click.option("--seeds", default="0,1,2", show_default=True,
+              help="Seeds of biagru and biagru_gat (their spread judges the graph ablation).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="TrainConfig overrides for every run (e.g. the demo's small configuration, "
+                   "or device=cuda).")
+@click.option("--market", "markets", multiple=True,
+              type=click.Choice(["neighbour", "no_neighbour"]),
+              help="Only these markets (default both).")
+@click.option("--skip-full-market", is_flag=True, help="Skip the 5000-stock day's memory.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trainings at once, the cores shared out between them.")
+def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple[str, ...],
+              skip_full_market: bool, jobs: int) -> None:
+    """Out-of-sample weekly Rank IC of every model beside the oracle, the graph ablation, style
+    correlations, speed and memory. Hours on a 2-core CPU with the defaults."""
+    from zoo.bench.zoo import MARKETS, run
+
+    run(models=tuple(m.strip() for m in models.split(",") if m.strip()),
+        seeds=tuple(int(s) for s in seeds.split(",") if s.strip()), settings=settings,
+        markets=markets or tuple(MARKETS), full_market=not skip_full_market, jobs=jobs)
+
+
+@bench.command("eval")
+@click.option("--stocks", type=click.IntRange(10), default=5000, show_default=True)
+@click.option("--years", type=click.IntRange(1, 30), default=8, show_default=True)
+@click.option("--repeats", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--keep", is_flag=True, help="Keep the scratch warehouse under $ZOO_HOME/bench.")
+def bench_eval(stocks: int, years: int, repeats: int, keep: bool) -> None:
+    """Time a full evaluation of one model on full-market synthetic scores."""
+    from zoo.bench.eval import run
+
+    run(stocks=stocks, years=years, repeats=repeats, keep=keep)
+
+
+@bench.command("portfolio")
+@click.option("--repeats", type=int, default=5, show_default=True,
+              help="Solves per formulation for the rebalance medians.")
+@click.option("--years", type=float, default=7.0, show_default=True,
+              help="Length of the CSI 1000 backtest.")
+@click.option("--skip-backtest", is_flag=True, help="Only time the rebalance.")
+def bench_portfolio(repeats: int, years: float, skip_backtest: bool) -> None:
+    """Time one full-market rebalance and a CSI 1000 enhanced backtest."""
+    from zoo.bench.portfolio import run
+
+    run(repeats=repeats, years=years, backtest=not skip_backtest)
