@@ -10,16 +10,13 @@
 
 The encoders rank each input across the day's stocks (`input_norm="rank"`, see
 `CrossSectionalRank`) by default: a stock's window then reads relative to the market, which a
-per-stock GRU cannot otherwise do. On the synthetic market (train 2020-21, test 2023, 500
-stocks) that took biagru_gat's out-of-sample daily Rank IC from 0.075 to 0.087 over
-`input_norm="batch"` with the same training; `input_norm="batch"` is still there to compare.
+per-stock GRU cannot otherwise do (`input_norm="batch"` is still there to compare).
 
 They also read each window relative to the stock's industry (`industry_neutral=True`, the
 default: the ranked inputs minus their mean over the day's stocks of the same CITIC level-1
 industry, fed beside the ranks). A neighbour's move then tells its own news rather than its
-industry's, which is what the graph passes on: biagru_gat's 2023 daily Rank IC 0.112 -> 0.120
-(train 2020-21, same training; biagru 0.058 either way). The batch's "industry" holds the
-industry in force that day.
+industry's, which is what the graph passes on. The batch's "industry" holds the industry in
+force that day. What each default gains is measured by `zoo bench zoo` (README).
 
 Every `forward(batch)` reads one trading day's cross-section and returns a score per stock [N].
 Stocks outside `price_mask` get a (finite) score computed from zeros; train and evaluate on

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.atomic import write_json
 from zoo.datasets.protocol import DayBatches
 from zoo.metrics import daily_rank_ic
-from zoo.metrics import ic_summary as summarise_ic
+from zoo.metrics import ic_summary
 from zoo.train.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -171,9 +171,9 @@ def daily_ic(scores: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
             .select("trade_date", "ic"))
 
 
-def ic_summary(ics: pl.DataFrame) -> dict[str, float | int]:
+def run_ic_record(ics: pl.DataFrame) -> dict[str, float | int]:
     """A run's record of its daily ICs: the summary of zoo.metrics under the run's keys."""
-    s = summarise_ic(ics)
+    s = ic_summary(ics)
     return {"rank_ic_mean": s["mean"], "rank_ic_std": s["std"], "icir": s["icir"],
             "positive_share": s["win_rate"], "days": s["periods"]}
 
@@ -346,7 +346,7 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                                      checkpoint=checkpoint, resume=resume, on_epoch=on_epoch)
                 frame = trainer.predict(data, split.test_days)
                 frames.append(frame)
-                test = ic_summary(daily_ic(frame, labels))
+                test = run_ic_record(daily_ic(frame, labels))
                 seeds.append({"seed": seed, "best_epoch": result.best_epoch,
                               "epochs_run": result.epochs_run,
                               "stopped_early": result.stopped_early,
@@ -358,7 +358,7 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                 bars.end_fit(f"best epoch {result.best_epoch}, valid IC "
                              f"{result.best_valid_ic:+.4f}, test IC {test['rank_ic_mean']:+.4f}")
             scores = ensemble(frames)
-            test = ic_summary(daily_ic(scores, labels))
+            test = run_ic_record(daily_ic(scores, labels))
             all_scores.append(scores)
             metrics["splits"].append({**split.summary(), "seeds": seeds,
                                       "valid_ic_mean": sum(s["valid_ic"] for s in seeds)
@@ -370,7 +370,7 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                        f"over {test['days']} days")
 
     scores = pl.concat(all_scores).with_columns(pl.lit(run_id).alias("run_id"))
-    metrics["test"] = ic_summary(daily_ic(scores, pl.concat(all_labels)))
+    metrics["test"] = run_ic_record(daily_ic(scores, pl.concat(all_labels)))
     metrics["rows"] = scores.height
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     scores.write_parquet(run_dir / "scores.parquet")
