@@ -57,7 +57,7 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
     from zoo.registry import create_model, model_contract
     from zoo.train.config import TrainConfig, fake_for_config
     from zoo.train.rolling import run_rolling
-    from zoo.train.runs import load_run, new_run_dir, run_summary, runs_dir
+    from zoo.train.runs import check_run_id, load_run, new_run_dir, run_summary, runs_dir
 
     settings = [f"model={name}", *overrides] + ([f"device={device}"] if device else [])
     try:
@@ -84,7 +84,10 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
                                        "--fake)") from err
 
     if resume_id:
-        run_dir = runs_dir(config.model) / resume_id
+        try:
+            run_dir = runs_dir(config.model) / check_run_id(resume_id)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--resume") from err
         if not (run_dir / "config.json").is_file():
             raise click.BadParameter(f"no run {resume_id!r} under {runs_dir(config.model)}",
                                      param_hint="--resume")
@@ -106,10 +109,15 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
               help="Only summarise; do not write the scores to the warehouse and Feast.")
 def score_cmd(name: str, run_id: str | None, write: bool) -> None:
     """Summarise a run's out-of-sample scores and write them back (warehouse + Feast view)."""
+    import zoo.models  # noqa: F401  (registers the models)
+    from zoo.registry import model_contract
     from zoo.train.runs import load_run, run_summary
 
     try:
+        model_contract(name)  # only a registered model has runs and a score view
         run = load_run(name, run_id)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="NAME / --run") from err
     except FileNotFoundError as err:
         raise click.ClickException(str(err)) from err
     click.echo(run_summary(run))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +21,42 @@ from zoo.train.config import TrainConfig
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["Run", "latest_run", "load_run", "new_run_dir", "run_summary", "runs_dir"]
+__all__ = ["Run", "check_model_name", "check_run_id", "latest_run", "load_run", "new_run_dir",
+           "run_summary", "runs_dir"]
+
+
+# A model name is a Python identifier (the factory's name); a run id is what new_run_dir makes
+# or any plain folder name: letters, digits, '.', '_', '-', not starting with a dot. Nothing
+# else reaches a path, so `../x` or a name holding SQL never leaves $ZOO_HOME/runs.
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_model_name(model: str) -> str:
+    """`model` if it can name a model (an ASCII identifier).
+
+    Raises:
+        ValueError: it cannot; the message quotes it.
+    """
+    if not (isinstance(model, str) and model.isascii() and model.isidentifier()):
+        raise ValueError(f"{model!r} is not a model name (letters, digits and _)")
+    return model
+
+
+def check_run_id(run_id: str) -> str:
+    """`run_id` if it can name a run folder.
+
+    Raises:
+        ValueError: it cannot (a path, a hidden name, or other characters).
+    """
+    if not (isinstance(run_id, str) and _RUN_ID.fullmatch(run_id) and ".." not in run_id):
+        raise ValueError(f"{run_id!r} is not a run id (letters, digits, '.', '_' and '-')")
+    return run_id
 
 
 def runs_dir(model: str | None = None) -> Path:
     """`$ZOO_HOME/runs`, or the folder of one model's runs."""
     root = zoo_home() / "runs"
-    return root / model if model else root
+    return root / check_model_name(model) if model else root
 
 
 def new_run_dir(model: str) -> Path:
@@ -95,7 +125,7 @@ def load_run(model: str, run_id: str | None = None) -> Run:
     """
     if run_id is None:
         return latest_run(model)
-    path = runs_dir(model) / run_id
+    path = runs_dir(model) / check_run_id(run_id)
     if not (path / "config.json").is_file():
         known = ", ".join(_run_ids(model)[-5:]) or "none"
         raise FileNotFoundError(f"no run {run_id!r} of {model!r} under {runs_dir(model)} "
