@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.atomic import write_json
 from zoo.datasets.protocol import DayBatches
-from zoo.metrics import daily_rank_ic
-from zoo.metrics import ic_summary
+from zoo.metrics import daily_rank_ic, ic_summary
 from zoo.train.config import TrainConfig
 
 if TYPE_CHECKING:
