@@ -69,3 +69,9 @@ def feast_home(built_warehouse, tmp_path_factory) -> Path:
         feature_store.export()
         feature_store.apply()
     return home
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    """A fresh warehouse path (the file does not exist yet)."""
+    return tmp_path / "warehouse.duckdb"

@@ -223,8 +223,3 @@ def parquet_dir(tmp_path: Path, wind_frames: dict[str, pl.DataFrame]) -> Path:
 def market_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny market as Parquet, written once and shared: read it, do not change it."""
     return write_tables(make_wind_frames(), tmp_path_factory.mktemp("market"), "parquet")
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "warehouse.duckdb"

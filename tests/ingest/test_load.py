@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.data.conftest import WriteTables
+from tests.ingest.conftest import WriteTables
 from zoo.ingest import load, wind
 from zoo.ingest.load import LoadError, load_dir, reset_schemas, warehouse_summary
 
