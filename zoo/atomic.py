@@ -48,14 +48,15 @@ def write_json(path: str | Path, value: Any, **dumps: Any) -> Path:
 
 
 @contextlib.contextmanager
-def replace_dir(target: str | Path) -> Iterator[Path]:
+def replace_dir(target: str | Path, *, mode: int = 0o755) -> Iterator[Path]:
     """Yields an empty scratch folder beside `target`; on a clean exit it takes `target`'s
-    place (the old folder is removed after the swap), on an error it is removed."""
+    place with `mode` (the old folder is removed after the swap), on an error it is removed."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         yield scratch
+        os.chmod(scratch, mode)  # mkdtemp made it private
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}-old-{os.getpid()}")

@@ -56,7 +56,6 @@ def generate(config: SynthConfig, out_dir: Path, progress: bool = False) -> Synt
     out_dir = Path(out_dir).resolve()
     _check_replaceable(out_dir)
     with replace_dir(out_dir) as tmp:
-        tmp.chmod(0o755)  # the scratch folder is made private; the market is not
         (tmp / "truth").mkdir()
         sim = _Simulation(config, tmp, progress)
         rows = sim.run()
