@@ -27,6 +27,9 @@ Conventions (each one a choice; the tests pin them):
   group; a score missing on a decision day is 0 after the cross-sectional z-score (no view).
   A stock without a price row that day (not listed yet, or delisted) cannot trade; its last
   price is carried.
+
+Inputs: the published serving schema only (zoo.serving.published): the trading calendar, the
+price-volume, universe and style tables, and the model's score table.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import numpy as np
 
 from portfolios.constraints import PortfolioConstraints
 from portfolios.optimiser import EnhancedIndexOptimiser, RebalanceProblem, RebalanceResult
+from zoo.serving import published
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,10 +55,10 @@ if TYPE_CHECKING:
 INDEXES = ("csi300", "csi500", "csi1000")
 UNIVERSES = {"all": 0.0, "constituents80": 0.8}
 TABLES = {
-    "calendar": "staging.stg_trade_calendar",
-    "prices": "features.stock_price_volume_daily",
-    "universe": "features.stock_universe_daily",
-    "style": "features.stock_style_daily",
+    "calendar": published.CALENDAR,
+    "prices": published.PRICE_VOLUME,
+    "universe": published.UNIVERSE,
+    "style": published.STYLE,
 }
 
 
@@ -131,46 +135,47 @@ class BacktestResult:
 
 
 def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    import duckdb
-
     if not warehouse.exists():
         raise BacktestError(f"no warehouse at {warehouse}: build it first (sqlmesh plan)")
-    return duckdb.connect(str(warehouse), read_only=True)
+    return published.connect(warehouse)
 
 
-def _check_tables(con: duckdb.DuckDBPyConnection, score_table: str) -> None:
+def _check_tables(con: duckdb.DuckDBPyConnection, scores: published.Relation) -> None:
     have = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
     have |= {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, view_name FROM duckdb_views()").fetchall()}
-    missing = [t for t in (*TABLES.values(), score_table) if t not in have]
+    missing = [t.name for t in (*TABLES.values(), scores) if t.name not in have]
     if missing:
         raise BacktestError(f"the warehouse lacks {missing}" + (
-            " (no scores: run `zoo score` first)" if score_table in missing else ""))
+            " (no scores: run `zoo score` first)" if scores.name in missing else ""))
 
 
 def load_market(warehouse: Path, model: str, config: BacktestConfig) -> Market:
     """Read everything the backtest needs, once, into numpy panels."""
-    score_table = f"scores.score_{model}"
+    try:
+        score_table = published.score_table(model)
+    except ValueError as err:
+        raise BacktestError(str(err)) from None
     con = _open(warehouse)
     try:
         _check_tables(con, score_table)
         weight = f"{config.index}_weight_pct"
         first_score, last_score = con.execute(
-            f"SELECT min(trade_date), max(trade_date) FROM {score_table} "
+            f"SELECT min(trade_date), max(trade_date) FROM {score_table.sql} "
             f"WHERE score IS NOT NULL").fetchone()
         if first_score is None:
-            raise BacktestError(f"{score_table} has no scores")
+            raise BacktestError(f"{score_table.name} has no scores")
         calendar = [d for (d,) in con.execute(
-            f"SELECT trade_date FROM {TABLES['calendar']} ORDER BY 1").fetchall()]
+            f"SELECT trade_date FROM {TABLES['calendar'].sql} ORDER BY 1").fetchall()]
         members = {d for (d,) in con.execute(
-            f"SELECT DISTINCT trade_date FROM {TABLES['universe']} WHERE {weight} > 0"
+            f"SELECT DISTINCT trade_date FROM {TABLES['universe'].sql} WHERE {weight} > 0"
         ).fetchall()}
         begin = max(first_score, config.start or first_score)
         candidates = [i for i, d in enumerate(calendar) if d >= begin and d in members]
         if not candidates or candidates[0] + 1 >= len(calendar):
-            raise BacktestError(f"no day from {begin} on has both {score_table} scores and "
-                                f"{config.index} members ({TABLES['universe']}.{weight} > 0)")
+            raise BacktestError(f"no day from {begin} on has both {score_table.name} scores and "
+                                f"{config.index} members ({TABLES['universe'].name}.{weight} > 0)")
         first = candidates[0]
         stop = min(len(calendar) - 1,
                    calendar.index(max(d for d in calendar if d <= last_score))
@@ -189,8 +194,8 @@ def load_market(warehouse: Path, model: str, config: BacktestConfig) -> Market:
                        p.is_limit_down_close AS limit_down,
                        coalesce(u.in_universe, false) AS in_universe,
                        coalesce(u.{weight}, 0) / 100 AS bench
-                FROM {TABLES['prices']} p
-                LEFT JOIN {TABLES['universe']} u USING (stock_id, trade_date)
+                FROM {TABLES['prices'].sql} p
+                LEFT JOIN {TABLES['universe'].sql} u USING (stock_id, trade_date)
                 WHERE p.trade_date BETWEEN ? AND ?""", [lo, hi]).pl()
         stocks = sorted(daily["stock_id"].unique().to_list())
         col = {s: j for j, s in enumerate(stocks)}
@@ -218,7 +223,7 @@ def load_market(warehouse: Path, model: str, config: BacktestConfig) -> Market:
         style = con.execute(
             f"""SELECT stock_id, trade_date, coalesce(industry_l1_code, '?') AS industry,
                        {', '.join(f'coalesce({f}, 0) AS {f}' for f in factors) or '0 AS none'}
-                FROM {TABLES['style']} WHERE trade_date IN (SELECT unnest(?))""",
+                FROM {TABLES['style'].sql} WHERE trade_date IN (SELECT unnest(?))""",
             [decision_dates]).pl()
         codes = sorted(style["industry"].unique().to_list()) or ["?"]
         code = {k: i for i, k in enumerate(codes)}
@@ -236,7 +241,7 @@ def load_market(warehouse: Path, model: str, config: BacktestConfig) -> Market:
             (code[k] for k in style["industry"].to_list()), int, style.height)[keep]
 
         scored = con.execute(
-            f"SELECT stock_id, trade_date, score FROM {score_table} "
+            f"SELECT stock_id, trade_date, score FROM {score_table.sql} "
             f"WHERE trade_date IN (SELECT unnest(?)) AND score IS NOT NULL",
             [decision_dates]).pl()
         scores = np.full((len(decisions), len(stocks)), np.nan)

@@ -4,7 +4,7 @@
 
 1. It creates a scratch DuckDB warehouse holding only the tables evaluation reads, with the
    warehouse's table names, column names and types, filled by DuckDB itself with random data
-   (no Python loops; a fixed `setseed`): `staging.stg_trade_calendar` (the first
+   (no Python loops; a fixed `setseed`): `reference.trade_calendar` (the first
    years x 242 weekdays from 2016-01-04), and for every (stock, day) of `stocks` x days:
    `labels.stock_fwd_return_daily` (all 19 columns; returns are a planted signal times a
    latent alpha plus noise, growing with the horizon; the fwd_excess_* columns repeat the
@@ -59,17 +59,17 @@ def make_warehouse(path: Path, stocks: int, years: int) -> dict[str, int]:
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SELECT setseed({SEED})")
-        for schema in ("staging", "labels", "features", "scores"):
+        for schema in ("reference", "labels", "features", "scores"):
             con.execute(f"CREATE SCHEMA {schema}")
         con.execute(f"""
-            CREATE TABLE staging.stg_trade_calendar AS
+            CREATE TABLE reference.trade_calendar AS
             SELECT d::DATE AS trade_date FROM range(DATE '2016-01-04', DATE '2060-01-01',
                                                     INTERVAL 1 DAY) AS t(d)
             WHERE dayofweek(d) BETWEEN 1 AND 5 ORDER BY d LIMIT {days}""")
         con.execute(f"""
             CREATE TEMP TABLE grid AS
             SELECT printf('%06d.SZ', s) AS stock_id, c.trade_date, {z} AS alpha
-            FROM range({stocks}) AS t(s) CROSS JOIN staging.stg_trade_calendar AS c""")
+            FROM range({stocks}) AS t(s) CROSS JOIN reference.trade_calendar AS c""")
         returns = ", ".join(
             f"0.004 * sqrt({h}) * alpha + 0.02 * sqrt({h}) * {z} AS fwd_ret_{kind}_{h}d"
             for kind in ("vwap", "close") for h in horizons)
@@ -113,7 +113,7 @@ def make_warehouse(path: Path, stocks: int, years: int) -> dict[str, int]:
             SELECT stock_id, trade_date, (alpha + 2 * {z})::DOUBLE AS score,
                    'bench' AS run_id
             FROM grid""")
-        tables = ["staging.stg_trade_calendar", "labels.stock_fwd_return_daily",
+        tables = ["reference.trade_calendar", "labels.stock_fwd_return_daily",
                   "features.stock_universe_daily", "features.stock_price_volume_daily",
                   "features.stock_style_daily", "features.stock_fundamental_quarterly",
                   f"scores.score_{MODEL}"]

@@ -83,8 +83,8 @@ def make_warehouse(path: Path, days: int, model: str = "bench", stocks: int = ST
     try:
         con.execute("SET threads TO 2")
         con.execute("SELECT setseed(0.7)")
-        con.execute("CREATE SCHEMA staging; CREATE SCHEMA features; CREATE SCHEMA scores")
-        con.execute(f"""CREATE TABLE staging.stg_trade_calendar AS
+        con.execute("CREATE SCHEMA reference; CREATE SCHEMA features; CREATE SCHEMA scores")
+        con.execute(f"""CREATE TABLE reference.trade_calendar AS
             SELECT d::DATE AS trade_date FROM range(DATE '2017-01-02', DATE '2040-01-01',
                 INTERVAL 1 DAY) t(d)
             WHERE dayofweek(d) BETWEEN 1 AND 5 ORDER BY 1 LIMIT {days}""")
@@ -96,7 +96,7 @@ def make_warehouse(path: Path, days: int, model: str = "bench", stocks: int = ST
         con.execute("""CREATE TEMP TABLE moves AS
             SELECT s.stock_id, c.trade_date, random() < 0.01 AS is_suspended,
                    (random() - 0.5) * 0.06 AS raw, random() AS u
-            FROM stocks s CROSS JOIN staging.stg_trade_calendar c""")
+            FROM stocks s CROSS JOIN reference.trade_calendar c""")
         con.execute("""CREATE TEMP TABLE priced AS
             SELECT stock_id, trade_date, is_suspended, u,
                    CASE WHEN is_suspended THEN 0 ELSE raw END AS ret,

@@ -6,7 +6,10 @@ A factor is named one of three ways:
 - the oracle: `oracle` is the synthetic market's planted 5-day expected return
   (`truth.expected_return.ER_5D`); `truth.ER_20D` (any numeric truth column) names another;
 - a feature column: `stock_style_daily.momentum_20d` or `features.stock_style_daily.momentum_20d`,
-  any numeric column of a daily table (stock_id, trade_date) in the features schema.
+  any numeric column of a daily table (stock_id, trade_date) in the features schema (or, named
+  with its schema, in another published schema of per-stock tables: labels, scores).
+
+Every relation is read through zoo.serving.published, the documented serving schema.
 
 Rebalance dates. The factor's days are the distinct trade dates on which it has a value (within
 --start/--end) and a label exists; they are numbered 0, 1, 2... from the first (the anchor), and
@@ -31,9 +34,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo.serving import published
+from zoo.serving.published import connect as connect
 from zoo.vocabulary import HORIZONS
 
 if TYPE_CHECKING:
@@ -60,34 +64,19 @@ class FactorSource:
     sql: str
 
 
-def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse (evaluation never writes there)."""
-    import duckdb
-
-    from zoo.paths import warehouse_path
-
-    path = warehouse or warehouse_path()
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no warehouse at {path}: build it first (zoo data synth, "
-                                f"sqlmesh plan) or set ZOO_HOME")
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+def _columns(con: duckdb.DuckDBPyConnection, relation: published.Relation) -> dict[str, str]:
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchall()
+        "WHERE table_schema = ? AND table_name = ?", [relation.schema, relation.table]).fetchall()
     return {name: kind for name, kind in rows}
 
 
 def scored_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The models with a score table in the warehouse (scores.score_<model>), sorted."""
     rows = con.execute("SELECT table_name FROM information_schema.tables "
-                       "WHERE table_schema = 'scores' AND table_name LIKE 'score\\_%' ESCAPE '\\' "
-                       "ORDER BY 1").fetchall()
-    return [name.removeprefix("score_") for (name,) in rows]
+                       "WHERE table_schema = ? AND table_name LIKE 'score\\_%' ESCAPE '\\' "
+                       "ORDER BY 1", [published.SCORE_SCHEMA]).fetchall()
+    return [name.removeprefix(published.SCORE_PREFIX) for (name,) in rows]
 
 
 def available(con: duckdb.DuckDBPyConnection) -> str:
@@ -104,44 +93,54 @@ def _is_numeric(kind: str) -> bool:
 def resolve(con: duckdb.DuckDBPyConnection, name: str) -> FactorSource:
     """The source of factor `name` (see the module docstring); UnknownFactor if none."""
     if name == ORACLE or name.startswith("truth."):
+        oracle = published.ORACLE
         column = "ER_5D" if name == ORACLE else name.split(".", 1)[1]
-        columns = _columns(con, "truth", "expected_return")
+        columns = _columns(con, oracle)
         if not columns:
-            raise UnknownFactor(f"{name}: the warehouse has no truth.expected_return (only a "
+            raise UnknownFactor(f"{name}: the warehouse has no {oracle.name} (only a "
                                 f"synthetic market has an oracle). Available: {available(con)}")
         if column not in columns or not _is_numeric(columns[column]) or not _IDENT.match(column):
             numeric = [c for c, k in columns.items() if _is_numeric(k)]
-            raise UnknownFactor(f"{name}: truth.expected_return has no numeric column {column!r}"
+            raise UnknownFactor(f"{name}: {oracle.name} has no numeric column {column!r}"
                                 f" (has {', '.join(numeric)})")
         sql = (f'SELECT S_INFO_WINDCODE::TEXT AS stock_id, strptime(TRADE_DT, \'%Y%m%d\')::DATE '
-               f'AS trade_date, "{column}"::DOUBLE AS factor FROM truth.expected_return')
-        return FactorSource(name, "oracle", "truth.expected_return", column, sql)
+               f'AS trade_date, "{column}"::DOUBLE AS factor FROM {oracle.sql}')
+        return FactorSource(name, "oracle", oracle.name, column, sql)
     parts = name.split(".")
     if len(parts) == 1:
-        model = name.removeprefix("score_")
+        model = name.removeprefix(published.SCORE_PREFIX)
         if model in scored_models(con):
-            table = f"scores.score_{model}"
-            sql = (f"SELECT stock_id, trade_date, score::DOUBLE AS factor FROM {table} "
+            try:
+                scores = published.score_table(model)
+            except ValueError as err:
+                raise UnknownFactor(f"unknown factor {name!r}: {err}") from None
+            sql = (f"SELECT stock_id, trade_date, score::DOUBLE AS factor FROM {scores.sql} "
                    f"WHERE score IS NOT NULL")
-            return FactorSource(model, "model", table, "score", sql)
-        raise UnknownFactor(f"unknown factor {name!r}: no table scores.score_{model}. "
-                            f"Available: {available(con)}")
+            return FactorSource(model, "model", scores.name, "score", sql)
+        raise UnknownFactor(f"unknown factor {name!r}: no table {published.SCORE_SCHEMA}."
+                            f"{published.SCORE_PREFIX}{model}. Available: {available(con)}")
     if len(parts) in (2, 3) and all(_IDENT.match(p) for p in parts):
-        schema, table, column = (["features", *parts] if len(parts) == 2 else parts)
-        columns = _columns(con, schema, table)
+        schema, table, column = ([published.FEATURE_SCHEMA, *parts] if len(parts) == 2
+                                 else parts)
+        if schema not in published.STOCK_SCHEMAS:
+            raise UnknownFactor(f"unknown factor {name!r}: {schema} is not a published schema "
+                                f"(name a table of {', '.join(published.STOCK_SCHEMAS)}). "
+                                f"Available: {available(con)}")
+        relation = published.Relation(schema, table, ("stock_id", "trade_date"))
+        columns = _columns(con, relation)
         if not columns:
-            raise UnknownFactor(f"unknown factor {name!r}: no table {schema}.{table}. "
+            raise UnknownFactor(f"unknown factor {name!r}: no table {relation.name}. "
                                 f"Available: {available(con)}")
         if "stock_id" not in columns or "trade_date" not in columns:
-            raise UnknownFactor(f"{name}: {schema}.{table} is not daily by stock (needs "
+            raise UnknownFactor(f"{name}: {relation.name} is not daily by stock (needs "
                                 f"stock_id and trade_date columns)")
         if column not in columns or not _is_numeric(columns[column]):
             numeric = [c for c, k in columns.items() if _is_numeric(k)]
-            raise UnknownFactor(f"{name}: {schema}.{table} has no numeric column {column!r} "
+            raise UnknownFactor(f"{name}: {relation.name} has no numeric column {column!r} "
                                 f"(numeric columns: {', '.join(numeric)})")
         sql = (f'SELECT stock_id, trade_date, "{column}"::DOUBLE AS factor '
-               f'FROM {schema}.{table} WHERE "{column}" IS NOT NULL')
-        return FactorSource(name, "feature", f"{schema}.{table}", column, sql)
+               f'FROM {relation.sql} WHERE "{column}" IS NOT NULL')
+        return FactorSource(name, "feature", relation.name, column, sql)
     raise UnknownFactor(f"unknown factor {name!r}. Available: {available(con)}")
 
 
@@ -157,11 +156,12 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
 
     if not horizons or any(h < 1 for h in horizons):
         raise ValueError(f"horizons must be positive trading-day counts, got {horizons}")
-    label_columns = _columns(con, "labels", "stock_fwd_return_daily")
+    labels = published.LABELS
+    label_columns = _columns(con, labels)
     missing = [f"fwd_ret_{kind}_{h}d" for h in horizons for kind in ("close", "vwap")
                if f"fwd_ret_{kind}_{h}d" not in label_columns]
     if missing:
-        raise ValueError(f"labels.stock_fwd_return_daily lacks {missing}: labels exist for "
+        raise ValueError(f"{labels.name} lacks {missing}: labels exist for "
                          f"horizons 5, 10, 15 and 20 only")
     steps = (every,) if every else tuple(sorted(set(horizons)))
     keep = " OR ".join(f"day_index % {s} = 0" for s in steps)
@@ -181,24 +181,24 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
         SELECT trade_date, (ROW_NUMBER() OVER (ORDER BY trade_date) - 1)::INTEGER AS day_index
         FROM (SELECT DISTINCT trade_date FROM factor
               WHERE trade_date IN (SELECT DISTINCT trade_date
-                                   FROM labels.stock_fwd_return_daily))
+                                   FROM {labels.sql}))
     ), rebalance AS (
         SELECT * FROM days WHERE {keep}
     ), calendar AS (
         SELECT trade_date, LEAD(trade_date) OVER (ORDER BY trade_date) AS next_date
-        FROM staging.stg_trade_calendar
+        FROM {published.CALENDAR.sql}
     )
     SELECT l.stock_id, l.trade_date, r.day_index, f.factor,
            COALESCE(u.in_universe, FALSE) AS in_universe, {returns},
            COALESCE(l.is_buyable_t1, FALSE) AS buyable,
            COALESCE(NOT (n.is_suspended OR n.is_limit_down_close), FALSE) AS sellable
-    FROM labels.stock_fwd_return_daily AS l
+    FROM {labels.sql} AS l
     JOIN rebalance AS r ON r.trade_date = l.trade_date
     LEFT JOIN factor AS f ON f.stock_id = l.stock_id AND f.trade_date = l.trade_date
-    LEFT JOIN features.stock_universe_daily AS u
+    LEFT JOIN {published.UNIVERSE.sql} AS u
         ON u.stock_id = l.stock_id AND u.trade_date = l.trade_date
     LEFT JOIN calendar AS c ON c.trade_date = l.trade_date
-    LEFT JOIN features.stock_price_volume_daily AS n
+    LEFT JOIN {published.PRICE_VOLUME.sql} AS n
         ON n.stock_id = l.stock_id AND n.trade_date = c.next_date
     ORDER BY l.trade_date, l.stock_id
     """
@@ -212,5 +212,5 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
 
 
 def _last_label_day(con: duckdb.DuckDBPyConnection) -> str:
-    (last,) = con.execute("SELECT MAX(trade_date) FROM labels.stock_fwd_return_daily").fetchone()
+    (last,) = con.execute(f"SELECT MAX(trade_date) FROM {published.LABELS.sql}").fetchone()
     return str(last)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from zoo.serving import published
 from zoo.vocabulary import FUNDAMENTAL_FACTORS, STYLE_FACTORS
 
 if TYPE_CHECKING:
@@ -22,10 +23,11 @@ if TYPE_CHECKING:
 
 
 
-def _present(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+def _present(con: duckdb.DuckDBPyConnection, relation: published.Relation,
              wanted: dict[str, str]) -> list[str]:
     rows = con.execute("SELECT column_name FROM information_schema.columns "
-                       "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchall()
+                       "WHERE table_schema = ? AND table_name = ?",
+                       [relation.schema, relation.table]).fetchall()
     have = {name for (name,) in rows}
     return [c for c in wanted if c in have]
 
@@ -43,21 +45,20 @@ def correlations(con: duckdb.DuckDBPyConnection, panel: pl.DataFrame,
     con.register("_eval_rows", rows.to_arrow())
     frames = []
     try:
-        style = _present(con, "features", "stock_style_daily", STYLE_FACTORS)
+        style = _present(con, published.STYLE, STYLE_FACTORS)
         if style:
             cols = ", ".join(f"s.{c}" for c in style)
             frames.append(("style", con.execute(
-                f"SELECT r.*, {cols} FROM _eval_rows AS r JOIN features.stock_style_daily AS s "
+                f"SELECT r.*, {cols} FROM _eval_rows AS r JOIN {published.STYLE.sql} AS s "
                 f"USING (stock_id, trade_date)").to_arrow_table(), style))
-        fundamental = _present(con, "features", "stock_fundamental_quarterly",
-                               FUNDAMENTAL_FACTORS)
+        fundamental = _present(con, published.FUNDAMENTALS, FUNDAMENTAL_FACTORS)
         if fundamental:
             cols = ", ".join(fundamental)
             # the ASOF join in polars: DuckDB's ASOF join over a registered frame took 14 s
             # for 170k rows where polars' sorted join_asof takes a fraction of a second
             quarterly = pl.from_arrow(con.execute(
                 f"SELECT stock_id, available_date, {cols} "
-                f"FROM features.stock_fundamental_quarterly ORDER BY available_date"
+                f"FROM {published.FUNDAMENTALS.sql} ORDER BY available_date"
             ).to_arrow_table())
             assert isinstance(quarterly, pl.DataFrame)
             joined = rows.sort("trade_date").join_asof(

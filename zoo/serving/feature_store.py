@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from feast import FeatureStore
 
+# Only these schemas are exported. The trading calendar (reference.trade_calendar, see
+# zoo.serving.published) is left out on purpose: it has no stock_id to key a Feast view on, and
+# consumers read it from the warehouse.
 EXPORTED_SCHEMAS = ("features", "labels")
 TIME_COLUMNS = ("trade_date", "available_date")
 ENTITY_TIMESTAMP = "event_timestamp"

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.paths import offline_dir, warehouse_path
+from zoo.serving.published import SCORE_SCHEMA, score_table
 
 if TYPE_CHECKING:
     import polars as pl
 
-SCHEMA = "scores"
+SCHEMA = SCORE_SCHEMA
 COLUMNS = ("stock_id", "trade_date", "score", "run_id")
 
 
@@ -44,8 +45,8 @@ def write_back(model: str, scores: pl.DataFrame, apply: bool = True,
         raise ValueError(f"scores of {model}: missing columns {missing} (need {COLUMNS})")
     if scores.select(["stock_id", "trade_date"]).is_duplicated().any():
         raise ValueError(f"scores of {model}: more than one score per (stock_id, trade_date)")
-    view = f"score_{model}"
-    table = f"{SCHEMA}.{view}"
+    relation = score_table(model)  # refuses a model name that is not identifier characters
+    view, table = relation.table, relation.name
     warehouse = warehouse or warehouse_path()
     frame = scores.select(COLUMNS).to_arrow()
     try:
@@ -57,7 +58,7 @@ def write_back(model: str, scores: pl.DataFrame, apply: bool = True,
         con.execute("BEGIN")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         con.register("incoming", frame)
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT stock_id::TEXT AS stock_id, "
+        con.execute(f"CREATE OR REPLACE TABLE {relation.sql} AS SELECT stock_id::TEXT AS stock_id, "
                     f"trade_date::DATE AS trade_date, score::DOUBLE AS score, "
                     f"run_id::TEXT AS run_id FROM incoming ORDER BY stock_id, trade_date")
         con.execute("COMMIT")
