@@ -21,6 +21,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from zoo.overrides import split
 from zoo.vocabulary import STYLE_FACTORS
 
 # exposures in standard deviations and weights are at most a few units, so this stands in for
@@ -83,7 +84,7 @@ class PortfolioConstraints:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         chosen: dict[str, object] = {k: v for k, v in values.items() if v is not None}
         pairs = overrides.items() if isinstance(overrides, dict) else (
-            _split(item) for item in overrides)
+            split(item) for item in overrides)
         for key, raw in pairs:
             if key not in fields:
                 raise ValueError(f"unknown constraint {key!r}; known: {sorted(fields)}")
@@ -95,13 +96,6 @@ class PortfolioConstraints:
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
-
-
-def _split(item: str) -> tuple[str, str]:
-    if "=" not in item:
-        raise ValueError(f"expected KEY=VALUE, got {item!r}")
-    key, raw = item.split("=", 1)
-    return key.strip(), raw.strip()
 
 
 def _parse(key: str, raw: str) -> object:

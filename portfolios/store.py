@@ -9,12 +9,11 @@ written beside its final place and renamed into it, so a reader never sees half 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portfolios.backtest import BacktestResult
+from zoo.atomic import replace_dir
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,9 +35,7 @@ def save(model: str, result: BacktestResult) -> Path:
 
     config = result.config
     target = folder(model, config.index, config.universe)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    with replace_dir(target) as scratch:  # a reader sees the old run or the new, never a mix
         result.daily.write_parquet(scratch / "daily.parquet")
         result.weights.write_parquet(scratch / "weights.parquet")
         result.rebalances.write_parquet(scratch / "rebalances.parquet")
@@ -52,17 +49,6 @@ def save(model: str, result: BacktestResult) -> Path:
         }
         (scratch / "summary.json").write_text(json.dumps(figures, indent=2) + "\n")
         (scratch / "config.json").write_text(json.dumps(config.as_dict(), indent=2) + "\n")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        scratch.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
     return target
 
 

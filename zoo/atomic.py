@@ -16,12 +16,12 @@ __all__ = ["replace_dir", "replace_file", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
-def replace_file(path: str | Path, *, mode: int = 0o644) -> Iterator[Path]:
+def replace_file(path: str | Path, *, mode: int = 0o644, suffix: str = ".tmp") -> Iterator[Path]:
     """Yields a temporary path beside `path`; on a clean exit it replaces `path` (readable by
     others with `mode`), on an error it is removed and `path` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(handle)
     temp = Path(temp)
     try:

@@ -590,7 +590,7 @@ def warehouse_summary(warehouse: Path) -> str:
 # Schemas where SQLMesh publishes its models (views on tables in sqlmesh__<schema>; staging
 # is only views on raw, so it is left out), and the time columns a model may have, by
 # preference.
-MODEL_SCHEMAS = ("intermediate", "features", "labels")
+MODEL_SCHEMAS = ("reference", "intermediate", "features", "labels")
 MODEL_TIME_COLUMNS = ("trade_date", "available_date", "as_of_date", "calendar_date")
 
 

@@ -21,12 +21,12 @@ Which tables to export is the caller's choice, e.g. the SQLMesh features and lab
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
+
+from zoo.atomic import replace_file
 
 CLOSE_TIME = "15:00"
 MARKET_TIME_ZONE = "Asia/Shanghai"
@@ -99,21 +99,12 @@ def export_tables(warehouse: Path, offline_dir: Path,
                 f"CAST($created AS TIMESTAMPTZ) AS created_timestamp "
                 f"FROM {source} ORDER BY {', '.join(order)}")
             target = offline_dir / f"{name}.parquet"
-            handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp",
-                                            dir=offline_dir)
-            os.close(handle)
-            try:
+            # DuckDB names the format by the suffix; readers see the old file or the new one
+            with replace_file(target, suffix=".parquet.tmp") as temp:
                 rows = con.execute(
-                    f"COPY ({query}) TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd)",
+                    f"COPY ({query}) TO {_literal(str(temp))} (FORMAT parquet, COMPRESSION zstd)",
                     {"created": created},
                 ).fetchone()[0]
-                with open(temp, "rb") as f:
-                    os.fsync(f.fileno())
-                os.chmod(temp, 0o644)  # mkstemp made it private; readers are other users too
-                os.replace(temp, target)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
             written[name] = {"path": str(target), "rows": int(rows),
                              "created_timestamp": created.isoformat()}
     finally:
