@@ -28,7 +28,7 @@ def stock_daily(path: Path, report: ConvertReport) -> pl.DataFrame:
     """One stock's rows with raw prices, Wind units and what the derivative table needs."""
     frame = read_kdata(path)
     flag = int(frame["adjustflag"][0])
-    adj = frame.select(px.PRICE_COLUMNS).to_numpy().astype(float)
+    adj = frame.select(px.KDATA_PRICE_COLUMNS).to_numpy().astype(float)
     volume, amount = frame["volume"].to_numpy(), frame["amount"].to_numpy()
     rec = px.recover(adj, volume.astype(float), amount.astype(float), flag)
     code = wind_code(pl.lit(frame["code"][0])).alias("c")
@@ -52,7 +52,7 @@ def stock_daily(path: Path, report: ConvertReport) -> pl.DataFrame:
     raw = rec.prices
     out = pl.DataFrame({
         "S_INFO_WINDCODE": [code] * len(tag), "TRADE_DT": dates,
-        **{f"raw_{c}": raw[:, i] for i, c in enumerate(px.PRICE_COLUMNS)},
+        **{f"raw_{c}": raw[:, i] for i, c in enumerate(px.KDATA_PRICE_COLUMNS)},
         "S_DQ_ADJFACTOR": rec.factor, "traded": rec.traded,
         "volume": np.where(rec.traded, volume, 0.0), "amount": np.where(rec.traded, amount, 0.0),
         "turn": frame["turn"].to_numpy(), "pctChg": frame["pctChg"].to_numpy(),

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PRICE_COLUMNS = ("open", "high", "low", "close", "preclose")
+KDATA_PRICE_COLUMNS = ("open", "high", "low", "close", "preclose")
 TICK_PER_YUAN = 100  # A-share prices move in 0.01 yuan
 GRID_TOL = 1e-3  # ticks: adjusted prices carry 8 decimals, so a right factor is far closer
 VWAP_TOL = 5e-3  # amount is rounded and may hold odd-lot or block trades
