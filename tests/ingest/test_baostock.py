@@ -298,3 +298,25 @@ def test_sample_loads_once_the_unknown_columns_are_left_out(sample, tmp_path):
     loaded = load_dir(kept, tmp_path / "w.duckdb")
     assert {t.table for t in loaded.tables} == {
         "AShareCalendar", "AIndexEODPrices", "AIndexMembers"}
+
+
+def test_zoo_data_convert_writes_the_tables_and_names_a_bad_file(tmp_path):
+    from click.testing import CliRunner
+
+    from zoo.cli import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _stock_file(src, 1)
+    _profit(src)
+    result = CliRunner().invoke(main, ["data", "convert", "--format", "baostock", str(src),
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "AShareEODPrices" in result.output and "cannot feed" in result.output
+    assert (tmp_path / "out" / "AShareEODPrices.parquet").is_file()
+    bad = pl.read_csv(_stock_file(src, 1), infer_schema=False).drop("close")
+    bad.write_csv(src / "stock_data_sh.600001.csv")
+    result = CliRunner().invoke(main, ["data", "convert", "--format", "baostock", str(src),
+                                       str(tmp_path / "out2")])
+    assert result.exit_code == 1 and "close" in result.output, result.output
+    assert not (tmp_path / "out2").exists()

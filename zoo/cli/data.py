@@ -35,6 +35,24 @@ def data_load(src: Path, warehouse: Path | None) -> None:
     click.echo(report.summary())
 
 
+@data.command("convert")
+@click.option("--format", "source_format", type=click.Choice(["baostock"]), required=True,
+              help="The layout of SRC.")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+def data_convert(source_format: str, src: Path, out: Path) -> None:
+    """Write another source's files in SRC as Wind tables (<Table>.parquet) in OUT, without
+    loading them, and say what was written, what the source cannot feed and which rows were
+    dropped or flagged and why."""
+    from zoo.ingest.baostock import BaostockFormatError, convert
+
+    try:
+        report = convert(src, out)
+    except BaostockFormatError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(report.summary())
+
+
 @data.command("synth")
 @click.option("--stocks", type=int, default=None, help="Number of stocks (default 500).")
 @click.option("--start", type=DATE, default=None,
