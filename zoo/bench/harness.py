@@ -220,15 +220,17 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}
 
 
-def write_result(name: str, figures: dict[str, Any]) -> Path:
-    """Write `figures` to $ZOO_HOME/bench/<name>.json (atomically) and say where."""
+def write_result(name: str, figures: dict[str, Any], *, quiet: bool = False) -> Path:
+    """Write `figures` to $ZOO_HOME/bench/<name>.json (atomically) and, unless `quiet`, say
+    where."""
     from rich.console import Console
 
     from zoo.atomic import write_json
     from zoo.paths import bench_dir
 
     path = write_json(bench_dir() / f"{name}.json", figures, ensure_ascii=False, default=str)
-    Console().print(f"written to {path}")
+    if not quiet:
+        Console().print(f"written to {path}")
     return path
 
 
