@@ -132,8 +132,8 @@ def test_graph_links_similar_stocks_and_rebuilds_only_on_new_statements(datasets
 def test_profiles_recover_the_ratios_and_the_sign_of_seasonality():
     """Two firms built from known ratios: the profile gives them back, and a Q4-heavy firm's
     seasonality is positive whatever quarter its latest report is."""
-    from zoo.datasets.day_batches import FUND_FIELDS
     from zoo.datasets.graph import PROFILE, profiles
+    from zoo.vocabulary import FUNDAMENTAL_FIELDS as FUND_FIELDS
 
     f = {name: i for i, name in enumerate(FUND_FIELDS)}
     vectors = np.full((2, 12, len(FUND_FIELDS)), np.nan, dtype=np.float32)
@@ -181,7 +181,7 @@ def test_graph_finds_the_planted_neighbours_far_above_chance(datasets, tiny_ware
     """The synthetic market links firms by the ratios their statements publish
     (truth.fundamental_neighbours); the day graphs, built from Feast's point-in-time
     fundamentals only, find most of them."""
-    from zoo.datasets.graph import planted_recall
+    from zoo.bench.diagnostics import planted_recall
 
     data, _ = datasets
     found = planted_recall(data, tiny_warehouse, data.dates[-60::10])
@@ -190,7 +190,7 @@ def test_graph_finds_the_planted_neighbours_far_above_chance(datasets, tiny_ware
 
 
 def test_planted_recall_needs_a_graph(datasets, tiny_warehouse):
-    from zoo.datasets.graph import planted_recall
+    from zoo.bench.diagnostics import planted_recall
 
     data, _ = datasets
     graph, data.graph = data.graph, None
@@ -205,7 +205,7 @@ def test_ridge_probe_brackets_what_the_graph_can_carry(datasets, tiny_warehouse)
     """The linear probes of zoo.bench.probe: finite out-of-sample Rank ICs, training days
     purged of labels that reach the first test day, and the planted neighbours' returns worth
     more than the stock's own features alone (the neighbour signal is planted)."""
-    from zoo.bench.probe import ridge_probe
+    from zoo.bench.diagnostics import ridge_probe
 
     _, data = datasets
     first_test = dt.date(2020, 7, 1)
@@ -220,7 +220,7 @@ def test_ridge_probe_brackets_what_the_graph_can_carry(datasets, tiny_warehouse)
 
 
 def test_probe_nets_neighbour_returns_of_their_industry_within_the_universe():
-    from zoo.bench.probe import _industry_demeaned
+    from zoo.bench.diagnostics import _industry_demeaned
 
     x = np.array([[1.0, 2.0], [3.0, 0.0], [5.0, 4.0], [7.0, 9.0], [2.0, 1.0]])
     industry = np.array([[0, 0], [0, 0], [1, 1], [0, 1], [-1, -1]], dtype=np.int16)

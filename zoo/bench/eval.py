@@ -4,8 +4,8 @@
 
 1. It creates a scratch DuckDB warehouse holding only the tables evaluation reads, with the
    warehouse's table names, column names and types, filled by DuckDB itself with random data
-   (no Python loops; a fixed `setseed`): `reference.trade_calendar` (the first
-   years x 242 weekdays from 2016-01-04), and for every (stock, day) of `stocks` x days:
+   (no Python loops; a fixed `setseed`): the trade calendar (the first years x 242 weekdays
+   from 2016-01-04), and for every (stock, day) of `stocks` x days:
    `labels.stock_fwd_return_daily` (all 19 columns; returns are a planted signal times a
    latent alpha plus noise, growing with the horizon; the fwd_excess_* columns repeat the
    raw returns; 2% of days not buyable at T+1), `features.stock_universe_daily` (90% in the
@@ -14,28 +14,28 @@
    (the ten style factors, standard normal) and `features.stock_fundamental_quarterly`
    (one row per stock per quarter, the nine fundamentals evaluation correlates with); and
    the model `scores.score_bench` (the latent alpha plus noise, every day, every stock).
-2. A child process (spawned, so its memory is its own) runs
-   `zoo.evaluate.evaluation.evaluate("bench")` -- every horizon 5, 10, 15, 20: Rank IC at T0
-   close and T1 VWAP, by year, autocorrelation, Top10% and Top100 portfolios with fees, the
-   style and fundamental correlations -- `repeats` times, timed around `evaluate` only.
-   Peak memory is the child's `ru_maxrss` (imports and DuckDB's buffers included).
+2. A child process measured by zoo.bench.harness runs `evaluate_repeatedly`:
+   `zoo.evaluate.evaluation.evaluate("bench")` -- every horizon of zoo.vocabulary.HORIZONS:
+   Rank IC at T0 close and T1 VWAP, by year, autocorrelation, Top10% and Top100 portfolios
+   with fees, the style and fundamental correlations -- `repeats` times, each timed around
+   `evaluate` only (wall and process CPU seconds). Peak memory is the child's `ru_maxrss`
+   (imports and DuckDB's buffers included); the child's own wall and CPU seconds (imports
+   included) are reported too.
 3. Prints a table and writes $ZOO_HOME/bench/eval.json.
 
-Target (issue 6): under 60 seconds at 5000 stocks x 8 years.
+Target: a median under TARGET_SECONDS at 5000 stocks x 8 years.
 """
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
-import platform
-import resource
-import shutil
-import tempfile
+import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from zoo.bench import harness
+from zoo.vocabulary import HORIZONS
 
 MODEL = "bench"
 TARGET_SECONDS = 60.0
@@ -122,55 +122,47 @@ def make_warehouse(path: Path, stocks: int, years: int) -> dict[str, int]:
         con.close()
 
 
-def _child(warehouse: str, repeats: int, result_path: str) -> None:
+def evaluate_repeatedly(warehouse: Path, repeats: int) -> dict:
+    """Evaluate the model `repeats` times; the seconds of each and the last run's summary."""
     from zoo.evaluate.evaluation import EvalConfig, evaluate
 
-    seconds, summary = [], {}
+    seconds, cpu_seconds, summary = [], [], {}
     for _ in range(repeats):
-        started = time.perf_counter()
-        result = evaluate(MODEL, EvalConfig(), warehouse=Path(warehouse))
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = evaluate(MODEL, EvalConfig(), warehouse=warehouse)
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
         summary = {h: {"ic_vwap": s["ic_vwap"], "top10pct": s["top10pct"]["excess_gross"]}
                    for h, s in result.summary.items()}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(result_path).write_text(json.dumps({"seconds": seconds, "peak_rss_mib": peak,
-                                             "summary": summary}))
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "summary": summary}
 
 
 def measure(stocks: int, years: int, repeats: int, keep: bool = False) -> dict:
     """Build the scratch warehouse, time `repeats` evaluations in a child; the figures."""
     from zoo.paths import bench_dir
 
-    scratch = Path(tempfile.mkdtemp(prefix="eval-", dir=bench_dir()))
-    try:
+    with harness.scratch_dir("eval-", bench_dir(), keep=keep) as scratch:
         warehouse = scratch / "warehouse.duckdb"
         started = time.perf_counter()
         rows = make_warehouse(warehouse, stocks, years)
         generate_seconds = time.perf_counter() - started
-        result_path = scratch / "result.json"
-        context = multiprocessing.get_context("spawn")
-        child = context.Process(target=_child, args=(str(warehouse), repeats, str(result_path)))
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise RuntimeError(f"the evaluation child failed (exit code {child.exitcode})")
-        result = json.loads(result_path.read_text())
-    finally:
-        if not keep:
-            shutil.rmtree(scratch, ignore_errors=True)
-    seconds = sorted(result["seconds"])
-    median = seconds[len(seconds) // 2] if len(seconds) % 2 else \
-        (seconds[len(seconds) // 2 - 1] + seconds[len(seconds) // 2]) / 2
+        done = harness.measure(evaluate_repeatedly, warehouse, repeats)
+    result = done.value
+    median = statistics.median(result["seconds"])
     return {
         "stocks": stocks, "years": years, "trading_days": years * DAYS_PER_YEAR,
-        "horizons": [5, 10, 15, 20], "rows_by_table": rows,
+        "horizons": list(HORIZONS), "rows_by_table": rows,
         "generate_seconds": round(generate_seconds, 2),
         "seconds": [round(s, 2) for s in result["seconds"]], "median_seconds": round(median, 2),
-        "peak_rss_mib": round(result["peak_rss_mib"]), "target_seconds": TARGET_SECONDS,
+        "cpu_seconds": [round(s, 2) for s in result["cpu_seconds"]],
+        "median_cpu_seconds": round(statistics.median(result["cpu_seconds"]), 2),
+        "child_wall_seconds": round(done.wall_seconds, 2),
+        "child_cpu_seconds": round(done.cpu_seconds, 2),
+        "peak_rss_mib": round(done.maxrss_mib), "peak_rss_polled_mib": round(done.peak_polled_mib),
+        "target_seconds": TARGET_SECONDS,
         "within_target": median < TARGET_SECONDS, "summary": result["summary"],
         "scratch": str(scratch) if keep else None,
-        "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(), "platform": platform.platform(),
+        **harness.machine(), "load_average": [round(x, 2) for x in os.getloadavg()],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -178,25 +170,19 @@ def measure(stocks: int, years: int, repeats: int, keep: bool = False) -> dict:
 def run(stocks: int = 5000, years: int = 8, repeats: int = 3, keep: bool = False) -> dict:
     """Measure, print a table, and write $ZOO_HOME/bench/eval.json; returns the figures."""
     from rich.console import Console
-    from rich.table import Table
-
-    from zoo.paths import bench_dir
 
     figures = measure(stocks, years, repeats, keep)
-    table = Table(title=f"zoo bench eval: {stocks:,} stocks x {figures['trading_days']:,} "
-                        f"days, horizons 5/10/15/20, one model")
-    for column in ("score rows", "generate s", "median s", "runs s", "peak RSS MiB",
-                   f"< {TARGET_SECONDS:.0f} s"):
-        table.add_column(column, justify="right")
-    table.add_row(f"{figures['rows_by_table'][f'scores.score_{MODEL}']:,}",
-                  f"{figures['generate_seconds']:.1f}", f"{figures['median_seconds']:.2f}",
-                  " ".join(f"{s:.2f}" for s in figures["seconds"]),
-                  f"{figures['peak_rss_mib']:,}", "yes" if figures["within_target"] else "NO")
-    console = Console()
-    console.print(table)
-    console.print(f"planted-signal check (h: T1 IC, Top10% excess): {figures['summary']}; "
-                  f"load average {figures['load_average']}")
-    path = bench_dir() / "eval.json"
-    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-    console.print(f"written to {path}")
+    harness.print_table(
+        f"zoo bench eval: {stocks:,} stocks x {figures['trading_days']:,} days, horizons "
+        f"{'/'.join(map(str, HORIZONS))}, one model",
+        ["score rows", "generate s", "median s", "runs s", "median CPU s", "peak RSS MiB",
+         f"< {TARGET_SECONDS:.0f} s"],
+        [(f"{figures['rows_by_table'][f'scores.score_{MODEL}']:,}",
+          f"{figures['generate_seconds']:.1f}", f"{figures['median_seconds']:.2f}",
+          " ".join(f"{s:.2f}" for s in figures["seconds"]),
+          f"{figures['median_cpu_seconds']:.2f}", f"{figures['peak_rss_mib']:,}",
+          "yes" if figures["within_target"] else "NO")])
+    Console().print(f"planted-signal check (h: T1 IC, Top10% excess): {figures['summary']}; "
+                    f"load average {figures['load_average']}")
+    harness.write_result("eval", figures)
     return figures

@@ -24,29 +24,27 @@ hand-written DuckDB ASOF join (the lower bound) and Feast's stock `duckdb` offli
        tie-break): the floor of the work the store does on top of the same joins;
    (c) `stock`: Feast's stock `duckdb` offline store (ibis), on a SAMPLE_ROWS sample only;
    (a) and (b) also run on that sample, for the ratio to (c).
-   Peak memory is the child's own `ru_maxrss` (imports, entity frame and result included),
-   cross-checked by polling its RSS with psutil.
+   Each child is measured by zoo.bench.harness: peak memory is the child's `ru_maxrss`
+   (imports, entity frame and result included), cross-checked by polling its RSS with psutil;
+   the child's wall and CPU seconds (imports and every repeat included) are reported beside
+   the retrieval timings.
 4. The results must agree: on the sample, (a) and (c) row for row (sorted, dtype
    normalised); (a) and (b), at both sizes, in every feature column's non-null count and sum.
 5. Prints a table and writes $ZOO_HOME/bench/retrieve.json.
 
-Target (issue 4): (a) within 2x of (b) at 10 million entity rows.
+Target: (a) within 2x of (b) at 10 million entity rows.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import multiprocessing
 import os
-import platform
-import resource
-import shutil
-import sys
-import tempfile
+import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from zoo.bench import harness
 
 STOCKS = 5000
 DAYS = 2000
@@ -200,10 +198,8 @@ def entities(rows: int, seed: int = SEED):
 def handwritten_queries(data: Path, entity: str = "entity_df") -> list[str]:
     """The lower bound: per view, the entity rows ASOF-joined to its parquet, TTL as CASE.
 
-    One query per view, as the store does: chaining the four ASOF joins in one query (the
-    obvious way to write it) took 101 s and 16 GB at 10M rows on the 2-core machine, against
-    59 s and 7 GB for four queries, because each later join sorts every earlier view's columns
-    along with the entity rows.
+    One query per view, as the store does: chained in one query, each later ASOF join would
+    sort every earlier view's columns along with the entity rows.
     """
     queries = []
     for view, columns in VIEWS.items():
@@ -268,20 +264,20 @@ def _summary(tables) -> dict:
     return out
 
 
-def _child(method: str, scratch: str, rows: int, repeats: int, save_path: str | None,
-           result_path: str) -> None:
-    """Runs in a spawned process: time `method` on `rows` entity rows, leave the figures."""
+def retrieve_repeatedly(method: str, scratch: Path, rows: int, repeats: int,
+                       save_path: Path | None) -> dict:
+    """Time `method` on `rows` entity rows, `repeats` times (fewer after a run slower than
+    SLOW_SECONDS); keep the first result table in `save_path` when given."""
     import warnings
 
     import pyarrow.parquet as pq
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # ibis, in the stock store
 
-    scratch_dir = Path(scratch)
     if method == "duckdb":
-        retrieve = _duckdb_method(scratch_dir / "data")
+        retrieve = _duckdb_method(scratch / "data")
     else:
-        repo = scratch_dir / ("repo_asof" if method == "feast" else "repo_stock")
+        repo = scratch / ("repo_asof" if method == "feast" else "repo_stock")
         retrieve = _feast_method(repo, full_feature_names=True)
     entity_df = entities(rows)
     seconds, result = [], None
@@ -295,46 +291,28 @@ def _child(method: str, scratch: str, rows: int, repeats: int, save_path: str | 
     tables = result if isinstance(result, list) else [result]
     if save_path:
         pq.write_table(tables[0], save_path)
-    Path(result_path).write_text(json.dumps({
+    return {
         "seconds": seconds,
         "rows_out": sum(t.num_rows for t in tables) // len(tables),
         "feature_columns_out": sum(t.num_columns - 2 for t in tables),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "summary": _summary(tables),
-    }))
+    }
 
 
-def _setup(scratch: str, result_path: str) -> None:
-    """Runs in a spawned process: data, both feature repos, one apply."""
+def setup(scratch: Path) -> dict:
+    """Data, both feature repos, one apply."""
     from feast import FeatureStore
 
-    scratch_dir = Path(scratch)
-    data = scratch_dir / "data"
+    data = scratch / "data"
     started = time.perf_counter()
     rows = make_views(data)
-    registry = scratch_dir / "registry.db"
-    write_repo(scratch_dir / "repo_asof", data,
+    registry = scratch / "registry.db"
+    write_repo(scratch / "repo_asof", data,
                "zoo.serving.offline_store.AsofDuckDBOfflineStore", registry)
-    write_repo(scratch_dir / "repo_stock", data, "duckdb", registry)
-    FeatureStore(repo_path=str(scratch_dir / "repo_asof")).apply(declarations(data))
-    Path(result_path).write_text(json.dumps({
-        "rows_by_view": rows, "seconds": time.perf_counter() - started,
-        "bytes_on_disk": sum(p.stat().st_size for p in data.glob("*.parquet"))}))
-
-
-def _in_child(target, scratch: Path, *args) -> tuple[dict, int]:
-    """Run `target(*args, result_path)` in a spawned child; its JSON result and polled RSS."""
-    from zoo.bench.synth import _wait_polling_rss
-
-    result_path = scratch / f"result-{time.monotonic_ns()}.json"
-    process = multiprocessing.get_context("spawn").Process(
-        target=target, args=(*args, str(result_path)))
-    process.start()
-    polled = _wait_polling_rss(process)
-    if process.exitcode != 0:
-        raise RuntimeError(f"{target.__name__}{args[:1]} failed in the child "
-                           f"(exit code {process.exitcode})")
-    return json.loads(result_path.read_text()), polled
+    write_repo(scratch / "repo_stock", data, "duckdb", registry)
+    FeatureStore(repo_path=str(scratch / "repo_asof")).apply(declarations(data))
+    return {"rows_by_view": rows, "seconds": time.perf_counter() - started,
+            "bytes_on_disk": sum(p.stat().st_size for p in data.glob("*.parquet"))}
 
 
 def _normalised(path: Path):
@@ -364,19 +342,12 @@ def _agree(path_a: Path, path_b: Path) -> bool:
     return True
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def measure(rows: int) -> dict:
     """Build the data, time the three methods, check they agree; the figures (no printing)."""
     from zoo.paths import bench_dir
 
-    scratch = Path(tempfile.mkdtemp(prefix="retrieve-", dir=bench_dir()))
-    try:
-        setup, setup_rss = _in_child(_setup, scratch, str(scratch))
+    with harness.scratch_dir("retrieve-", bench_dir()) as scratch:
+        prepared = harness.measure(setup, scratch)
         runs: dict[str, dict] = {}
         sample = min(rows, SAMPLE_ROWS)
         for label, method, n, save in (
@@ -389,10 +360,14 @@ def measure(rows: int) -> dict:
             if n == sample and label in ("feast", "duckdb") and rows == sample:
                 runs[label] = runs[f"{label}_sample"]
                 continue
-            result, polled = _in_child(_child, scratch, method, str(scratch), n, REPEATS,
-                                       str(scratch / save) if save else None)
-            runs[label] = {**result, "rows": n, "median_seconds": _median(result["seconds"]),
-                           "peak_rss_polled_mib": round(polled / 2**20)}
+            done = harness.measure(retrieve_repeatedly, method, scratch, n, REPEATS,
+                                   scratch / save if save else None, name=label)
+            runs[label] = {**done.value, "rows": n,
+                           "median_seconds": statistics.median(done.value["seconds"]),
+                           "peak_rss_mib": round(done.maxrss_mib),
+                           "peak_rss_polled_mib": round(done.peak_polled_mib),
+                           "child_wall_seconds": round(done.wall_seconds, 2),
+                           "child_cpu_seconds": round(done.cpu_seconds, 2)}
             runs[label]["rows_per_second"] = round(n / runs[label]["median_seconds"])
         checks = {
             "sample_feast_equals_stock": _agree(scratch / "feast.parquet",
@@ -410,8 +385,9 @@ def measure(rows: int) -> dict:
             "stocks": STOCKS,
             "trading_days": DAYS,
             "views": {v: len(c) for v, c in VIEWS.items()},
-            "setup": setup,
-            "setup_peak_rss_polled_mib": round(setup_rss / 2**20),
+            "setup": prepared.value,
+            "setup_peak_rss_polled_mib": round(prepared.peak_polled_mib),
+            "setup_child_cpu_seconds": round(prepared.cpu_seconds, 2),
             "runs": runs,
             "ratio_feast_to_duckdb": round(runs["feast"]["median_seconds"]
                                            / runs["duckdb"]["median_seconds"], 2),
@@ -421,13 +397,9 @@ def measure(rows: int) -> dict:
                                                  / runs["feast_sample"]["median_seconds"], 1),
             "checks": checks,
             "load_average": os.getloadavg(),
-            "cpu_count": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
+            **harness.machine(),
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _close(a: dict, b: dict) -> bool:
@@ -448,30 +420,23 @@ def _close(a: dict, b: dict) -> bool:
 def run(rows: int = 10_000_000) -> dict:
     """Measure, print a table, and write $ZOO_HOME/bench/retrieve.json; returns the figures."""
     from rich.console import Console
-    from rich.table import Table
-
-    from zoo.paths import bench_dir
 
     figures = measure(rows)
-    table = Table(title=f"zoo bench retrieve: {rows:,} entity rows, {STOCKS} stocks x {DAYS} "
-                        f"days, 4 views ({sum(figures['views'].values())} features)")
-    for column in ("method", "rows", "median s", "runs s", "rows/s", "peak RSS MiB"):
-        table.add_column(column, justify="left" if column == "method" else "right")
     names = {"feast": "(a) Feast + ASOF store", "duckdb": "(b) hand-written DuckDB ASOF",
              "stock": "(c) Feast stock duckdb store"}
-    for label, run_ in figures["runs"].items():
-        method = names[label.removesuffix("_sample")]
-        table.add_row(method, f"{run_['rows']:,}", f"{run_['median_seconds']:.2f}",
-                      " ".join(f"{s:.2f}" for s in run_["seconds"]),
-                      f"{run_['rows_per_second']:,}",
-                      f"{max(run_['peak_rss_mib'], run_['peak_rss_polled_mib']):,}")
-    Console().print(table)
+    harness.print_table(
+        f"zoo bench retrieve: {rows:,} entity rows, {STOCKS} stocks x {DAYS} days, 4 views "
+        f"({sum(figures['views'].values())} features)",
+        ["method", "rows", "median s", "runs s", "rows/s", "child CPU s", "peak RSS MiB"],
+        [(names[label.removesuffix("_sample")], f"{run_['rows']:,}",
+          f"{run_['median_seconds']:.2f}", " ".join(f"{s:.2f}" for s in run_["seconds"]),
+          f"{run_['rows_per_second']:,}", f"{run_['child_cpu_seconds']:.1f}",
+          f"{max(run_['peak_rss_mib'], run_['peak_rss_polled_mib']):,}")
+         for label, run_ in figures["runs"].items()])
     Console().print(
         f"(a)/(b): {figures['ratio_feast_to_duckdb']} at {rows:,} rows, "
         f"{figures['ratio_feast_to_duckdb_sample']} at {figures['sample_rows']:,}; "
         f"(c)/(a) at {figures['sample_rows']:,}: {figures['ratio_stock_to_feast_sample']}; "
         f"results agree: {figures['checks']}; load average {figures['load_average']}")
-    path = bench_dir() / "retrieve.json"
-    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-    Console().print(f"written to {path}")
+    harness.write_result("retrieve", figures)
     return figures

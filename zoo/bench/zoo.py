@@ -2,14 +2,15 @@
 fundamental-graph ablation, style correlations, and speed.
 
 `run(models, seeds, settings)` works in scratch homes under $ZOO_HOME/bench/zoo/ (kept, so a
-second run reuses the markets and only trains):
+second run reuses the markets and only trains). Every child is measured by zoo.bench.harness
+(wall and CPU seconds, peak memory):
 
 1. Two synthetic markets with the same seed, each built as users build theirs (`zoo data
    synth`, `sqlmesh plan`, `zoo features apply`, in child processes): `neighbour`, the default
    market, whose planted signal includes the fundamental-neighbour part (a stock drifts with
    the idiosyncratic shocks of its nearest neighbours by published fundamental ratios), and
    `no_neighbour`, the same market with that part off (`neighbour=0`). A market already built
-   with the same configuration is reused.
+   with the same configuration and synthesiser is reused.
 2. Training: on `neighbour` every model of `models`; on `no_neighbour` only biagru and
    biagru_gat (the ablation). Each (model, seed) is its own `zoo train` child process, so its
    peak memory is its own, with `--set seeds=<seed>` and the shared `settings`.
@@ -18,24 +19,23 @@ second run reuses the markets and only trains):
    5-day rebalances entered at T+1 VWAP (the seed report's "周度" figures). The oracle is the
    truth schema's ER_5D evaluated the same way over the same days.
 4. Style: the mean cross-sectional correlation of each model with the style factors, split into
-   fundamental (bp, ep, profitability, growth, sue) and price-volume/size ones; the report's
-   table 2 says a fundamentals model correlates with the first group far more than BiAGRU.
-   Also what the graph can carry: its recall of the planted neighbourhoods
-   (zoo.datasets.graph.planted_recall; the neighbour part of the oracle reaches biagru_gat only
-   through those edges) and the ridge probes of zoo.bench.probe (own price-volume features,
-   plus graph-neighbour or planted-neighbour returns), which bracket what the models learn.
+   fundamental (FUNDAMENTAL_STYLE) and price-volume/size ones. Also what the graph can carry
+   (zoo.bench.diagnostics.graph_reach, in a child): its recall of the planted neighbourhoods
+   and the ridge probes (own price-volume features, plus graph-neighbour or planted-neighbour
+   returns), which bracket what the models learn.
 5. Speed, from the fits' own records (`EpochStats.train_samples`, `train_seconds`): training
-   samples (labelled stock-days) per second and seconds per epoch; the peak RSS of each
-   training process; and a full-market day (5000 stocks, k = 10 neighbours) through biagru_gat,
-   forward and backward, in a fresh process: its peak RSS.
+   samples (labelled stock-days) per second and seconds per epoch; the wall and CPU seconds and
+   peak RSS of each training process; and a full-market day (5000 stocks, k = 10 neighbours)
+   through biagru_gat, forward and backward, in a fresh process (`full_market_step`): its peak
+   RSS.
 
-Targets (issue 5): biagru_gat >= 70 % of the oracle's weekly Rank IC; on `neighbour`,
+Targets (`verdicts`): biagru_gat >= 70 % of the oracle's weekly Rank IC; on `neighbour`,
 biagru_gat - biagru larger than the seed-to-seed spread (the larger standard deviation of the
 two over seeds), on `no_neighbour` not; fund_gru_mlp's mean |correlation| with the fundamental
-style factors well above biagru's; the full-market day well under 8 GiB.
+style factors more than twice biagru's; the full-market day under 8 GiB.
 
-The full benchmark trains for hours on this 2-core CPU with the defaults below; minutes on a
-GPU (`--set device=cuda`). `settings` override them (e.g. the demo's small configuration).
+`settings` override the defaults (DEFAULT_SETTINGS), e.g. the demo's small configuration or
+`device=cuda`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.bench.refresh import Measured, _python_child, measure_command
+from zoo.bench import harness
 
 ALL_MODELS = ("biagru", "fund_gru_mlp", "biagru_composite", "biagru_xgb", "biagru_gat")
 ABLATION_MODELS = ("biagru", "biagru_gat")
@@ -61,18 +61,10 @@ FUNDAMENTAL_STYLE = ("bp", "ep", "profitability", "growth", "sue")
 TARGET_ORACLE_SHARE = 0.7
 FULL_MARKET_STOCKS, FULL_MARKET_K = 5000, 10
 TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
-MIB = 1024 * 1024
 
 
 def _zoo(*args: str) -> list[str]:
     return [sys.executable, "-m", "zoo.cli", *args]
-
-
-def _checked(done: Measured, what: str) -> Measured:
-    if done.returncode != 0:
-        raise RuntimeError(f"zoo bench zoo: {what} failed (exit {done.returncode}):\n"
-                           + (done.stderr or done.stdout)[-4000:])
-    return done
 
 
 # --------------------------------------------------------------------------- markets
@@ -86,23 +78,26 @@ def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[st
 
     stamp = home / "bench_market.json"
     # the synthesiser's defaults and code too: an older synthesiser's market is not reused
-    code = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for source in sorted(Path(synth.__file__).parent.glob("*.py")):  # the whole generator
+        digest.update(source.name.encode() + source.read_bytes())
+    code = digest.hexdigest()[:16]
     wanted = {"overrides": overrides, "synth_defaults": dataclasses.asdict(synth.SynthConfig()),
               "synth_code": code}
     if stamp.is_file() and all(json.loads(stamp.read_text()).get(key) == value
                                for key, value in wanted.items()):
         return {**json.loads(stamp.read_text()), "reused": True}
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "ZOO_HOME": str(home), "COLUMNS": "200"}
+    env = {"ZOO_HOME": str(home), "COLUMNS": "200"}
     sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
-    started = time.perf_counter()
-    _checked(measure_command(_zoo("data", "synth", "--replace", *sets), Path.cwd(), env, logs,
-                             f"{home.name}_synth"), "zoo data synth")
     sqlmesh = str(Path(sys.executable).with_name("sqlmesh"))
-    _checked(measure_command([sqlmesh, "plan", "--auto-apply", "--no-prompts", "--skip-tests"],
-                             TRANSFORMS, env, logs, f"{home.name}_plan"), "sqlmesh plan")
-    _checked(measure_command(_zoo("features", "apply"), Path.cwd(), env, logs,
-                             f"{home.name}_features"), "zoo features apply")
+    started = time.perf_counter()
+    for name, args, cwd in (
+        ("synth", _zoo("data", "synth", "--replace", *sets), None),
+        ("plan", [sqlmesh, "plan", "--auto-apply", "--no-prompts", "--skip-tests"], TRANSFORMS),
+        ("features", _zoo("features", "apply"), None),
+    ):
+        harness.measure_command(args, cwd=cwd, env=env, logs=logs, name=f"{home.name}_{name}")
     built = {**wanted, "build_seconds": round(time.perf_counter() - started, 1)}
     stamp.write_text(json.dumps(built, indent=2) + "\n")
     return {**built, "reused": False}
@@ -113,12 +108,12 @@ def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
           logs: Path, threads: int | None = None) -> dict[str, Any]:
     """One `zoo train` child (with `threads` CPU threads when given); returns its run folder,
     metrics, speed and peak memory."""
-    env = {**os.environ, "ZOO_HOME": str(home)}
+    env = {"ZOO_HOME": str(home)}
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
     sets = [arg for item in (*settings, f"seeds={seed}") for arg in ("--set", item)]
-    done = _checked(measure_command(_zoo("train", model, "--quiet", *sets), Path.cwd(), env,
-                                    logs, f"{home.name}_{model}_s{seed}"), f"zoo train {model}")
+    done = harness.measure_command(_zoo("train", model, "--quiet", *sets), env=env, logs=logs,
+                                   name=f"{home.name}_{model}_s{seed}")
     found = re.search(r"^run (\S+): (.+)$", done.stdout, re.MULTILINE)
     if not found:
         raise RuntimeError(f"zoo train {model}: no run folder in its output:\n"
@@ -128,7 +123,8 @@ def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
     fits = [s for split in metrics["splits"] for s in split["seeds"]]
     return {
         "model": model, "seed": seed, "run_dir": str(run_dir),
-        "seconds": round(done.seconds, 1), "peak_rss_mib": round(done.peak_mib),
+        "seconds": round(done.wall_seconds, 1), "cpu_seconds": round(done.cpu_seconds, 1),
+        "peak_rss_mib": round(done.peak_mib),
         "train_samples_per_second": round(statistics.mean(
             f.get("train_samples_per_second", 0.0) for f in fits), 1),
         "seconds_per_epoch": round(statistics.mean(f.get("seconds_per_epoch", 0.0)
@@ -185,63 +181,51 @@ def _finite(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- full-market day
-FULL_MARKET_CHILD = """
-import datetime, json, resource, torch
-import zoo.models
-from zoo.registry import create_model
-from zoo.datasets.protocol import FakeDayBatches
-torch.manual_seed(0)
-data = FakeDayBatches(n_stocks={stocks}, neighbours={k}, start=datetime.date(2020, 1, 1),
-                      end=datetime.date(2020, 1, 10), cache=False)
-model = create_model("biagru_gat")
-batch = data.batch(data.dates[-1])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-score = model(batch)
-loss = ((score - batch["label"]) ** 2)[batch["label_mask"]].mean()
-loss.backward()
-print(json.dumps({{"nodes": int(batch["stock_index"].numel()),
-                  "edges": int(batch["edge_index"].shape[1]),
-                  "rss_before_forward_mib": before / 1024}}))
-"""
+def full_market_step(stocks: int = FULL_MARKET_STOCKS, k: int = FULL_MARKET_K) -> dict[str, Any]:
+    """One day of `stocks` stocks with `k` graph neighbours each through biagru_gat, forward
+    and backward, on CPU; the day's shape and the process's peak RSS before the forward pass.
+    Run in a fresh process, whose peak memory is then the step's."""
+    import datetime as dt
+    import resource
+
+    import torch
+
+    import zoo.models  # noqa: F401  (registers the models)
+    from zoo.datasets.protocol import FakeDayBatches
+    from zoo.registry import create_model
+
+    torch.manual_seed(0)
+    data = FakeDayBatches(n_stocks=stocks, neighbours=k, start=dt.date(2020, 1, 1),
+                          end=dt.date(2020, 1, 10), cache=False)
+    model = create_model("biagru_gat")
+    batch = data.batch(data.dates[-1])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    score = model(batch)
+    loss = ((score - batch["label"]) ** 2)[batch["label_mask"]].mean()
+    loss.backward()
+    return {"nodes": int(batch["stock_index"].numel()),
+            "edges": int(batch["edge_index"].shape[1]),
+            "rss_before_forward_mib": before / 1024}
 
 
 def full_market_day(logs: Path) -> dict[str, Any]:
     """Peak RSS of one full-market day through biagru_gat (forward and backward) on CPU."""
-    code = FULL_MARKET_CHILD.format(stocks=FULL_MARKET_STOCKS, k=FULL_MARKET_K)
-    done = _python_child("full_market_day", code, dict(os.environ), logs)
-    shape = json.loads(done.stdout.strip().splitlines()[-1])
-    return {**shape, "seconds": round(done.seconds, 1), "peak_rss_mib": round(done.peak_mib)}
+    done = harness.measure(full_market_step, logs=logs, name="full_market_day")
+    return {**done.value, "seconds": round(done.wall_seconds, 1),
+            "cpu_seconds": round(done.cpu_seconds, 1), "peak_rss_mib": round(done.peak_mib)}
 
 
 # --------------------------------------------------------------------------- graph reach
-GRAPH_CHILD = """
-import datetime, json
-import zoo.models
-from zoo.bench.probe import ridge_probe
-from zoo.datasets.day_batches import build_day_batches
-from zoo.datasets.graph import planted_recall
-from zoo.paths import warehouse_path
-from zoo.registry import model_contract
-first = datetime.date({first}, 1, 1)
-data = build_day_batches(model_contract("biagru_gat"), datetime.date(1990, 1, 1),
-                         datetime.date(2100, 1, 1), progress=False)
-scored = [d for d in data.dates if d >= first]
-print(json.dumps({{"recall": planted_recall(data, warehouse_path(), scored[::20]),
-                  "probe": ridge_probe(data, warehouse_path(), first)}}))
-"""
-
-
 def graph_reach(home: Path, settings: tuple[str, ...], logs: Path) -> dict[str, Any]:
-    """What the graph can carry on the market `home`, in a child process: the share of the
-    planted neighbour pairs its day graphs find over the scored years
-    (zoo.datasets.graph.planted_recall) and the ridge probes (zoo.bench.probe) fitted before the
-    first scored year and tested on the scored ones."""
+    """What the graph can carry on the market `home` (zoo.bench.diagnostics.graph_reach), in a
+    child process: the planted recall over the scored years and the ridge probes fitted before
+    the first scored year and tested on the scored ones."""
+    from zoo.bench import diagnostics
     from zoo.train.config import TrainConfig
 
     first = TrainConfig.from_overrides(settings).first_test_year
-    done = _python_child(f"{home.name}_graph", GRAPH_CHILD.format(first=first),
-                         {**os.environ, "ZOO_HOME": str(home)}, logs)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return harness.measure(diagnostics.graph_reach, first, env={"ZOO_HOME": str(home)},
+                           logs=logs, name=f"{home.name}_graph").value
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -287,17 +271,15 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
 def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2),
         settings: tuple[str, ...] = (), markets: tuple[str, ...] = tuple(MARKETS),
         full_market: bool = True, jobs: int = 1) -> dict[str, Any]:
-    """Measure, print tables, and write $ZOO_HOME/bench/zoo.json; returns the figures.
+    """Measure, print tables, and write $ZOO_HOME/bench/zoo.json (also after each evaluated
+    run); returns the figures.
 
     `jobs` trainings run at once, each with the machine's cores shared out between them
-    (OMP_NUM_THREADS): on a 2-core CPU a small GRU gains little from a second thread, so two
-    one-thread runs side by side finish the benchmark in about half the time; speeds are then
-    those of one core per run.
+    (OMP_NUM_THREADS); speeds are then those of a share of the cores per run.
     """
     import concurrent.futures
 
     from rich.console import Console
-    from rich.table import Table
 
     from zoo.paths import bench_dir
 
@@ -310,7 +292,6 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
                                "settings": list(settings), "markets": {}, "runs": [],
                                "jobs": jobs, "threads_per_run": threads,
                                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    path = bench_dir() / "zoo.json"
     for market in markets:
         home = root / market
         console.print(f"[bold]market {market}[/]: {home}")
@@ -348,29 +329,28 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
         results["runs"].append(row)
         console.print(f"  {market} {model} s{seed}: weekly Rank IC "
                       f"{row['weekly_rank_ic']:+.4f} (oracle {row['oracle_weekly_rank_ic']:+.4f})")
-        path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        harness.write_result("zoo", results, quiet=True)
     if full_market:
         results["full_market_day"] = full_market_day(logs)
     results["verdicts"] = verdicts(results)
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
 
-    table = Table(title="zoo bench zoo: out-of-sample weekly Rank IC (5-day, T+1 VWAP) and speed")
-    for column in ("market", "model", "seed", "Rank IC", "oracle", "share", "fund. |corr|",
-                   "samples/s", "s/epoch", "peak MiB"):
-        table.add_column(column, justify="left" if column in ("market", "model") else "right")
+    rows = []
     for r in results["runs"]:
         share = r["weekly_rank_ic"] / r["oracle_weekly_rank_ic"] if r[
             "oracle_weekly_rank_ic"] else math.nan
-        table.add_row(r["market"], r["model"], str(r["seed"]), f"{r['weekly_rank_ic']:+.4f}",
-                      f"{r['oracle_weekly_rank_ic']:+.4f}", f"{share:.0%}",
-                      f"{r['style'].get('fundamental_abs_corr', math.nan):.3f}",
-                      f"{r['train_samples_per_second']:,.0f}", f"{r['seconds_per_epoch']:.1f}",
-                      f"{r['peak_rss_mib']:,}")
-    console.print(table)
+        rows.append((r["market"], r["model"], str(r["seed"]), f"{r['weekly_rank_ic']:+.4f}",
+                     f"{r['oracle_weekly_rank_ic']:+.4f}", f"{share:.0%}",
+                     f"{r['style'].get('fundamental_abs_corr', math.nan):.3f}",
+                     f"{r['train_samples_per_second']:,.0f}", f"{r['seconds_per_epoch']:.1f}",
+                     f"{r['cpu_seconds']:,.0f}", f"{r['peak_rss_mib']:,}"))
+    harness.print_table(
+        "zoo bench zoo: out-of-sample weekly Rank IC (5-day, T+1 VWAP) and speed",
+        [("market", "left"), ("model", "left"), "seed", "Rank IC", "oracle", "share",
+         "fund. |corr|", "samples/s", "s/epoch", "CPU s", "peak MiB"], rows, console)
     if "full_market_day" in results:
         day = results["full_market_day"]
         console.print(f"full-market day through biagru_gat: {day['nodes']:,} nodes, "
                       f"{day['edges']:,} edges, peak {day['peak_rss_mib']:,} MiB")
     console.print(f"verdicts: {results['verdicts']}")
-    console.print(f"written to {path}")
+    harness.write_result("zoo", results)
     return results

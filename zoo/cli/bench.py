@@ -7,6 +7,7 @@ from datetime import date
 
 import click
 
+from zoo.bench.zoo import ALL_MODELS, MARKETS
 from zoo.cli.options import DATE
 from zoo.dates import wind_date
 
@@ -49,8 +50,7 @@ def bench_retrieve(rows: int) -> None:
 
 
 @bench.command("zoo")
-@click.option("--models", default=",".join(("biagru", "fund_gru_mlp", "biagru_composite",
-                                            "biagru_xgb", "biagru_gat")), show_default=True,
+@click.option("--models", default=",".join(ALL_MODELS), show_default=True,
               help="Comma-separated models to train on the default market.")
 @click.option("--seeds", default="0,1,2", show_default=True,
               help="Seeds of biagru and biagru_gat (their spread judges the graph ablation).")
@@ -58,7 +58,7 @@ def bench_retrieve(rows: int) -> None:
               help="TrainConfig overrides for every run (e.g. the demo's small configuration, "
                    "or device=cuda).")
 @click.option("--market", "markets", multiple=True,
-              type=click.Choice(["neighbour", "no_neighbour"]),
+              type=click.Choice(list(MARKETS)),
               help="Only these markets (default both).")
 @click.option("--skip-full-market", is_flag=True, help="Skip the 5000-stock day's memory.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
@@ -66,8 +66,9 @@ def bench_retrieve(rows: int) -> None:
 def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple[str, ...],
               skip_full_market: bool, jobs: int) -> None:
     """Out-of-sample weekly Rank IC of every model beside the oracle, the graph ablation, style
-    correlations, speed and memory. Hours on a 2-core CPU with the defaults."""
-    from zoo.bench.zoo import MARKETS, run
+    correlations, speed and memory. Trains every model on two markets: long on a CPU with the
+    defaults."""
+    from zoo.bench.zoo import run
 
     run(models=tuple(m.strip() for m in models.split(",") if m.strip()),
         seeds=tuple(int(s) for s in seeds.split(",") if s.strip()), settings=settings,

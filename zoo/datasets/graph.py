@@ -8,15 +8,9 @@ deviation, clipped at +-5, unknown = the mean), and neighbours are the nearest b
 distance, so every dimension weighs the same. Edges point from a neighbour to the stock (PyG
 source -> target), so a GAT layer lets each stock gather its neighbours' representations.
 
-Why this profile: on the synthetic market, whose planted neighbourhoods are known (firms
-linked by the ratios their statements publish), the k = 10 neighbours it finds include 91 %
-of the true ones (`planted_recall`; 96 % on the days the market re-links, which it does
-monthly while the graph follows every statement). Measured there, step by step: the earlier
-profile (two-year growth and cash conversion, eight quarters of seasonality, median/MAD) 76 %;
-one-year windows 85 %; mean and standard deviation instead of median and MAD 88 %; seasonality
-as shares of the latest TTM 91 %. The first profile of all, eight quarters of eleven ratios
-compared by cosine similarity, found 28 % of an earlier market's pairs. A few well-defined
-ratios beat many noisy ones, and seasonality needs the quarter of year to carry its sign.
+Why this profile: a few well-defined ratios beat many noisy ones, and seasonality needs the
+quarter of year to carry its sign. How well it finds a synthetic market's planted
+neighbourhoods is measured by `zoo bench zoo` (zoo.bench.diagnostics.planted_recall; README).
 
 Fundamentals change only when a statement is announced, so the graph over all stocks with a
 known profile is rebuilt only when some stock's vector in force changed, and each day's batch
@@ -26,7 +20,7 @@ takes the part of it among that day's stocks.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -34,10 +28,20 @@ from zoo.vocabulary import FUNDAMENTAL_FIELDS, ZSCORE_CLIP
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
-    from pathlib import Path
 
-    from zoo.datasets.day_batches import FeastDayBatches
+
+class FundamentalPanel(Protocol):
+    """What the graph reads of a dataset (zoo.datasets.day_batches.FeastDayBatches has it):
+    the distinct fundamental vectors [V, 12, G] with their latest quarter of year [V], each
+    stock's vector in force per calendar day (`fund_index` [S, D], -1 none), whether it is
+    listed (`present` [S, D]), the calendar and the stock ids."""
+
+    fund_vectors: np.ndarray
+    fund_quarter: np.ndarray
+    fund_index: np.ndarray
+    present: np.ndarray
+    calendar: list[dt.date]
+    stock_ids: list[str]
 
 PROFILE = ("net_margin", "revenue_growth", "leverage_logit", "log_asset_turnover",
            "cash_conversion", "seasonality")
@@ -128,7 +132,7 @@ def knn_edges(profile: np.ndarray, k: int, max_distance: float | None = None,
 class FundamentalGraph:
     """Day -> edge_index among the day's stocks, rebuilt when the fundamentals in force change."""
 
-    def __init__(self, data: FeastDayBatches, k: int = 10,
+    def __init__(self, data: FundamentalPanel, k: int = 10,
                  max_distance: float | None = None) -> None:
         self.data = data
         self.k = k
@@ -162,75 +166,3 @@ class FundamentalGraph:
         mapped = position[edges]
         return mapped[:, (mapped >= 0).all(axis=0)]
 
-
-class PlantedNeighbours:
-    """The synthetic market's planted neighbourhoods (truth.fundamental_neighbours) as edges
-    over a dataset's stocks: `edges(day)` gives those in force on a day, [2, E] global stock
-    indices, source = neighbour, target = stock (the graph's convention).
-
-    Raises:
-        ValueError: the warehouse has no planted neighbours (not a synthetic market).
-    """
-
-    def __init__(self, stock_ids: Sequence[str], warehouse: str | Path) -> None:
-        import datetime as dt
-
-        import duckdb
-
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            rows = con.execute("""
-                SELECT VALID_FROM, S_INFO_WINDCODE, NEIGHBOUR_WINDCODE
-                FROM truth.fundamental_neighbours ORDER BY VALID_FROM""").fetchall()
-        if not rows:
-            raise ValueError(f"{warehouse}: truth.fundamental_neighbours is empty")
-        index = {code: i for i, code in enumerate(stock_ids)}
-        grouped: dict[str, list[tuple[int, int]]] = {}
-        for start, stock, neighbour in rows:
-            if stock in index and neighbour in index:
-                grouped.setdefault(start, []).append((index[neighbour], index[stock]))
-        self.starts = [dt.datetime.strptime(s, "%Y%m%d").date() for s in grouped]
-        self._edges = [np.asarray(pairs, dtype=np.int64).T.reshape(2, -1)
-                       for pairs in grouped.values()]
-
-    def edges(self, day: dt.date) -> np.ndarray:
-        import bisect
-
-        i = bisect.bisect_right(self.starts, day) - 1
-        return self._edges[i] if i >= 0 else np.zeros((2, 0), dtype=np.int64)
-
-
-def planted_recall(data: FeastDayBatches, warehouse: str | Path,
-                   days: Sequence[dt.date] | None = None) -> dict[str, float]:
-    """How much of the synthetic market's planted neighbourhoods the day graphs find.
-
-    For each of `days` (default: every 20th training day) the share of the planted
-    (stock, neighbour) pairs in force that day (`PlantedNeighbours`, among the day's stocks)
-    that are edges of the day's graph; returns the mean and the chance level (k over the
-    day's stocks). The neighbour part of the oracle reaches a model only through these
-    edges, so this bounds what biagru_gat can learn of it.
-
-    Raises:
-        ValueError: the dataset has no graph, or the warehouse has no planted neighbours.
-    """
-    if data.graph is None:
-        raise ValueError("planted_recall needs a dataset built with a graph (needs_graph)")
-    graph = data.graph
-    planted_by_day = PlantedNeighbours(data.stock_ids, warehouse)
-    days = list(data.dates[::20] if days is None else days)
-    recalls, chances = [], []
-    for day in days:
-        stocks = data.stocks_on(day)
-        present = np.zeros(len(data.stock_ids), dtype=bool)
-        present[stocks] = True
-        planted = planted_by_day.edges(day)
-        planted = {(int(s), int(n)) for n, s in planted.T if present[s] and present[n]}
-        if not planted:
-            continue
-        edges = stocks[graph.edges(day, stocks)]
-        ours = set(zip(edges[1].tolist(), edges[0].tolist(), strict=True))
-        recalls.append(len(ours & planted) / len(planted))
-        chances.append(graph.k / max(len(stocks) - 1, 1))
-    if not recalls:
-        raise ValueError("no day with planted neighbours among the dataset's days")
-    return {"recall": float(np.mean(recalls)), "chance": float(np.mean(chances)),
-            "days": len(recalls)}
