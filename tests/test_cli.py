@@ -32,3 +32,13 @@ def test_unknown_synth_override_is_an_error(tmp_path):
     )
     assert result.exit_code != 0
     assert "neighbour" in str(result.exception) + result.output
+
+
+def test_python_dash_m_zoo_cli_is_the_zoo_command():
+    # zoo bench zoo runs its trainings as `python -m zoo.cli ...`
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "zoo.cli", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "backtest" in done.stdout, done.stderr
