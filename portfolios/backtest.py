@@ -135,9 +135,10 @@ class BacktestResult:
 
 
 def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    if not warehouse.exists():
-        raise BacktestError(f"no warehouse at {warehouse}: build it first (sqlmesh plan)")
-    return published.connect(warehouse)
+    try:
+        return published.connect(warehouse)
+    except FileNotFoundError as err:
+        raise BacktestError(str(err)) from None
 
 
 def _check_tables(con: duckdb.DuckDBPyConnection, scores: published.Relation) -> None:

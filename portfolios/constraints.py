@@ -29,7 +29,6 @@ from zoo.vocabulary import STYLE_FACTORS
 NO_BOUND = 1e3
 
 
-
 @dataclass(frozen=True)
 class PortfolioConstraints:
     """One rebalance's risk limits; weights are fractions (0.005 = 0.5%)."""

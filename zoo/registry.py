@@ -19,8 +19,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from torch import nn
 
+
+def check_model_name(model: str) -> str:
+    """`model` if it can name a model: an ASCII identifier (a factory's name). Only such a name
+    reaches a path (runs/<model>/) or SQL (scores.score_<model>).
+
+    Raises:
+        ValueError: it cannot; the message quotes it.
+    """
+    if not (isinstance(model, str) and model.isascii() and model.isidentifier()):
+        raise ValueError(f"{model!r} is not a model name (identifier characters only: "
+                         f"letters, digits and _, not starting with a digit)")
+    return model
+
 __all__ = [
     "BATCH_INPUTS",
+    "check_model_name",
     "FEATURE_SERVICES",
     "DataContract",
     "create_model",

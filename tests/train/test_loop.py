@@ -10,13 +10,13 @@ import torch
 from scipy.stats import spearmanr
 
 import zoo.models  # noqa: F401  (registers the models)
+from zoo.metrics import rank_ic_tensor as daily_rank_ic
 from zoo.registry import create_model, list_models
 from zoo.train.config import TrainConfig
 from zoo.train.loop import (
     FitResult,
     Trainer,
     TwoStageTrainer,
-    daily_rank_ic,
     evaluate,
     fit,
     load_checkpoint,

@@ -4,7 +4,8 @@ import pytest
 from click.testing import CliRunner
 
 from zoo.cli import main
-from zoo.train.runs import check_model_name, check_run_id, load_run
+from zoo.registry import check_model_name
+from zoo.train.runs import check_run_id, load_run
 
 HOSTILE = ["../../x", "x AS SELECT 1 AS a; DROP TABLE raw.AShareST; CREATE TABLE scores.y",
            "/etc/passwd", ".hidden", "a/b", "", "..", "x\ny"]

@@ -43,6 +43,7 @@ class FundamentalPanel(Protocol):
     calendar: list[dt.date]
     stock_ids: list[str]
 
+
 PROFILE = ("net_margin", "revenue_growth", "leverage_logit", "log_asset_turnover",
            "cash_conversion", "seasonality")
 SEASON_QUARTERS = 4  # the quarters the latest TTM sums: their shares estimate the seasonal slope

@@ -64,13 +64,6 @@ class FactorSource:
     sql: str
 
 
-def _columns(con: duckdb.DuckDBPyConnection, relation: published.Relation) -> dict[str, str]:
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ?", [relation.schema, relation.table]).fetchall()
-    return {name: kind for name, kind in rows}
-
-
 def scored_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The models with a score table in the warehouse (scores.score_<model>), sorted."""
     rows = con.execute("SELECT table_name FROM information_schema.tables "
@@ -95,7 +88,7 @@ def resolve(con: duckdb.DuckDBPyConnection, name: str) -> FactorSource:
     if name == ORACLE or name.startswith("truth."):
         oracle = published.ORACLE
         column = "ER_5D" if name == ORACLE else name.split(".", 1)[1]
-        columns = _columns(con, oracle)
+        columns = published.columns(con, oracle)
         if not columns:
             raise UnknownFactor(f"{name}: the warehouse has no {oracle.name} (only a "
                                 f"synthetic market has an oracle). Available: {available(con)}")
@@ -127,7 +120,7 @@ def resolve(con: duckdb.DuckDBPyConnection, name: str) -> FactorSource:
                                 f"(name a table of {', '.join(published.STOCK_SCHEMAS)}). "
                                 f"Available: {available(con)}")
         relation = published.Relation(schema, table, ("stock_id", "trade_date"))
-        columns = _columns(con, relation)
+        columns = published.columns(con, relation)
         if not columns:
             raise UnknownFactor(f"unknown factor {name!r}: no table {relation.name}. "
                                 f"Available: {available(con)}")
@@ -157,7 +150,7 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
     if not horizons or any(h < 1 for h in horizons):
         raise ValueError(f"horizons must be positive trading-day counts, got {horizons}")
     labels = published.LABELS
-    label_columns = _columns(con, labels)
+    label_columns = published.columns(con, labels)
     missing = [f"fwd_ret_{kind}_{h}d" for h in horizons for kind in ("close", "vwap")
                if f"fwd_ret_{kind}_{h}d" not in label_columns]
     if missing:

@@ -25,10 +25,7 @@ if TYPE_CHECKING:
 
 def _present(con: duckdb.DuckDBPyConnection, relation: published.Relation,
              wanted: dict[str, str]) -> list[str]:
-    rows = con.execute("SELECT column_name FROM information_schema.columns "
-                       "WHERE table_schema = ? AND table_name = ?",
-                       [relation.schema, relation.table]).fetchall()
-    have = {name for (name,) in rows}
+    have = published.columns(con, relation)
     return [c for c in wanted if c in have]
 
 

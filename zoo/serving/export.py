@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from zoo.atomic import replace_file
+from zoo.serving.published import quote
 
 CLOSE_TIME = "15:00"
 MARKET_TIME_ZONE = "Asia/Shanghai"
@@ -49,10 +50,6 @@ def _relation_sql(relation: str) -> str:
     if all(_NAME.fullmatch(part) for part in text.split(".")):
         return text
     return f"({text})"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:
@@ -92,9 +89,9 @@ def export_tables(warehouse: Path, offline_dir: Path,
             if taken:
                 raise ValueError(f"{name}: the relation already has {taken}, which the export "
                                  f"adds")
-            order = [_ident(k) for k in SORT_KEYS if k in columns] + ["event_timestamp"]
+            order = [quote(k) for k in SORT_KEYS if k in columns] + ["event_timestamp"]
             query = (
-                f"SELECT *, (CAST({_ident(time_column)} AS DATE) + TIME '{CLOSE_TIME}') "
+                f"SELECT *, (CAST({quote(time_column)} AS DATE) + TIME '{CLOSE_TIME}') "
                 f"AT TIME ZONE '{MARKET_TIME_ZONE}' AS event_timestamp, "
                 f"CAST($created AS TIMESTAMPTZ) AS created_timestamp "
                 f"FROM {source} ORDER BY {', '.join(order)}")

@@ -40,10 +40,11 @@ one of `STOCK_SCHEMAS`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from zoo.registry import check_model_name
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,7 +53,6 @@ FEATURE_SCHEMA = "features"
 LABEL_SCHEMA = "labels"
 SCORE_SCHEMA = "scores"
 SCORE_PREFIX = "score_"
-_MODEL_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def quote(identifier: str) -> str:
@@ -95,12 +95,19 @@ STOCK_SCHEMAS = (FEATURE_SCHEMA, LABEL_SCHEMA, SCORE_SCHEMA)
 
 
 def score_table(model: str) -> Relation:
-    """The score table `scores.score_<model>` of `model`; ValueError unless `model` is
-    identifier characters only (letters, digits, underscore), so nothing else reaches SQL."""
-    if not isinstance(model, str) or not _MODEL_NAME.fullmatch(model):
-        raise ValueError(f"model name {model!r} is not identifier characters only "
-                         f"(letters, digits, underscore)")
-    return Relation(SCORE_SCHEMA, f"{SCORE_PREFIX}{model}", ("stock_id", "trade_date"))
+    """The score table `scores.score_<model>` of `model`; ValueError unless `model` is a model
+    name (zoo.registry.check_model_name), so nothing else reaches SQL."""
+    return Relation(SCORE_SCHEMA, f"{SCORE_PREFIX}{check_model_name(model)}",
+                    ("stock_id", "trade_date"))
+
+
+def columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> dict[str, str]:
+    """The columns of `relation` in the warehouse and their types ({} when it is absent)."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [relation.schema, relation.table]).fetchall()
+    return dict(rows)
 
 
 def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from zoo.atomic import replace_file
 from zoo.datasets.protocol import DayBatches
 from zoo.layers.norm import normal_scores
-from zoo.metrics import rank_ic_tensor as daily_rank_ic
+from zoo.metrics import rank_ic_tensor
 from zoo.train.config import TrainConfig
 from zoo.train.losses import get_loss
 
@@ -43,7 +43,6 @@ __all__ = [
     "FitResult",
     "Trainer",
     "TwoStageTrainer",
-    "daily_rank_ic",
     "evaluate",
     "fit",
     "load_checkpoint",
@@ -137,7 +136,7 @@ def evaluate(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
         with _autocast(device, config):
             score = model(batch)
         mask = batch["label_mask"] & _input_mask(model, batch)
-        ics.append(daily_rank_ic(score.float(), batch["label"], mask))
+        ics.append(rank_ic_tensor(score.float(), batch["label"], mask))
     if not ics:
         return float("nan")
     values = torch.stack(ics)
@@ -574,7 +573,7 @@ def _grouped_ic(score: np.ndarray, label: np.ndarray, groups: np.ndarray) -> flo
     ics = []
     for group in np.unique(groups):
         rows = groups == group
-        ic = daily_rank_ic(torch.from_numpy(np.asarray(score[rows], dtype=np.float64)),
+        ic = rank_ic_tensor(torch.from_numpy(np.asarray(score[rows], dtype=np.float64)),
                            torch.from_numpy(np.asarray(label[rows], dtype=np.float64)),
                            torch.ones(int(rows.sum()), dtype=torch.bool))
         if torch.isfinite(ic):

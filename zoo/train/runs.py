@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.paths import zoo_home
+from zoo.registry import check_model_name
 from zoo.train.config import TrainConfig
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["Run", "check_model_name", "check_run_id", "latest_run", "load_run", "new_run_dir",
+__all__ = ["Run", "check_run_id", "latest_run", "load_run", "new_run_dir",
            "run_summary", "runs_dir"]
 
 
@@ -29,17 +30,6 @@ __all__ = ["Run", "check_model_name", "check_run_id", "latest_run", "load_run", 
 # or any plain folder name: letters, digits, '.', '_', '-', not starting with a dot. Nothing
 # else reaches a path, so `../x` or a name holding SQL never leaves $ZOO_HOME/runs.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
-
-def check_model_name(model: str) -> str:
-    """`model` if it can name a model (an ASCII identifier).
-
-    Raises:
-        ValueError: it cannot; the message quotes it.
-    """
-    if not (isinstance(model, str) and model.isascii() and model.isidentifier()):
-        raise ValueError(f"{model!r} is not a model name (letters, digits and _)")
-    return model
 
 
 def check_run_id(run_id: str) -> str:
