@@ -209,3 +209,19 @@ def test_test_blocks_run_past_the_last_label_when_score_dates_do():
     assert [d for d in DATES if d.year == 2019] == list(splits[-1].test_days)
     for s in splits:
         assert set(s.train_days) | set(s.valid_days) <= set(labelled)
+
+
+def test_a_quiet_run_prints_one_line_per_epoch_and_per_split_with_the_time_left(tmp_path,
+                                                                                capsys):
+    cfg = TrainConfig.from_overrides([*ROLLING, "first_test_year=2016", "seeds=0"])
+    data = tiny_fake(start=D(2014, 1, 1), end=D(2017, 12, 31), n_stocks=16)
+    result = run_rolling(cfg, data, tmp_path / "run", progress=False)
+    lines = capsys.readouterr().out.splitlines()
+    epochs = [line for line in lines if " epoch " in line]
+    ran = sum(s["epochs_run"] for split in result.metrics["splits"] for s in split["seeds"])
+    assert len(epochs) == ran
+    assert all("valid IC" in line and "left" in line for line in epochs)
+    assert epochs[0].startswith("split 0 (2016) seed 0 epoch 1/")
+    assert "fit 1/2" in epochs[0] and "fit 2/2" in epochs[-1]
+    assert epochs[-1].endswith("0 s left")  # the last epoch of the last fit: nothing left
+    assert sum(line.startswith("split ") and "test Rank IC" in line for line in lines) == 2

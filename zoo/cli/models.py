@@ -43,7 +43,9 @@ def list_cmd(pattern: str) -> None:
               help="Stocks in the --fake dataset.")
 @click.option("--resume", "resume_id", default=None, metavar="RUN_ID",
               help="Continue an interrupted run (same config) instead of starting a new one.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--quiet", is_flag=True,
+              help="Plain lines instead of progress bars: one per epoch (loss, validation IC, "
+                   "seconds, time left) and one per split.")
 def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: bool,
               fake_stocks: int, resume_id: str | None, quiet: bool) -> None:
     """Rolling retraining of model NAME; writes $ZOO_HOME/runs/NAME/<run_id>/.
@@ -77,11 +79,16 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
                               1, 1)
         end = (datetime.date(config.last_test_year, 12, 31) if config.last_test_year
                else datetime.date.today())
+        import time
+
+        click.echo(f"reading features and labels {start}..{end} from the feature store ...")
+        started = time.perf_counter()
         try:
             data = datasets.build_day_batches(contract, start, end)
         except (FileNotFoundError, ValueError) as err:
             raise click.ClickException(f"{err}\n(or train on synthetic cross-sections with "
                                        "--fake)") from err
+        click.echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s")
 
     if resume_id:
         try:

@@ -235,13 +235,24 @@ def _json(path: Path, values: Any) -> None:
 
 
 class _Progress:
-    """Rich progress bars: one over all fits, one over the epochs of the current fit."""
+    """Progress of a run: rich bars on a terminal; with `enabled` False (`zoo train --quiet`, a
+    log file) one plain line per epoch and per split, each with an estimate of the time left.
 
-    def __init__(self, enabled: bool, total_fits: int, max_epochs: int) -> None:
+    The estimate assumes every remaining fit runs all `max_epochs` (early stopping only makes
+    it shorter), at the mean seconds per epoch so far.
+    """
+
+    def __init__(self, enabled: bool, total_fits: int, max_epochs: int,
+                 echo: Callable[[str], None] | None = None) -> None:
         self.enabled = enabled
         self.max_epochs = max_epochs
         self.total_fits = total_fits
         self.bars: Any = None
+        self.echo = echo or _echo
+        self.fits_done = 0
+        self.epochs_done = 0  # over the whole run
+        self.epoch_seconds = 0.0
+        self.fit_epochs = 0  # of the current fit
 
     @contextmanager
     def running(self) -> Iterator[_Progress]:
@@ -263,19 +274,37 @@ class _Progress:
             self.overall = self.bars.add_task("fits", total=self.total_fits, info="")
             yield self
 
+    def eta(self) -> str:
+        """'about N min left' (or seconds), at most: every remaining fit run to max_epochs."""
+        if not self.epochs_done:
+            return ""
+        left = ((self.total_fits - self.fits_done) * self.max_epochs - self.fit_epochs)
+        seconds = max(0, left) * self.epoch_seconds / self.epochs_done
+        return (f"at most {seconds / 60:.0f} min left" if seconds >= 90
+                else f"at most {seconds:.0f} s left")
+
     def start_fit(self, label: str) -> Callable[[Any], None]:
-        if self.bars is None:
-            return lambda stats: None
-        task = self.bars.add_task(label, total=self.max_epochs, info="")
+        self.fit_epochs = 0
+        task = self.bars.add_task(label, total=self.max_epochs, info="") if self.bars else None
         self.current = task
 
         def on_epoch(stats: Any) -> None:
-            self.bars.update(task, advance=1, info=f"loss {stats.train_loss:.4f} "
-                             f"valid IC {stats.valid_ic:+.4f}")
+            self.fit_epochs += 1
+            self.epochs_done += 1
+            self.epoch_seconds += stats.seconds
+            info = f"loss {stats.train_loss:.4f} valid IC {stats.valid_ic:+.4f}"
+            if self.bars is not None:
+                self.bars.update(task, advance=1, info=info)
+            else:
+                self.echo(f"{label} epoch {stats.epoch + 1}/{self.max_epochs}: {info}, "
+                          f"{stats.seconds:.0f} s; fit {self.fits_done + 1}/{self.total_fits},"
+                          f" {self.eta()}")
 
         return on_epoch
 
     def end_fit(self, info: str) -> None:
+        self.fits_done += 1
+        self.fit_epochs = 0
         if self.bars is not None:
             self.bars.update(self.current, completed=self.max_epochs, info=info)
             self.bars.update(self.overall, advance=1)
@@ -283,6 +312,12 @@ class _Progress:
     def print(self, text: str) -> None:
         if self.bars is not None:
             self.bars.console.print(text)
+        else:
+            self.echo(text)
+
+
+def _echo(text: str) -> None:
+    print(text, flush=True)
 
 
 def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
