@@ -4,9 +4,11 @@ $ZOO_HOME/bench/*.json."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
+from zoo.bench.real import MODELS as REAL_MODELS
 from zoo.bench.zoo import ALL_MODELS, MARKETS
 from zoo.cli.options import DATE
 from zoo.dates import wind_date
@@ -98,3 +100,19 @@ def bench_portfolio(repeats: int, years: float, skip_backtest: bool) -> None:
     from zoo.bench.portfolio import run
 
     run(repeats=repeats, years=years, backtest=not skip_backtest)
+
+
+@bench.command("real")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--models", default=",".join(REAL_MODELS), show_default=True,
+              help="Comma-separated models to train on the sample.")
+@click.option("--seeds", default="0", show_default=True)
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="TrainConfig overrides on top of the stated small configuration.")
+def bench_real(src: Path, models: str, seeds: str, settings: tuple[str, ...]) -> None:
+    """A baostock folder through import, plan and apply in a scratch home; the known A-share
+    factors' weekly Rank IC; the seed report's models trained on it, out of sample."""
+    from zoo.bench.real import run
+
+    run(src, models=tuple(m.strip() for m in models.split(",") if m.strip()),
+        seeds=tuple(int(s) for s in seeds.split(",") if s.strip()), settings=settings)
