@@ -137,8 +137,8 @@ BAD_FILES = {
                                 "a real date written YYYYMMDD"),
     "unknown STATEMENT_TYPE": ("AShareCashFlow", {"STATEMENT_TYPE": "409001000"},
                                "STATEMENT_TYPE", "a Wind statement code 408xxx000"),
-    "weights not summing to 100": ("AIndexFreeWeight", {"I_WEIGHT": 10.0}, "I_WEIGHT",
-                                   "weights sum to 100"),
+    "weights summing above 100": ("AIndexFreeWeight", {"I_WEIGHT": 60.0}, "I_WEIGHT",
+                                  "weights sum to at most 100"),
     "text in a number column": ("AShareEODDerivativeIndicator", {"S_DQ_TURN": "n/a"},
                                 "S_DQ_TURN", "readable as float"),
 }

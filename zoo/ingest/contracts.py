@@ -43,11 +43,16 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 PRICE_TOL = 1e-6
 # Share counts come from different Wind sources (float vs free float), updated on different days.
 SHARE_TOL = 1e-3
-# S_DQ_AVGPRICE = amount / volume is rounded to 0.01 yuan: 0.5% covers a 2-yuan stock.
+# S_DQ_AVGPRICE = amount / volume is rounded to 0.01 yuan: 0.5% covers a 2-yuan stock. The
+# same tolerance serves the VWAP the transforms derive from S_DQ_AMOUNT / S_DQ_VOLUME (amount
+# rounded, odd lots on STAR).
 AVGPRICE_TOL = 5e-3
+# S_DQ_AMOUNT (thousand yuan) x 10 / S_DQ_VOLUME (lots of 100 shares) = VWAP in yuan.
+AMOUNT_PER_VOLUME_TO_YUAN = 10.0
 # Statement identities hold to the yuan; 0.1% allows for rounding in the source.
 BALANCE_TOL = 1e-3
-# Index weights are published rounded; a snapshot sums to 100 +- 1.
+# Index weights are published rounded; a full snapshot sums to 100 +- 1, and an extract of
+# part of the market to less: only a sum above 100 + 1 is wrong.
 WEIGHT_SUM_TOL = 1.0
 
 EXCHANGES = {"SSE": "SH", "SZSE": "SZ", "BSE": "BJ"}  # S_INFO_EXCHMARKET -> code suffix
@@ -200,22 +205,32 @@ def _description_rules() -> list[Rule]:
     ]
 
 
+def within_day_range(price: pl.Expr, low: str = "S_DQ_LOW", high: str = "S_DQ_HIGH") -> pl.Expr:
+    """`price` inside the day's [low, high], widened by AVGPRICE_TOL."""
+    return price.is_between(pl.col(low) * (1 - AVGPRICE_TOL), pl.col(high) * (1 + AVGPRICE_TOL))
+
+
 def _eod_price_rules() -> list[Rule]:
     low, high, avg, vol = "S_DQ_LOW", "S_DQ_HIGH", "S_DQ_AVGPRICE", "S_DQ_VOLUME"
-    status = "S_DQ_TRADESTATUSCODE"
+    amount, status = "S_DQ_AMOUNT", "S_DQ_TRADESTATUSCODE"
     traded = pl.col(vol) > 0
-    avg_in_range = pl.col(avg).is_between(pl.col(low) * (1 - AVGPRICE_TOL),
-                                          pl.col(high) * (1 + AVGPRICE_TOL))
+    # The transforms' VWAP (labels are bought and sold at it): amount / volume in yuan.
+    derived_vwap = pl.col(amount) * AMOUNT_PER_VOLUME_TO_YUAN / pl.col(vol)
     return [
         *positive("S_DQ_PRECLOSE", "S_DQ_OPEN", high, low, "S_DQ_CLOSE"),
         *ohlc(),
-        *non_negative(vol, "S_DQ_AMOUNT"),
+        *non_negative(vol, amount),
         *positive("S_DQ_ADJFACTOR"),
         _rule(avg, f"VWAP within [low, high] (+-{AVGPRICE_TOL:.1%}) when volume > 0",
-              ~traded | avg_in_range, low, high, vol),
+              ~traded | within_day_range(pl.col(avg)), low, high, vol),
         one_of(status, (wind.TRADESTATUS_SUSPENDED, wind.TRADESTATUS_NORMAL)),
         _rule(vol, f"suspended ({status} = 0) has zero volume",
               (pl.col(status) != wind.TRADESTATUS_SUSPENDED) | (pl.col(vol) == 0), status),
+        # after the volume rules: a suspended day with volume is the first thing to fix
+        _rule(amount, f"{amount} x 10 / {vol} (VWAP, yuan) within [low, high] "
+              f"(+-{AVGPRICE_TOL:.1%}) when volume > 0",
+              pl.when(traded).then(within_day_range(derived_vwap)).otherwise(True),
+              vol, low, high),
     ]
 
 
@@ -251,12 +266,14 @@ def _balance_sheet_rules() -> list[Rule]:
 
 
 def _index_weight_rules() -> list[Rule]:
+    """Per row 0 < weight <= 100; per index and date a sum of at most 100 (+ tolerance): an
+    extract covering part of the market sums to less, which is no error."""
     weight, group = "I_WEIGHT", ("S_INFO_WINDCODE", "TRADE_DT")
     weight_sum = pl.col(weight).sum()
     return [
-        _rule(weight, "0 <= I_WEIGHT <= 100", pl.col(weight).is_between(0, 100)),
-        Rule(weight, f"weights sum to 100 (+-{WEIGHT_SUM_TOL:g}) per index and date",
-             ((weight_sum.over(group) - 100).abs() <= WEIGHT_SUM_TOL), group_by=group,
+        _rule(weight, "0 < I_WEIGHT <= 100", (pl.col(weight) > 0) & (pl.col(weight) <= 100)),
+        Rule(weight, f"weights sum to at most 100 (+{WEIGHT_SUM_TOL:g}) per index and date",
+             weight_sum.over(group) <= 100 + WEIGHT_SUM_TOL, group_by=group,
              shown=(weight_sum.alias(f"sum({weight})"), pl.len().alias("stocks"))),
     ]
 

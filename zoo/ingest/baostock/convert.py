@@ -72,6 +72,17 @@ def _quality(daily: pl.DataFrame, report: ConvertReport) -> None:
                            "days the adjustment factor changes": changes})
 
 
+def _with_kdata(statements: pl.DataFrame, description: pl.DataFrame, table: str,
+                report: ConvertReport) -> pl.DataFrame:
+    """Statements of stocks that have a k-data file: the others are in no AShareDescription,
+    and the loader refuses a stock it does not know (profit_data may cover more stocks)."""
+    known = statements["S_INFO_WINDCODE"].is_in(description["S_INFO_WINDCODE"].implode())
+    dropped = statements.filter(~known)
+    report.drop(table, "no k-data file for the stock, so no AShareDescription row",
+                (dropped["S_INFO_WINDCODE"] + " " + dropped["REPORT_PERIOD"]).to_list())
+    return statements.filter(known)
+
+
 def build(src: Path, report: ConvertReport) -> dict[str, pl.DataFrame]:
     """Every Wind table the files can feed, shaped as declared."""
     daily = _daily(src, report)
@@ -97,6 +108,9 @@ def build(src: Path, report: ConvertReport) -> dict[str, pl.DataFrame]:
         if name in found:
             report.notes.append(f"query_{name}_data read: ratios only, no declared Wind "
                                 "column takes them")
+    for name in ("AShareIncome", "AShareCashFlow"):
+        if name in frames:
+            frames[name] = _with_kdata(frames[name], frames["AShareDescription"], name, report)
     frames.update(indices.index_tables(src, report))
     report.notes.append("AShareCalendar is the union of the k-data's dates: a trading day on "
                         "which no converted stock has a row is missing")
