@@ -439,23 +439,28 @@ def _cast_expr(column: wind.Column, dtype: pl.DataType) -> pl.Expr:
 
 def _cast(table: wind.Table, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RuleFailure]]:
     """Cast to the contract's types; a value that cannot be read breaks rule 'is a <kind>'."""
+    cast, unreadable = _cast_values(table, frame)
+    return cast, [_failure(table, frame, rule) for rule in unreadable]
+
+
+def _cast_values(table: wind.Table, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Rule]]:
+    """The frame cast (NaN is null in nullable float columns), and a rule 'readable as
+    <kind>' (judged on `frame`) for each column with values that could not be read."""
     cast = frame.select(_cast_expr(table.column(c), frame.schema[c]) for c in frame.columns)
     # A value that could not be read became null: compare the (cached) null counts.
-    unreadable = [c for c in frame.columns if cast[c].null_count() > frame[c].null_count()]
-    failures = [_unreadable(table, frame, cast, c) for c in unreadable]
+    unreadable = [_readable(table, cast, c) for c in frame.columns
+                  if cast[c].null_count() > frame[c].null_count()]
     nan_to_null = [c.name for c in table.columns
                    if c.nullable and c.kind == wind.FLOAT and c.name in cast.columns]
     if nan_to_null:
         cast = cast.with_columns(pl.col(nan_to_null).fill_nan(None))
-    return cast, failures
+    return cast, unreadable
 
 
-def _unreadable(table: wind.Table, raw: pl.DataFrame, cast: pl.DataFrame,
-                column: str) -> RuleFailure:
+def _readable(table: wind.Table, cast: pl.DataFrame, column: str) -> Rule:
     kind = table.column(column).kind
-    rule = _rule(column, f"readable as {kind}",
+    return _rule(column, f"readable as {kind}",
                  pl.col(column).is_null() | cast[column].is_not_null().alias(column))
-    return _failure(table, raw, rule)
 
 
 @cache
@@ -532,3 +537,107 @@ def _failure(table: wind.Table, frame: pl.DataFrame, rule: Rule) -> RuleFailure:
         examples = examples.head(N_EXAMPLES).collect().rows(named=True)
         unit = "row"
     return RuleFailure(table.name, rule.column, rule.name, n_bad, examples, unit)
+
+
+# --------------------------------------------------------------------------- quarantine
+REJECTS_SCHEMA = {"row": pl.Int64, "column": pl.String, "rule": pl.String,
+                  "other_rules": pl.String, "row_json": pl.String}
+# Broken rules that concern a file as a whole: no row can be set aside for them.
+FILE_RULES = frozenset({"required column present"})
+
+
+@dataclass(frozen=True)
+class Split:
+    """A frame split by its contract (`split`): the rows that keep every rule, cast as
+    `validate` casts them, their 1-based row numbers in the file, and the rows set aside
+    (REJECTS_SCHEMA: row, the first rule broken and its column, the other rules broken, the
+    row as read, as JSON text)."""
+
+    kept: pl.DataFrame
+    rows: pl.Series
+    rejected: pl.DataFrame
+
+
+def split(table: wind.Table, frame: pl.DataFrame) -> Split:
+    """Set aside the rows that break a rule of `table`'s contract and keep the rest.
+
+    Row rules judge each row. Group rules are judged on the rows left after that: a key held
+    by two rows sets both aside (neither is known to be the right one), unless they are the
+    same row twice, of which the first is kept; a weight snapshot summing above 100 is set
+    aside whole. A broken file rule (a missing column) raises ContractError: it is no row's
+    fault. The rows kept are validated again, so what is loaded keeps the whole contract.
+    """
+    try:
+        kept = validate(table, frame)
+        return Split(kept, pl.int_range(1, frame.height + 1, eager=True), _no_rejects())
+    except ContractError as err:
+        if any(f.rule in FILE_RULES for f in err.failures):
+            raise
+    raw = _match_column_names(table, frame).select(table.column_names)
+    rows = pl.int_range(1, raw.height + 1, eager=True).alias(ROW)
+    cast, unreadable = _cast_values(table, raw)
+    unread = {r.column: raw.select(r.broken()).to_series() for r in unreadable}
+    row_rules: list[tuple[Rule, pl.Series]] = [(r, unread[r.column]) for r in unreadable]
+    for rule in rules(table):
+        if rule.group_by:
+            continue
+        mask = cast.select(rule.broken()).to_series()
+        if rule.name == "not null" and rule.column in unread:  # already 'readable as'
+            mask = mask & ~unread[rule.column]
+        row_rules.append((rule, mask))
+    bad = _any(row_rules, raw.height)
+    rest, rest_raw, rest_rows = cast.filter(~bad), raw.filter(~bad), rows.filter(~bad)
+    group_rules = [(rule, rest.select(_group_broken(table, rule)).to_series())
+                   for rule in rules(table) if rule.group_by]
+    bad_group = _any(group_rules, rest.height)
+    rejected = pl.concat([set_aside(raw, rows, row_rules),
+                          set_aside(rest_raw, rest_rows, group_rules)]).sort("row")
+    kept = validate(table, rest.filter(~bad_group))
+    return Split(kept, rest_rows.filter(~bad_group), rejected)
+
+
+def _group_broken(table: wind.Table, rule: Rule) -> pl.Expr:
+    if rule.name != "key unique":
+        return rule.broken()
+    key = list(table.key)
+    same_row = pl.struct(table.column_names).hash().n_unique().over(key) == 1
+    first = pl.int_range(pl.len()).over(key) == 0
+    return rule.broken() & ~(same_row & first)
+
+
+def _any(checks: list[tuple[Rule, pl.Series]], height: int) -> pl.Series:
+    if not checks:
+        return pl.repeat(False, height, eager=True)
+    return pl.DataFrame([m.alias(str(i)) for i, (_, m) in enumerate(checks)]).select(
+        pl.any_horizontal(pl.all())).to_series()
+
+
+def _no_rejects() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECTS_SCHEMA)
+
+
+def set_aside(raw: pl.DataFrame, rows: pl.Series,
+              checks: list[tuple[Rule, pl.Series]]) -> pl.DataFrame:
+    """One REJECTS_SCHEMA row per row of `raw` breaking any (rule, mask) of `checks`: the first
+    rule it breaks (the most important), the others, and the row's values as JSON text."""
+    if not checks:
+        return _no_rejects()
+    masks = pl.DataFrame([m.alias(f"r{i}") for i, (_, m) in enumerate(checks)])
+    bad = masks.select(pl.any_horizontal(pl.all())).to_series()
+    if not bad.any():
+        return _no_rejects()
+    first = pl.coalesce(pl.when(pl.col(f"r{i}")).then(pl.lit(i)) for i in range(len(checks)))
+    others = pl.concat_str(
+        [pl.when(pl.col(f"r{i}") & (first != i)).then(pl.lit(rule.id))
+         for i, (rule, _) in enumerate(checks)], separator="; ", ignore_nulls=True)
+    picked = masks.filter(bad).select(first.alias("i"), others.alias("other_rules"))
+    text = raw.filter(bad).select(pl.all().cast(pl.String))
+    return pl.DataFrame({
+        "row": rows.filter(bad).cast(pl.Int64),
+        "column": picked["i"].replace_strict([i for i in range(len(checks))],
+                                             [r.column for r, _ in checks]),
+        "rule": picked["i"].replace_strict([i for i in range(len(checks))],
+                                           [r.name for r, _ in checks]),
+        "other_rules": picked["other_rules"].fill_null(""),
+        "row_json": text.select(pl.struct(pl.all()).struct.json_encode()).to_series(),
+    }, schema=REJECTS_SCHEMA)
