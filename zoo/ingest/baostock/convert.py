@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 
 from zoo.atomic import replace_dir, write_json
-from zoo.ingest import contracts, wind
+from zoo.ingest import contracts, files, wind
 from zoo.ingest.baostock import fundamentals, indices, market
 from zoo.ingest.baostock.report import ConvertReport
 from zoo.ingest.baostock.source import find_file, kdata_files, read_csv
 
-REPORT_FILE = "convert_report.json"  # not a .csv/.parquet: the loader passes over it
+REPORT_FILE = files.CONVERT_REPORT  # the loader passes over it
 KIND_TYPES = {wind.STR: pl.String, wind.DATE: pl.String, wind.FLOAT: pl.Float64,
               wind.INT: pl.Int64}
 NOT_FED = {
@@ -151,3 +154,15 @@ def convert(src: str | Path, out: str | Path, check_contracts: bool = True) -> C
             frame.write_parquet(scratch / f"{name}.parquet")
         write_json(scratch / REPORT_FILE, report.to_json())
     return report
+
+
+@contextmanager
+def converted(src: str | Path, scratch_parent: str | Path) -> Iterator[tuple[ConvertReport, Path]]:
+    """Convert `src` into a hidden temporary folder under `scratch_parent` (the warehouse's
+    folder, so no other disk has to hold a market) and yield (report, folder); the folder is
+    removed on exit. The contracts are not run here: the load that follows runs them."""
+    parent = Path(scratch_parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".baostock-", dir=parent) as scratch:
+        out = Path(scratch) / "wind"
+        yield convert(src, out, check_contracts=False), out
