@@ -162,6 +162,7 @@ class _Incoming:
         bad = pl.DataFrame([m.alias(str(i)) for i, (_, m) in enumerate(rules)]).select(
             pl.any_horizontal(pl.all())).to_series()
         self.frame, self.rows = self.frame.filter(~bad), self.rows.filter(~bad)
+        self.__dict__.pop("arrow", None)  # made from the frame before: make it again
 
     def rejects(self) -> pl.DataFrame:
         if not self.rejected:
