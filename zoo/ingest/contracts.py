@@ -1,10 +1,13 @@
 """Data contracts for the raw Wind tables: one pandera (polars) schema per table.
 
 A contract is derived from `zoo.ingest.wind` (columns, kinds, nullability, key) plus the table's
-own rules (prices positive, OHLC consistent, weights summing to 100, ...). `validate` checks a
-frame against its contract and returns it cast to the contract's types, or raises
-`ContractError` listing every broken rule, most important first, each with the number of rows
-that break it and a few examples a user can find in the file.
+own rules (prices positive, OHLC consistent, VWAP within the day's range, weights summing to at
+most 100, ...). `validate` checks a frame against its contract and returns it cast to the
+contract's types, or raises `ContractError` listing every broken rule, most important first,
+each with the number of rows that break it and a few examples a user can find in the file.
+`split` (for `--quarantine`) returns the rows that keep every rule and sets the others aside,
+each with the rules it breaks. A rule reading a NULL skips that row: nullability is a rule of
+its own (a nullable column's NULL means unknown).
 
 Every rule is a polars expression that is True (or null) where a row keeps it, so a 12 M-row
 table is checked in a few vectorised passes. pandera runs the contract (which rules fail); the
