@@ -12,7 +12,7 @@ import pytest
 
 from zoo.ingest import contracts, wind
 from zoo.ingest.baostock import BaostockFormatError, convert
-from zoo.ingest.load import STOCK_TABLES, LoadError, load_dir
+from zoo.ingest.load import load_dir
 
 SAMPLE = (Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata" / "baostock").resolve()
 SUBSET = ("sh.600000", "sh.600038", "sz.000831", "sz.300999", "sh.600745")
@@ -145,6 +145,22 @@ def test_statements_map_pubdate_statdate_and_ytd_items(tmp_path):
     assert "AShareDescription.S_INFO_LISTDATE" in report.null_columns
 
 
+def test_statements_of_stocks_without_k_data_are_dropped_and_reported(tmp_path):
+    """profit_data may cover more stocks than the k-data: those have no AShareDescription row,
+    so the loader would refuse the whole table; they are left out and said so."""
+    src = tmp_path / "src"
+    src.mkdir()
+    _stock_file(src, 3)
+    _profit(src)
+    with (src / "profit_data.csv").open("a") as f:
+        f.write("sz.000002,2019-10-30,2019-09-30,0.1,0.25,0.4,5.0e8,1.0,,1.0e8,5.0e7\n")
+    report = convert(src, tmp_path / "out")
+    assert _read(tmp_path / "out", "AShareIncome")["S_INFO_WINDCODE"].to_list() == ["600001.SH"]
+    (issue,) = [i for i in report.dropped if i.table == "AShareIncome"]
+    assert issue.rows == 1 and issue.examples == ("000002.SZ 20190930",)
+    assert "no k-data" in issue.reason
+
+
 def test_index_change_lists_pad_codes_and_censor_first_entries(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
@@ -259,45 +275,22 @@ def test_sample_factor_changes_only_at_ex_rights_prices(sample):
     assert changes["moved"].mean() > 0.95
 
 
-def test_sample_tables_pass_contracts_except_the_unknown_columns(sample):
+def test_sample_tables_pass_their_contracts(sample):
+    """Columns the source lacks are NULL, which the contracts accept as unknown."""
     _, out, report = sample
-    allowed = {"AShareDescription": {"S_INFO_NAME", "S_INFO_LISTDATE"},
-               "AShareEODDerivativeIndicator": {"FREE_SHARES_TODAY", "S_DQ_FREETURNOVER"},
-               "AShareIncome": {"COMP_TYPE_CODE"}}
     for table in wind.RAW_TABLES:
         path = out / f"{table.name}.parquet"
-        if not path.exists():
-            continue
-        try:
+        if path.exists():
             contracts.validate(table, pl.read_parquet(path))
-        except contracts.ContractError as err:
-            broken = {(f.column, f.rule) for f in err.failures}
-            assert broken == {(c, "not null") for c in allowed[table.name]}, str(err)
-    assert set(report.contract_failures) == set(allowed)
+    assert report.contract_failures == {}
+    assert "AShareDescription.S_INFO_LISTDATE" in report.null_columns
 
 
-@pytest.mark.xfail(strict=True, raises=LoadError, reason=(
-    "wind.py requires AShareDescription.S_INFO_NAME/S_INFO_LISTDATE, "
-    "AShareEODDerivativeIndicator.FREE_SHARES_TODAY/S_DQ_FREETURNOVER and "
-    "AShareIncome.COMP_TYPE_CODE, which baostock k-data and profit data do not have"))
 def test_sample_loads_into_a_warehouse(sample, tmp_path):
-    _, out, _ = sample
-    load_dir(out, tmp_path / "w.duckdb")
-
-
-def test_sample_loads_once_the_unknown_columns_are_left_out(sample, tmp_path):
-    """The tables with NULL-only required columns set aside, and the stock tables (which need
-    every code in AShareDescription), the rest loads; the stock tables pass their contracts
-    (test above) but cannot be loaded before AShareDescription can."""
+    """The converted subset loads whole: every table it feeds, every row."""
     _, out, report = sample
-    kept = tmp_path / "kept"
-    kept.mkdir()
-    for path in out.glob("*.parquet"):
-        if path.stem not in report.contract_failures and path.stem not in STOCK_TABLES:
-            shutil.copy(path, kept)
-    loaded = load_dir(kept, tmp_path / "w.duckdb")
-    assert {t.table for t in loaded.tables} == {
-        "AShareCalendar", "AIndexEODPrices", "AIndexMembers"}
+    loaded = load_dir(out, tmp_path / "w.duckdb")
+    assert {t.table: t.rows_inserted for t in loaded.tables} == report.written
 
 
 def test_zoo_data_convert_writes_the_tables_and_names_a_bad_file(tmp_path):

@@ -82,6 +82,12 @@ BROKEN = {
                        "S_DQ_ADJFACTOR > 0", 1),
     "VWAP above high": ("AShareEODPrices", set_value("S_DQ_AVGPRICE", 10.2), "S_DQ_AVGPRICE",
                         "VWAP within [low, high]", 1),
+    # row 0 trades 1,000 lots for 998 thousand yuan (VWAP 9.98); doubled, 19.96 is above high
+    "amount / volume above high": ("AShareEODPrices", scale("S_DQ_AMOUNT", 2.0), "S_DQ_AMOUNT",
+                                   "S_DQ_AMOUNT x 10 / S_DQ_VOLUME (VWAP, yuan) within [low, "
+                                   "high]", 1),
+    "amount / volume below low": ("AShareEODPrices", scale("S_DQ_AMOUNT", 0.5, (0, 1)),
+                                  "S_DQ_AMOUNT", "S_DQ_AMOUNT x 10 / S_DQ_VOLUME", 2),
     "unknown trade status": ("AShareEODPrices", set_value("S_DQ_TRADESTATUSCODE", 1),
                              "S_DQ_TRADESTATUSCODE", "S_DQ_TRADESTATUSCODE in {0, -1}", 1),
     "suspended with volume": ("AShareEODPrices", set_value("S_DQ_VOLUME", 10.0, (7,)),
@@ -136,9 +142,11 @@ BROKEN = {
     "index out before in": ("AIndexMembers", set_value("S_CON_OUTDATE", "20000101", (3,)),
                             "S_CON_OUTDATE", "S_CON_OUTDATE after S_CON_INDATE", 1),
     "weight above 100": ("AIndexFreeWeight", set_value("I_WEIGHT", 101.0), "I_WEIGHT",
-                         "0 <= I_WEIGHT <= 100", 1),
-    "weights not summing to 100": ("AIndexFreeWeight", scale("I_WEIGHT", 0.9, (0, 2, 4)),
-                                   "I_WEIGHT", "weights sum to 100", 1),
+                         "0 < I_WEIGHT <= 100", 1),
+    "zero weight": ("AIndexFreeWeight", set_value("I_WEIGHT", 0.0), "I_WEIGHT",
+                    "0 < I_WEIGHT <= 100", 1),
+    "weights summing above 100": ("AIndexFreeWeight", scale("I_WEIGHT", 1.5, (0, 2, 4)),
+                                  "I_WEIGHT", "weights sum to at most 100 (+1)", 1),
 }
 
 
@@ -218,12 +226,12 @@ def test_duplicate_key_example_shows_the_key_and_its_count(
 
 def test_weight_sum_example_shows_index_date_and_sum(
         wind_frames: dict[str, pl.DataFrame]) -> None:
-    frame = scale("I_WEIGHT", 0.9, (0, 2, 4))(wind_frames["AIndexFreeWeight"])
+    frame = scale("I_WEIGHT", 1.5, (0, 2, 4))(wind_frames["AIndexFreeWeight"])
     with pytest.raises(ContractError) as caught:
         validate(wind.AINDEX_FREE_WEIGHT, frame)
     (example,) = caught.value.examples
     assert example["S_INFO_WINDCODE"] == wind.CSI500 and example["TRADE_DT"] == "20200102"
-    assert example["sum(I_WEIGHT)"] == pytest.approx(90.0)
+    assert example["sum(I_WEIGHT)"] == pytest.approx(150.0)
     assert "in 1 (S_INFO_WINDCODE, TRADE_DT) group," in str(caught.value)
 
 
@@ -268,6 +276,46 @@ def test_all_text_frame_is_cast(wind_frames: dict[str, pl.DataFrame]) -> None:
 def test_nullable_columns_may_be_null(wind_frames: dict[str, pl.DataFrame]) -> None:
     frame = wind_frames["AShareBalanceSheet"].with_columns(TOT_LIAB=pl.lit(None, pl.Float64))
     assert validate(wind.ASHARE_BALANCE_SHEET, frame).height == frame.height
+
+
+def test_weights_of_part_of_the_market_may_sum_below_100(
+        wind_frames: dict[str, pl.DataFrame]) -> None:
+    """An extract of some constituents (a 201-stock sample of CSI 500) sums to far less."""
+    frame = wind_frames["AIndexFreeWeight"].filter(pl.col("S_CON_WINDCODE") != "600000.SH")
+    assert validate(wind.AINDEX_FREE_WEIGHT, frame).height == 4
+    just_above = scale("I_WEIGHT", 1.005, (0, 2, 4))(wind_frames["AIndexFreeWeight"])
+    assert validate(wind.AINDEX_FREE_WEIGHT, just_above).height == 6  # 100.5: rounding
+
+
+def test_vwap_from_amount_is_not_checked_on_untraded_days(
+        wind_frames: dict[str, pl.DataFrame]) -> None:
+    """The suspended row (7) has zero volume: any amount / volume is no price to check."""
+    frame = set_value("S_DQ_AMOUNT", 0.0, (7,))(wind_frames["AShareEODPrices"])
+    assert validate(wind.ASHARE_EOD_PRICES, frame).height == frame.height
+
+
+UNKNOWN_TO_OTHER_SOURCES = {
+    "AShareDescription": ("S_INFO_NAME", "S_INFO_LISTDATE"),
+    "AShareEODDerivativeIndicator": ("FREE_SHARES_TODAY", "S_DQ_FREETURNOVER"),
+    "AShareIncome": ("COMP_TYPE_CODE",),
+    "AShareBalanceSheet": ("COMP_TYPE_CODE",),
+    "AShareCashFlow": ("COMP_TYPE_CODE",),
+}
+
+
+@pytest.mark.parametrize("table_name", UNKNOWN_TO_OTHER_SOURCES)
+def test_columns_a_real_source_lacks_may_be_null(table_name: str,
+                                                 wind_frames: dict[str, pl.DataFrame]) -> None:
+    """baostock has no names, listing dates, free float or company types: NULL is unknown,
+    and the rules that read those columns (delisted after listed, free <= float, ...) skip
+    it rather than refuse the row."""
+    table = wind.TABLES[table_name]
+    columns = UNKNOWN_TO_OTHER_SOURCES[table_name]
+    frame = wind_frames[table_name].with_columns(
+        pl.lit(None, wind_frames[table_name].schema[c]).alias(c) for c in columns)
+    if table_name == "AShareDescription":  # a delisting date with no listing date
+        frame = frame.with_columns(S_INFO_DELISTDATE=pl.lit("20200301"))
+    assert validate(table, frame).equals(frame)
 
 
 def _market(n_stocks: int, n_days: int) -> pl.DataFrame:

@@ -137,8 +137,8 @@ BAD_FILES = {
                                 "a real date written YYYYMMDD"),
     "unknown STATEMENT_TYPE": ("AShareCashFlow", {"STATEMENT_TYPE": "409001000"},
                                "STATEMENT_TYPE", "a Wind statement code 408xxx000"),
-    "weights not summing to 100": ("AIndexFreeWeight", {"I_WEIGHT": 10.0}, "I_WEIGHT",
-                                   "weights sum to 100"),
+    "weights summing above 100": ("AIndexFreeWeight", {"I_WEIGHT": 60.0}, "I_WEIGHT",
+                                  "weights sum to at most 100"),
     "text in a number column": ("AShareEODDerivativeIndicator", {"S_DQ_TURN": "n/a"},
                                 "S_DQ_TURN", "readable as float"),
 }
@@ -211,7 +211,8 @@ def test_same_values_through_csv_are_not_a_conflict(loaded: Path, tmp_path: Path
 
 def test_int_dates_in_parquet_are_stored_as_text(warehouse: Path, tmp_path: Path,
                                                  wind_frames: Frames, write: WriteTables) -> None:
-    frames = {name: wind_frames[name] for name in ("AShareDescription", "AShareEODPrices")}
+    frames = {name: wind_frames[name]
+              for name in ("AShareDescription", "AShareCalendar", "AShareEODPrices")}
     frames["AShareEODPrices"] = frames["AShareEODPrices"].with_columns(
         pl.col("TRADE_DT").cast(pl.Int64))
     load_dir(write(frames, tmp_path / "ints", "parquet"), warehouse)
@@ -227,12 +228,15 @@ def test_table_names_match_up_to_case(warehouse: Path, parquet_dir: Path) -> Non
     assert len(report.tables) == 13 and report.rows_inserted == 84
 
 
-def test_unknown_file_rejected_with_suggestion(warehouse: Path, parquet_dir: Path) -> None:
-    (parquet_dir / "AShareEODPrice.csv").write_text("S_INFO_WINDCODE\n600000.SH\n")
+def test_misspelt_table_rejected_with_suggestion(warehouse: Path, parquet_dir: Path) -> None:
+    """A near miss of a table that has no file of its own is most likely a typo: loading the
+    rest would leave that table empty, so nothing is loaded."""
+    (parquet_dir / "AShareEODPrices.parquet").rename(parquet_dir / "AShareEODPrice.parquet")
     with pytest.raises(LoadError) as caught:
         load_dir(parquet_dir, warehouse)
     message = str(caught.value)
-    assert "unknown table file AShareEODPrice.csv (did you mean AShareEODPrices.csv?)" in message
+    assert ("unknown table file AShareEODPrice.parquet (did you mean AShareEODPrices.csv?), "
+            "and the folder has no AShareEODPrices table file") in message
     assert "known tables: AShareDescription, AShareCalendar" in message
     assert not warehouse.exists()
 
@@ -336,7 +340,9 @@ def test_truth_schema(loaded: Path, tmp_path: Path, truth_frames: Frames,
 
 
 def test_raw_files_are_not_truth_tables(warehouse: Path, market_files: Path) -> None:
-    with pytest.raises(LoadError, match="known tables: expected_return, fundamental_neighbours"):
+    with pytest.raises(LoadError, match="holds no table files: expected <Table>.csv or "
+                       "<Table>.parquet for any of expected_return, fundamental_neighbours; "
+                       "it has AIndexEODPrices.parquet"):
         load_dir(market_files, warehouse, schema="truth")
 
 

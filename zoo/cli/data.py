@@ -19,19 +19,51 @@ def data() -> None:
 @click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="DuckDB file (default $ZOO_HOME/warehouse.duckdb).")
-def data_load(src: Path, warehouse: Path | None) -> None:
+@click.option("--format", "source_format", type=click.Choice(["wind", "baostock"]),
+              default="wind", show_default=True,
+              help="The layout of SRC: Wind tables, or baostock's own files (converted first, "
+                   "as `zoo data convert` does, into a temporary folder).")
+@click.option("--quarantine", is_flag=True,
+              help="Set aside the rows that break a row rule (kept in raw._rejects with their "
+                   "rule) and load the rest, instead of refusing the whole load.")
+def data_load(src: Path, warehouse: Path | None, source_format: str, quarantine: bool) -> None:
     """Load a folder of Wind tables (one <Table>.csv or <Table>.parquet each) into `raw`.
 
-    Every file is checked against its contract first; if any breaks one, nothing is written.
-    Rows already loaded are skipped, so loading the same files twice changes nothing.
+    Every file is checked against its contract first; if any breaks one, nothing is written
+    (with --quarantine, only what concerns a whole file, such as a missing column, stops the
+    load). Rows already loaded are skipped, so loading the same files twice changes nothing.
+    Files of tables alphazoo does not read are ignored and listed.
     """
     from zoo.ingest.load import LoadError, load_dir
     from zoo.paths import warehouse_path
 
+    warehouse = warehouse or warehouse_path()
     try:
-        report = load_dir(src, warehouse or warehouse_path())
+        if source_format == "baostock":
+            _load_baostock(src, warehouse, quarantine)
+            return
+        report = load_dir(src, warehouse, quarantine=quarantine)
     except LoadError as err:
         raise click.ClickException(str(err)) from err
+    click.echo(report.summary())
+
+
+def _load_baostock(src: Path, warehouse: Path, quarantine: bool) -> None:
+    """Convert, say what the conversion did, then load it all (or nothing)."""
+    from contextlib import ExitStack
+
+    from zoo.ingest.baostock import converted
+    from zoo.ingest.load import load_dir
+
+    with ExitStack() as stack:
+        try:
+            conversion, folder = stack.enter_context(converted(src, warehouse.parent))
+        except (FileNotFoundError, ValueError) as err:  # BaostockFormatError is a ValueError
+            raise click.ClickException(f"cannot convert {src}: {err}") from err
+        click.echo(conversion.summary())
+        click.echo("")
+        report = load_dir(folder, warehouse, quarantine=quarantine,
+                          origin=f"baostock files in {src.resolve()}")
     click.echo(report.summary())
 
 

@@ -1,10 +1,13 @@
 """Data contracts for the raw Wind tables: one pandera (polars) schema per table.
 
 A contract is derived from `zoo.ingest.wind` (columns, kinds, nullability, key) plus the table's
-own rules (prices positive, OHLC consistent, weights summing to 100, ...). `validate` checks a
-frame against its contract and returns it cast to the contract's types, or raises
-`ContractError` listing every broken rule, most important first, each with the number of rows
-that break it and a few examples a user can find in the file.
+own rules (prices positive, OHLC consistent, VWAP within the day's range, weights summing to at
+most 100, ...). `validate` checks a frame against its contract and returns it cast to the
+contract's types, or raises `ContractError` listing every broken rule, most important first,
+each with the number of rows that break it and a few examples a user can find in the file.
+`split` (for `--quarantine`) returns the rows that keep every rule and sets the others aside,
+each with the rules it breaks. A rule reading a NULL skips that row: nullability is a rule of
+its own (a nullable column's NULL means unknown).
 
 Every rule is a polars expression that is True (or null) where a row keeps it, so a 12 M-row
 table is checked in a few vectorised passes. pandera runs the contract (which rules fail); the
@@ -43,11 +46,16 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 PRICE_TOL = 1e-6
 # Share counts come from different Wind sources (float vs free float), updated on different days.
 SHARE_TOL = 1e-3
-# S_DQ_AVGPRICE = amount / volume is rounded to 0.01 yuan: 0.5% covers a 2-yuan stock.
+# S_DQ_AVGPRICE = amount / volume is rounded to 0.01 yuan: 0.5% covers a 2-yuan stock. The
+# same tolerance serves the VWAP the transforms derive from S_DQ_AMOUNT / S_DQ_VOLUME (amount
+# rounded, odd lots on STAR).
 AVGPRICE_TOL = 5e-3
+# S_DQ_AMOUNT (thousand yuan) x 10 / S_DQ_VOLUME (lots of 100 shares) = VWAP in yuan.
+AMOUNT_PER_VOLUME_TO_YUAN = 10.0
 # Statement identities hold to the yuan; 0.1% allows for rounding in the source.
 BALANCE_TOL = 1e-3
-# Index weights are published rounded; a snapshot sums to 100 +- 1.
+# Index weights are published rounded; a full snapshot sums to 100 +- 1, and an extract of
+# part of the market to less: only a sum above 100 + 1 is wrong.
 WEIGHT_SUM_TOL = 1.0
 
 EXCHANGES = {"SSE": "SH", "SZSE": "SZ", "BSE": "BJ"}  # S_INFO_EXCHMARKET -> code suffix
@@ -200,22 +208,32 @@ def _description_rules() -> list[Rule]:
     ]
 
 
+def within_day_range(price: pl.Expr, low: str = "S_DQ_LOW", high: str = "S_DQ_HIGH") -> pl.Expr:
+    """`price` inside the day's [low, high], widened by AVGPRICE_TOL."""
+    return price.is_between(pl.col(low) * (1 - AVGPRICE_TOL), pl.col(high) * (1 + AVGPRICE_TOL))
+
+
 def _eod_price_rules() -> list[Rule]:
     low, high, avg, vol = "S_DQ_LOW", "S_DQ_HIGH", "S_DQ_AVGPRICE", "S_DQ_VOLUME"
-    status = "S_DQ_TRADESTATUSCODE"
+    amount, status = "S_DQ_AMOUNT", "S_DQ_TRADESTATUSCODE"
     traded = pl.col(vol) > 0
-    avg_in_range = pl.col(avg).is_between(pl.col(low) * (1 - AVGPRICE_TOL),
-                                          pl.col(high) * (1 + AVGPRICE_TOL))
+    # The transforms' VWAP (labels are bought and sold at it): amount / volume in yuan.
+    derived_vwap = pl.col(amount) * AMOUNT_PER_VOLUME_TO_YUAN / pl.col(vol)
     return [
         *positive("S_DQ_PRECLOSE", "S_DQ_OPEN", high, low, "S_DQ_CLOSE"),
         *ohlc(),
-        *non_negative(vol, "S_DQ_AMOUNT"),
+        *non_negative(vol, amount),
         *positive("S_DQ_ADJFACTOR"),
         _rule(avg, f"VWAP within [low, high] (+-{AVGPRICE_TOL:.1%}) when volume > 0",
-              ~traded | avg_in_range, low, high, vol),
+              ~traded | within_day_range(pl.col(avg)), low, high, vol),
         one_of(status, (wind.TRADESTATUS_SUSPENDED, wind.TRADESTATUS_NORMAL)),
         _rule(vol, f"suspended ({status} = 0) has zero volume",
               (pl.col(status) != wind.TRADESTATUS_SUSPENDED) | (pl.col(vol) == 0), status),
+        # after the volume rules: a suspended day with volume is the first thing to fix
+        _rule(amount, f"{amount} x 10 / {vol} (VWAP, yuan) within [low, high] "
+              f"(+-{AVGPRICE_TOL:.1%}) when volume > 0",
+              pl.when(traded).then(within_day_range(derived_vwap)).otherwise(True),
+              vol, low, high),
     ]
 
 
@@ -251,12 +269,14 @@ def _balance_sheet_rules() -> list[Rule]:
 
 
 def _index_weight_rules() -> list[Rule]:
+    """Per row 0 < weight <= 100; per index and date a sum of at most 100 (+ tolerance): an
+    extract covering part of the market sums to less, which is no error."""
     weight, group = "I_WEIGHT", ("S_INFO_WINDCODE", "TRADE_DT")
     weight_sum = pl.col(weight).sum()
     return [
-        _rule(weight, "0 <= I_WEIGHT <= 100", pl.col(weight).is_between(0, 100)),
-        Rule(weight, f"weights sum to 100 (+-{WEIGHT_SUM_TOL:g}) per index and date",
-             ((weight_sum.over(group) - 100).abs() <= WEIGHT_SUM_TOL), group_by=group,
+        _rule(weight, "0 < I_WEIGHT <= 100", (pl.col(weight) > 0) & (pl.col(weight) <= 100)),
+        Rule(weight, f"weights sum to at most 100 (+{WEIGHT_SUM_TOL:g}) per index and date",
+             weight_sum.over(group) <= 100 + WEIGHT_SUM_TOL, group_by=group,
              shown=(weight_sum.alias(f"sum({weight})"), pl.len().alias("stocks"))),
     ]
 
@@ -422,23 +442,28 @@ def _cast_expr(column: wind.Column, dtype: pl.DataType) -> pl.Expr:
 
 def _cast(table: wind.Table, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RuleFailure]]:
     """Cast to the contract's types; a value that cannot be read breaks rule 'is a <kind>'."""
+    cast, unreadable = _cast_values(table, frame)
+    return cast, [_failure(table, frame, rule) for rule in unreadable]
+
+
+def _cast_values(table: wind.Table, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Rule]]:
+    """The frame cast (NaN is null in nullable float columns), and a rule 'readable as
+    <kind>' (judged on `frame`) for each column with values that could not be read."""
     cast = frame.select(_cast_expr(table.column(c), frame.schema[c]) for c in frame.columns)
     # A value that could not be read became null: compare the (cached) null counts.
-    unreadable = [c for c in frame.columns if cast[c].null_count() > frame[c].null_count()]
-    failures = [_unreadable(table, frame, cast, c) for c in unreadable]
+    unreadable = [_readable(table, cast, c) for c in frame.columns
+                  if cast[c].null_count() > frame[c].null_count()]
     nan_to_null = [c.name for c in table.columns
                    if c.nullable and c.kind == wind.FLOAT and c.name in cast.columns]
     if nan_to_null:
         cast = cast.with_columns(pl.col(nan_to_null).fill_nan(None))
-    return cast, failures
+    return cast, unreadable
 
 
-def _unreadable(table: wind.Table, raw: pl.DataFrame, cast: pl.DataFrame,
-                column: str) -> RuleFailure:
+def _readable(table: wind.Table, cast: pl.DataFrame, column: str) -> Rule:
     kind = table.column(column).kind
-    rule = _rule(column, f"readable as {kind}",
+    return _rule(column, f"readable as {kind}",
                  pl.col(column).is_null() | cast[column].is_not_null().alias(column))
-    return _failure(table, raw, rule)
 
 
 @cache
@@ -515,3 +540,107 @@ def _failure(table: wind.Table, frame: pl.DataFrame, rule: Rule) -> RuleFailure:
         examples = examples.head(N_EXAMPLES).collect().rows(named=True)
         unit = "row"
     return RuleFailure(table.name, rule.column, rule.name, n_bad, examples, unit)
+
+
+# --------------------------------------------------------------------------- quarantine
+REJECTS_SCHEMA = {"row": pl.Int64, "column": pl.String, "rule": pl.String,
+                  "other_rules": pl.String, "row_json": pl.String}
+# Broken rules that concern a file as a whole: no row can be set aside for them.
+FILE_RULES = frozenset({"required column present"})
+
+
+@dataclass(frozen=True)
+class Split:
+    """A frame split by its contract (`split`): the rows that keep every rule, cast as
+    `validate` casts them, their 1-based row numbers in the file, and the rows set aside
+    (REJECTS_SCHEMA: row, the first rule broken and its column, the other rules broken, the
+    row as read, as JSON text)."""
+
+    kept: pl.DataFrame
+    rows: pl.Series
+    rejected: pl.DataFrame
+
+
+def split(table: wind.Table, frame: pl.DataFrame) -> Split:
+    """Set aside the rows that break a rule of `table`'s contract and keep the rest.
+
+    Row rules judge each row. Group rules are judged on the rows left after that: a key held
+    by two rows sets both aside (neither is known to be the right one), unless they are the
+    same row twice, of which the first is kept; a weight snapshot summing above 100 is set
+    aside whole. A broken file rule (a missing column) raises ContractError: it is no row's
+    fault. The rows kept are validated again, so what is loaded keeps the whole contract.
+    """
+    try:
+        kept = validate(table, frame)
+        return Split(kept, pl.int_range(1, frame.height + 1, eager=True), _no_rejects())
+    except ContractError as err:
+        if any(f.rule in FILE_RULES for f in err.failures):
+            raise
+    raw = _match_column_names(table, frame).select(table.column_names)
+    rows = pl.int_range(1, raw.height + 1, eager=True).alias(ROW)
+    cast, unreadable = _cast_values(table, raw)
+    unread = {r.column: raw.select(r.broken()).to_series() for r in unreadable}
+    row_rules: list[tuple[Rule, pl.Series]] = [(r, unread[r.column]) for r in unreadable]
+    for rule in rules(table):
+        if rule.group_by:
+            continue
+        mask = cast.select(rule.broken()).to_series()
+        if rule.name == "not null" and rule.column in unread:  # already 'readable as'
+            mask = mask & ~unread[rule.column]
+        row_rules.append((rule, mask))
+    bad = _any(row_rules, raw.height)
+    rest, rest_raw, rest_rows = cast.filter(~bad), raw.filter(~bad), rows.filter(~bad)
+    group_rules = [(rule, rest.select(_group_broken(table, rule)).to_series())
+                   for rule in rules(table) if rule.group_by]
+    bad_group = _any(group_rules, rest.height)
+    rejected = pl.concat([set_aside(raw, rows, row_rules),
+                          set_aside(rest_raw, rest_rows, group_rules)]).sort("row")
+    kept = validate(table, rest.filter(~bad_group))
+    return Split(kept, rest_rows.filter(~bad_group), rejected)
+
+
+def _group_broken(table: wind.Table, rule: Rule) -> pl.Expr:
+    if rule.name != "key unique":
+        return rule.broken()
+    key = list(table.key)
+    same_row = pl.struct(table.column_names).hash().n_unique().over(key) == 1
+    first = pl.int_range(pl.len()).over(key) == 0
+    return rule.broken() & ~(same_row & first)
+
+
+def _any(checks: list[tuple[Rule, pl.Series]], height: int) -> pl.Series:
+    if not checks:
+        return pl.repeat(False, height, eager=True)
+    return pl.DataFrame([m.alias(str(i)) for i, (_, m) in enumerate(checks)]).select(
+        pl.any_horizontal(pl.all())).to_series()
+
+
+def _no_rejects() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECTS_SCHEMA)
+
+
+def set_aside(raw: pl.DataFrame, rows: pl.Series,
+              checks: list[tuple[Rule, pl.Series]]) -> pl.DataFrame:
+    """One REJECTS_SCHEMA row per row of `raw` breaking any (rule, mask) of `checks`: the first
+    rule it breaks (the most important), the others, and the row's values as JSON text."""
+    if not checks:
+        return _no_rejects()
+    masks = pl.DataFrame([m.alias(f"r{i}") for i, (_, m) in enumerate(checks)])
+    bad = masks.select(pl.any_horizontal(pl.all())).to_series()
+    if not bad.any():
+        return _no_rejects()
+    first = pl.coalesce(pl.when(pl.col(f"r{i}")).then(pl.lit(i)) for i in range(len(checks)))
+    others = pl.concat_str(
+        [pl.when(pl.col(f"r{i}") & (first != i)).then(pl.lit(rule.id))
+         for i, (rule, _) in enumerate(checks)], separator="; ", ignore_nulls=True)
+    picked = masks.filter(bad).select(first.alias("i"), others.alias("other_rules"))
+    text = raw.filter(bad).select(pl.all().cast(pl.String))
+    return pl.DataFrame({
+        "row": rows.filter(bad).cast(pl.Int64),
+        "column": picked["i"].replace_strict([i for i in range(len(checks))],
+                                             [r.column for r, _ in checks]),
+        "rule": picked["i"].replace_strict([i for i in range(len(checks))],
+                                           [r.name for r, _ in checks]),
+        "other_rules": picked["other_rules"].fill_null(""),
+        "row_json": text.select(pl.struct(pl.all()).struct.json_encode()).to_series(),
+    }, schema=REJECTS_SCHEMA)

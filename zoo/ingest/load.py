@@ -1,25 +1,31 @@
 """Load a folder of Wind tables into the DuckDB warehouse: all of it, or nothing.
 
-`load_dir` finds one `<Table>.csv` or `<Table>.parquet` per table (names matched up to case),
-checks every file against its contract (`zoo.ingest.contracts`) and, only if all pass, writes
-them in one DuckDB transaction:
+`load_dir` sorts the folder's files (`zoo.ingest.files`: the tables it reads, Wind's own names
+for some of them, and the files it ignores, which it reports), checks every file against its
+contract (`zoo.ingest.contracts`) and, only if all pass, writes them in one DuckDB
+transaction:
 
-- tables are created from `wind.Table.create_sql` (keyed) when missing;
+- every declared table of the schema is created (keyed, from `wind.Table.create_sql`) when
+  missing, whether the folder has a file for it or not, so the transforms always find every
+  raw table (a source may lack some: what needs them comes out NULL);
+- rows are checked across tables (`zoo.ingest.crosscheck`: a listed stock, a trading day,
+  within the listing period), against this load and the warehouse;
 - only rows whose key is not in the warehouse yet are inserted, so loading the same files
   twice changes no table, and a later daily extract appends just its new rows;
 - a row whose key is already there with different values is an error: raw rows are immutable;
-- every stock code of the stock-level tables must be listed in AShareDescription (this load
-  or the warehouse);
-- `raw._loads` records each file loaded: when (UTC), which table, the file and its sha256,
-  rows in the file and rows inserted.
+- `raw._loads` records each file loaded (`zoo.ingest.records`).
+
+Strict by default: one broken rule refuses the whole load. With `quarantine=True` a row that
+breaks a row rule (of its table's contract, or across tables) is set aside into `raw._rejects`
+and the rest loads. What concerns a file as a whole still refuses the load: an unreadable
+file, a missing column, a near miss of a table name, two files for one table, and a row
+already in the warehouse with other values (another market, not a bad row).
 
 Any failure rolls the transaction back, so the warehouse is exactly as before.
 """
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import io
 import re
 from collections.abc import Iterator, Sequence
@@ -34,17 +40,16 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from zoo.ingest import contracts, wind
+from zoo.ingest import contracts, crosscheck, files, records, wind
+from zoo.ingest.report import LoadReport, TableLoad
+
+__all__ = ["LOADS_TABLE", "REJECTS_TABLE", "STOCK_TABLES", "LoadError", "LoadReport",
+           "TableLoad", "connect", "load_dir", "reset_schemas", "tables_of",
+           "warehouse_summary"]
 
 SCHEMAS: dict[str, tuple[wind.Table, ...]] = {"raw": wind.RAW_TABLES, "truth": wind.TRUTH_TABLES}
-DATA_SUFFIXES = (".csv", ".parquet")
-CSV_NULLS = ["", "NULL"]
-LOADS_TABLE = "raw._loads"
-# Stock-level tables: their S_INFO_WINDCODE must be a listed stock.
-STOCK_TABLES = frozenset({
-    "AShareEODPrices", "AShareEODDerivativeIndicator", "AShareIncome", "AShareBalanceSheet",
-    "AShareCashFlow", "AShareST", "AShareIndustriesClassCITICS",
-})
+LOADS_TABLE, REJECTS_TABLE = records.LOADS_TABLE, records.REJECTS_TABLE
+STOCK_TABLES = crosscheck.STOCK_TABLES
 # Two doubles for the same key count as equal within this relative difference, so a file
 # re-exported through CSV (shortest round-trip text) is not mistaken for changed data.
 SAME_VALUE_RTOL = 1e-9
@@ -55,6 +60,10 @@ IMMUTABLE_HINT = (
     "Raw rows are immutable. To load a different market, start from a fresh warehouse "
     "(`zoo data synth --replace`, or `zoo data load --warehouse NEW.duckdb`)."
 )
+QUARANTINE_HINT = (
+    "--quarantine sets aside rows that break a rule; these problems concern a whole file "
+    "(a missing column, an unreadable file), so they still refuse the load."
+)
 
 
 class LoadError(Exception):
@@ -63,55 +72,6 @@ class LoadError(Exception):
     def __init__(self, message: str, problems: Sequence[str] = ()):
         super().__init__(message)
         self.problems = list(problems)
-
-
-# --------------------------------------------------------------------------- report
-@dataclass(frozen=True)
-class TableLoad:
-    """What loading one file did."""
-
-    table: str
-    source: Path
-    sha256: str
-    rows_in_file: int
-    rows_inserted: int
-    seconds: float
-    rows_closed: int = 0  # existing rows whose period-closing columns were filled in
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    """What `load_dir` did, per table."""
-
-    src: Path
-    warehouse: Path
-    schema: str
-    tables: tuple[TableLoad, ...]
-    seconds: float
-
-    @property
-    def rows_in_files(self) -> int:
-        return sum(t.rows_in_file for t in self.tables)
-
-    @property
-    def rows_inserted(self) -> int:
-        return sum(t.rows_inserted for t in self.tables)
-
-    def summary(self) -> str:
-        n = len(self.tables)
-        lines = [
-            f"Loaded {n} table{'s' if n != 1 else ''} from {self.src} into {self.schema} "
-            f"of {self.warehouse} in {self.seconds:.1f} s: {self.rows_inserted:,} new rows "
-            f"({self.rows_in_files - self.rows_inserted:,} already there)."
-        ]
-        width = max((len(t.table) for t in self.tables), default=0)
-        lines += [
-            f"  {t.table:<{width}}  {t.rows_in_file:>12,} in file  {t.rows_inserted:>12,} new"
-            f"  {t.seconds:6.1f} s"
-            + (f"  ({t.rows_closed:,} periods closed)" if t.rows_closed else "")
-            for t in self.tables
-        ]
-        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- connections
@@ -156,6 +116,7 @@ def _qualified(table: wind.Table) -> str:
     return f"{table.schema}.{table.name}"
 
 
+
 # --------------------------------------------------------------------------- files
 def tables_of(schema: str) -> tuple[wind.Table, ...]:
     try:
@@ -164,91 +125,28 @@ def tables_of(schema: str) -> tuple[wind.Table, ...]:
         raise ValueError(f"unknown schema {schema!r}; expected one of {sorted(SCHEMAS)}") from None
 
 
-def find_table_files(src: Path, tables: Sequence[wind.Table]) -> dict[wind.Table, Path]:
-    """One data file per table found in `src` (any subset of `tables`), in `tables` order.
-
-    A .csv/.parquet file that names no table, or two files for one table, is a LoadError.
-    """
-    if not src.is_dir():
-        raise LoadError(f"{src} is not a folder")
-    by_name = {t.name.lower(): t for t in tables}
-    found: dict[wind.Table, list[Path]] = {}
-    problems = []
-    for path in sorted(src.iterdir()):
-        if not _is_data_file(path):
-            continue
-        table = by_name.get(path.stem.lower())
-        if table is None:
-            problems.append(_unknown_file(path, tables))
-        else:
-            found.setdefault(table, []).append(path)
-    problems += [
-        f"{table.name}: {len(paths)} files ({', '.join(p.name for p in paths)}); keep one"
-        for table, paths in found.items()
-        if len(paths) > 1
-    ]
-    if problems:
-        raise LoadError(f"{src}: " + "\n".join(problems), problems)
-    if not found:
-        raise LoadError(
-            f"{src} holds no table files: expected <Table>.csv or <Table>.parquet for any of "
-            + ", ".join(t.name for t in tables)
-        )
-    return {t: found[t][0] for t in tables if t in found}
-
-
-def _is_data_file(path: Path) -> bool:
-    return path.is_file() and not path.name.startswith(".") and (
-        path.suffix.lower() in DATA_SUFFIXES
-    )
-
-
-def _unknown_file(path: Path, tables: Sequence[wind.Table]) -> str:
-    names = {t.name.lower(): t.name for t in tables}
-    close = difflib.get_close_matches(path.stem.lower(), names, n=1, cutoff=0.6)
-    hint = f" (did you mean {names[close[0]]}{path.suffix}?)" if close else ""
-    return (f"unknown table file {path.name}{hint}; known tables: "
-            + ", ".join(t.name for t in tables))
-
-
-def read_table_file(path: Path, table: wind.Table) -> pl.DataFrame:
-    """Read one file as it is; `contracts.validate` then casts and checks it."""
-    if path.suffix.lower() == ".parquet":
-        return pl.read_parquet(path)
-    return _read_csv(path, table)
-
-
-def _read_csv(path: Path, table: wind.Table) -> pl.DataFrame:
-    """Read with wind.py's types (dates and codes stay text: '000001' keeps its zeros).
-
-    If a value does not parse, read everything as text instead, so the contract reports every
-    unreadable value with its row rather than polars stopping at the first.
-    """
-    header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
-    kinds = {c.name: c.kind for c in table.columns}
-    types = {h: contracts.POLARS_TYPES[kinds[h.upper()]] for h in header if h.upper() in kinds}
-    try:
-        return pl.read_csv(path, infer_schema=False, schema_overrides=types,
-                           null_values=CSV_NULLS)
-    except pl.exceptions.ComputeError:
-        return pl.read_csv(path, infer_schema=False, null_values=CSV_NULLS)
-
-
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 # --------------------------------------------------------------------------- load
 @dataclass
 class _Incoming:
-    """A validated file waiting to be written."""
+    """A validated file waiting to be written: its valid rows (`rows` = their 1-based numbers
+    in the file) and the rows set aside so far (--quarantine)."""
 
-    table: wind.Table
-    path: Path
+    file: files.TableFile
     frame: pl.DataFrame
+    rows: pl.Series
+    rows_in_file: int
     seconds: float
+    ignored_columns: tuple[str, ...] = ()
+    rejected: list[pl.DataFrame] = field(default_factory=list)
     sha256: str = field(default="")
+
+    @property
+    def table(self) -> wind.Table:
+        return self.file.table
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
 
     @cached_property
     def arrow(self) -> pa.Table:
@@ -258,66 +156,94 @@ class _Incoming:
         return pa.Table.from_batches(arrow.to_batches(max_chunksize=ARROW_BATCH_ROWS),
                                      schema=arrow.schema)
 
+    def set_aside(self, rules: list[tuple[contracts.Rule, pl.Series]]) -> None:
+        """Move the rows breaking any of `rules` (rule, mask) out of the frame."""
+        self.rejected.append(contracts.set_aside(self.frame, self.rows, rules))
+        bad = pl.DataFrame([m.alias(str(i)) for i, (_, m) in enumerate(rules)]).select(
+            pl.any_horizontal(pl.all())).to_series()
+        self.frame, self.rows = self.frame.filter(~bad), self.rows.filter(~bad)
+        self.__dict__.pop("arrow", None)  # made from the frame before: make it again
 
-def load_dir(src: Path, warehouse: Path, schema: str = "raw") -> LoadReport:
+    def rejects(self) -> pl.DataFrame:
+        if not self.rejected:
+            return pl.DataFrame(schema=contracts.REJECTS_SCHEMA)
+        return pl.concat(self.rejected).sort("row")
+
+
+def load_dir(src: Path, warehouse: Path, schema: str = "raw", quarantine: bool = False,
+             origin: str = "") -> LoadReport:
     """Load every table file in `src` into `schema` of the DuckDB file `warehouse`.
 
     All files are validated before anything is written; then one transaction creates missing
     tables and inserts the rows whose keys are new. Raises LoadError (warehouse unchanged) on
-    an unknown file, a broken contract, an unknown stock code, a changed existing row or a
-    locked warehouse.
+    a file it cannot load, a broken contract or cross-table rule (with `quarantine`, only on
+    one that concerns a whole file), a changed existing row or a locked warehouse. `origin`
+    names what the files were converted from (recorded in raw._loads instead of their path).
     """
     started = perf_counter()
     src, warehouse = Path(src), Path(warehouse)
-    files = find_table_files(src, tables_of(schema))
-    incoming = _read_and_validate(src, files)
+    aliases = wind.TABLE_ALIASES if schema == "raw" else ()
+    try:
+        scan = files.scan_folder(src, tables_of(schema), aliases)
+    except files.FolderError as err:
+        raise LoadError(str(err), err.problems) from err
+    incoming = _read_and_validate(src, scan.files, quarantine)
     with connect(warehouse) as con:
-        loads = _write(con, incoming, check_codes=schema == "raw")
-    return LoadReport(src, warehouse, schema, tuple(loads), perf_counter() - started)
+        loads, created = _write(con, incoming, schema, quarantine, origin)
+    return LoadReport(src, warehouse, schema, tuple(loads), perf_counter() - started,
+                      scan.ignored, tuple(t.name for t in created), quarantine,
+                      REJECTS_TABLE if quarantine else "", origin)
 
 
-def _read_and_validate(src: Path, files: dict[wind.Table, Path]) -> list[_Incoming]:
+def _read_and_validate(src: Path, table_files: Sequence[files.TableFile],
+                       quarantine: bool) -> list[_Incoming]:
     """Read and validate every file; raise one LoadError listing every file that fails."""
     incoming, problems = [], []
-    for table, path in files.items():
+    for file in table_files:
         started = perf_counter()
         try:
-            frame = contracts.validate(table, read_table_file(path, table))
+            raw = files.read_table_file(file)
+            extra = files.extra_columns(file.table, raw)
+            if quarantine:
+                part = contracts.split(file.table, raw)
+                item = _Incoming(file, part.kept, part.rows, raw.height, 0.0, extra)
+                if part.rejected.height:
+                    item.rejected.append(part.rejected)
+            else:
+                frame = contracts.validate(file.table, raw)
+                item = _Incoming(file, frame, pl.int_range(1, raw.height + 1, eager=True),
+                                 raw.height, 0.0, extra)
         except contracts.ContractError as err:
-            problems.append(f"{path.name}:\n  " + str(err).replace("\n", "\n  "))
+            problems.append(f"{file.path.name}:\n  " + str(err).replace("\n", "\n  "))
             continue
         except (pl.exceptions.PolarsError, OSError) as err:
-            problems.append(_unreadable_file(path, err))
+            problems.append(files.unreadable_file(file.path, err))
             continue
-        incoming.append(_Incoming(table, path, frame, perf_counter() - started))
+        item.seconds = perf_counter() - started
+        incoming.append(item)
     if problems:
         raise LoadError(
-            f"{src}: {len(problems)} of {len(files)} files break their contracts; nothing was "
-            "loaded.\n" + "\n".join(problems),
+            f"{src}: {len(problems)} of {len(table_files)} files break their contracts; nothing "
+            "was loaded.\n" + "\n".join(problems) + (f"\n{QUARANTINE_HINT}" if quarantine else ""),
             problems,
         )
     for item in incoming:
         started = perf_counter()
-        item.sha256 = sha256_of(item.path)
+        item.sha256 = files.sha256_of(item.path)
         item.seconds += perf_counter() - started
     return incoming
 
 
-def _unreadable_file(path: Path, err: Exception) -> str:
-    hint = ""
-    if "utf-8" in str(err).lower():
-        hint = (" The file is not UTF-8 (WDS exports are often GBK): convert it with "
-                f"`iconv -f GBK -t UTF-8 {path.name}` or export as UTF-8.")
-    return f"{path.name}: cannot read the file: {str(err).splitlines()[0]}.{hint}"
-
-
-def _write(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming],
-           check_codes: bool) -> list[TableLoad]:
-    """Everything in one transaction; any error rolls it all back."""
+def _write(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming], schema: str,
+           quarantine: bool, origin: str) -> tuple[list[TableLoad], list[wind.Table]]:
+    """Everything in one transaction; any error rolls it all back. Returns what was loaded and
+    the declared tables created empty."""
     con.execute("BEGIN TRANSACTION")
     try:
-        new_tables = {item.table for item in incoming if _create_table(con, item.table)}
-        problems = _unknown_stock_codes(con, incoming) if check_codes else []
+        # raw: every declared table, so the transforms find the ones this source lacks
+        declared = tables_of(schema) if schema == "raw" else [i.table for i in incoming]
+        new_tables = {table for table in declared if _create_table(con, table)}
+        problems = _cross_check(con, incoming, quarantine) if schema == "raw" else []
         conflicts = [msg for item in incoming
                      if item.table not in new_tables and (msg := _conflicts(con, item))]
         problems += conflicts
@@ -326,7 +252,7 @@ def _write(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming],
             raise LoadError("nothing was loaded (the warehouse is unchanged):\n"
                             + "\n".join(problems) + hint, problems)
         loads = [_insert(con, item, item.table in new_tables) for item in incoming]
-        _record_loads(con, [item.table for item in incoming], loads)
+        _record(con, incoming, loads, quarantine, origin)
         con.execute("COMMIT")
     except duckdb.Error as err:
         _rollback(con)
@@ -334,7 +260,53 @@ def _write(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming],
     except BaseException:
         _rollback(con)
         raise
-    return loads
+    loaded = {item.table for item in incoming}
+    return loads, [t for t in declared if t in new_tables and t not in loaded]
+
+
+def _cross_check(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming],
+                 quarantine: bool) -> list[str]:
+    """Cross-table rules on every file (crosscheck): problems, or rows set aside."""
+    ref = crosscheck.reference(con, {item.table.name: item.frame for item in incoming})
+    problems = []
+    for item in incoming:
+        found = crosscheck.broken(item.table, item.frame, ref)
+        if not found:
+            continue
+        if quarantine:
+            item.set_aside(found)
+            continue
+        problems += [
+            f"{item.path.name}: "
+            + crosscheck.failure(item.table, item.frame, item.rows, ref, rule, mask).message()
+            for rule, mask in found]
+    return problems
+
+
+def _source(item: _Incoming, origin: str) -> str:
+    return f"{origin} (converted: {item.path.name})" if origin else str(item.path.resolve())
+
+
+def _record(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming], loads: list[TableLoad],
+            quarantine: bool, origin: str) -> None:
+    """raw._loads, and raw._rejects with --quarantine (created even when nothing is set aside,
+    so it can be queried after every quarantined load)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    records.record_loads(con, now, [
+        (_qualified(item.table), _source(item, origin), item.sha256, load.rows_in_file,
+         load.rows_inserted, load.rows_closed, load.rows_rejected)
+        for item, load in zip(incoming, loads, strict=True)])
+    if quarantine:
+        for item in incoming:
+            records.record_rejects(con, now, _qualified(item.table), _source(item, origin),
+                                   item.rejects())
+
+
+def _by_rule(rejected: pl.DataFrame) -> tuple[tuple[str, int], ...]:
+    """('COLUMN: rule', rows) for the rows set aside, most rows first."""
+    counts = (rejected.group_by("column", "rule").agg(pl.len().alias("n"))
+              .sort("n", "column", "rule", descending=[True, False, False]))
+    return tuple((f"{c}: {r}", n) for c, r, n in counts.iter_rows())
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -392,9 +364,12 @@ def _insert(con: duckdb.DuckDBPyConnection, item: _Incoming, new_table: bool) ->
                     f"WHERE {_key_match(table, 't', 'i')})")
         inserted = con.execute(sql).fetchone()
         closed = 0 if new_table else _close_periods(con, table, view)
-    return TableLoad(table.name, item.path, item.sha256, item.frame.height,
+    rejected = item.rejects()
+    return TableLoad(table.name, item.path, item.sha256, item.rows_in_file,
                      int(inserted[0]) if inserted else 0,
-                     item.seconds + perf_counter() - started, closed)
+                     item.seconds + perf_counter() - started, closed, rejected.height,
+                     _by_rule(rejected), item.ignored_columns,
+                     item.file.alias.name if item.file.alias else "")
 
 
 def _close_periods(con: duckdb.DuckDBPyConnection, table: wind.Table, view: str) -> int:
@@ -470,59 +445,6 @@ def _same(old: object, new: object) -> bool:
     if isinstance(old, float) and isinstance(new, float):
         return abs(old - new) <= SAME_VALUE_RTOL * max(abs(old), abs(new))
     return old == new
-
-
-def _unknown_stock_codes(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming]) -> list[str]:
-    """Stock-level rows whose S_INFO_WINDCODE is in no AShareDescription (file or warehouse)."""
-    checked = [item for item in incoming if item.table.name in STOCK_TABLES]
-    if not checked:
-        return []
-    known = pl.concat([
-        item.frame.select("S_INFO_WINDCODE") for item in incoming
-        if item.table is wind.ASHARE_DESCRIPTION
-    ] + [_warehouse_codes(con)])["S_INFO_WINDCODE"]
-    problems = []
-    for item in checked:
-        unknown = (item.frame.lazy().filter(~pl.col("S_INFO_WINDCODE").is_in(known.implode()))
-                   .group_by("S_INFO_WINDCODE").agg(pl.len().alias("rows"))
-                   .sort("S_INFO_WINDCODE").collect())
-        if unknown.height:
-            failure = contracts.RuleFailure(
-                item.table.name, "S_INFO_WINDCODE",
-                "stock listed in AShareDescription (this load or the warehouse)",
-                int(unknown["rows"].sum()), unknown.head(N_EXAMPLES).rows(named=True))
-            problems.append(f"{item.path.name}: {failure.message()}")
-    return problems
-
-
-def _warehouse_codes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    description = wind.ASHARE_DESCRIPTION
-    if not _table_exists(con, description.schema, description.name):
-        return pl.DataFrame({"S_INFO_WINDCODE": []}, schema={"S_INFO_WINDCODE": pl.String})
-    return con.execute(f"SELECT S_INFO_WINDCODE FROM {_qualified(description)}").pl()
-
-
-def _record_loads(con: duckdb.DuckDBPyConnection, tables: list[wind.Table],
-                  loads: list[TableLoad]) -> None:
-    """Append one row per file to raw._loads (created if missing)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (\n"
-        "  loaded_at TIMESTAMP NOT NULL,  -- UTC\n"
-        "  table_name VARCHAR NOT NULL,   -- schema.table\n"
-        "  source_file VARCHAR NOT NULL,\n"
-        "  sha256 VARCHAR NOT NULL,\n"
-        "  rows_in_file BIGINT NOT NULL,\n"
-        "  rows_inserted BIGINT NOT NULL,\n"
-        "  rows_closed BIGINT NOT NULL    -- existing rows whose period was closed\n)"
-    )
-    now = datetime.now(UTC).replace(tzinfo=None)
-    con.executemany(
-        f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(now, _qualified(table), str(load.source.resolve()), load.sha256, load.rows_in_file,
-          load.rows_inserted, load.rows_closed)
-         for table, load in zip(tables, loads, strict=True)],
-    )
 
 
 # --------------------------------------------------------------------------- maintenance

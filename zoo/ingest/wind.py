@@ -18,8 +18,14 @@ Project decisions where Wind users differ:
   [ENTRY_DT, REMOVE_DT). The stock is ST (in the industry, in the index) on ENTRY_DT and no
   longer on REMOVE_DT. A NULL REMOVE_DT means the period is still open.
 - Rows are immutable once loaded, except the columns Wind fills in place when a period ends
-  (`Column.closes`: a delisting date, a REMOVE_DT / S_CON_OUTDATE going from NULL to a date,
-  CUR_SIGN flipping): a later extract may set those on an existing row, nothing else.
+  (`Column.closes`: a listing or delisting date, a REMOVE_DT / S_CON_OUTDATE going from NULL
+  to a date, CUR_SIGN flipping): a later extract may set those on an existing row, nothing
+  else.
+- Columns other sources cannot feed are nullable (names and listing dates, free float,
+  COMP_TYPE_CODE): NULL means unknown, and the rules involving them skip it.
+- Wind's own index-weight tables (AIndexHS300FreeWeight, AIndexCSI500Weight, ...) load into
+  AIndexFreeWeight (`TABLE_ALIASES`): their weight column is renamed, their other columns are
+  ignored.
 - Statement versions: STATEMENT_TYPE 408001000 holds the latest figures under the original
   ANN_DT (Wind updates it in place after a correction, which is a look-ahead trap);
   408005000 holds the original figures where a correction happened, and 408004000 the
@@ -118,7 +124,8 @@ _STATEMENT_KEYS = (
         "408001000 consolidated, 408004000 restated, 408005000 before restatement",
     ),
     CRNCY,
-    _c("COMP_TYPE_CODE", INT, "1 non-financial, 2 bank, 3 insurer, 4 broker"),
+    # NULL where the source does not say (baostock): readers treat it as unknown, not as 1.
+    _c("COMP_TYPE_CODE", INT, "1 non-financial, 2 bank, 3 insurer, 4 broker", nullable=True),
 )
 _STATEMENT_KEY = ("S_INFO_WINDCODE", "REPORT_PERIOD", "STATEMENT_TYPE", "ANN_DT")
 
@@ -139,8 +146,10 @@ ASHARE_DESCRIPTION = Table(
     (
         WINDCODE,
         _c("S_INFO_CODE", STR, "six-digit code"),
-        _c("S_INFO_NAME", STR, "short name"),
-        _c("S_INFO_LISTDATE", DATE, "first trading day"),
+        _c("S_INFO_NAME", STR, "short name", nullable=True),
+        # NULL: issued but not listed yet, or unknown to the source (never invented); Wind
+        # fills it in place when the stock lists, which closes the not-yet-listed period.
+        _c("S_INFO_LISTDATE", DATE, "first trading day", nullable=True, closes=True),
         _c(
             "S_INFO_DELISTDATE",
             DATE,
@@ -196,9 +205,12 @@ ASHARE_EOD_DERIVATIVE = Table(
         _c("S_DQ_MV", FLOAT, "float A-share market value", "10 thousand yuan"),
         _c("TOT_SHR_TODAY", FLOAT, "total shares", "10 thousand shares"),
         _c("FLOAT_A_SHR_TODAY", FLOAT, "float A shares", "10 thousand shares"),
-        _c("FREE_SHARES_TODAY", FLOAT, "free-float shares", "10 thousand shares"),
+        # Free float is Wind's own estimate; other sources (baostock) leave it NULL.
+        _c("FREE_SHARES_TODAY", FLOAT, "free-float shares", "10 thousand shares",
+           nullable=True),
         _c("S_DQ_TURN", FLOAT, "turnover on float A shares", "percent"),
-        _c("S_DQ_FREETURNOVER", FLOAT, "turnover on free-float shares", "percent"),
+        _c("S_DQ_FREETURNOVER", FLOAT, "turnover on free-float shares", "percent",
+           nullable=True),
         _c("S_VAL_PE_TTM", FLOAT, "total MV / TTM parent net profit", nullable=True),
         _c("S_VAL_PB_NEW", FLOAT, "total MV / latest parent equity", nullable=True),
         _c("S_DQ_CLOSE_TODAY", FLOAT, "close", "yuan"),
@@ -345,6 +357,32 @@ AINDEX_FREE_WEIGHT = Table(
         _c("I_WEIGHT", FLOAT, "weight", "percent"),
     ),
     ("S_INFO_WINDCODE", "S_CON_WINDCODE", "TRADE_DT"),
+)
+
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A Wind table loaded as a declared one: `renames` maps its columns to the declared names
+    (when the file lacks the declared one), `index_code` fills S_INFO_WINDCODE when the file
+    has no such column (a table that holds one index)."""
+
+    name: str
+    table: Table
+    renames: tuple[tuple[str, str], ...] = ()
+    index_code: str | None = None
+
+
+# Wind's index-weight tables (WDS "third-party data"): AIndexHS300FreeWeight and the HS300
+# tables carry I_WEIGHT, the CSI tables WEIGHT, all in percent, keyed like AIndexFreeWeight.
+# AIndexHS300FreeWeight holds several indices, so its S_INFO_WINDCODE is required.
+_WEIGHT = (("WEIGHT", "I_WEIGHT"),)
+TABLE_ALIASES: tuple[Alias, ...] = (
+    Alias("AIndexHS300FreeWeight", AINDEX_FREE_WEIGHT),
+    Alias("AIndexHS300Weight", AINDEX_FREE_WEIGHT, _WEIGHT, CSI300),
+    Alias("AIndexHS300CloseWeight", AINDEX_FREE_WEIGHT, _WEIGHT, CSI300),
+    Alias("AIndexCSI500Weight", AINDEX_FREE_WEIGHT, _WEIGHT, CSI500),
+    Alias("AIndexCSI1000Weight", AINDEX_FREE_WEIGHT, _WEIGHT, CSI1000),
 )
 
 RAW_TABLES: tuple[Table, ...] = (

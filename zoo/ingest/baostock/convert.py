@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 
 from zoo.atomic import replace_dir, write_json
-from zoo.ingest import contracts, wind
+from zoo.ingest import contracts, files, wind
 from zoo.ingest.baostock import fundamentals, indices, market
 from zoo.ingest.baostock.report import ConvertReport
 from zoo.ingest.baostock.source import find_file, kdata_files, read_csv
 
-REPORT_FILE = "convert_report.json"  # not a .csv/.parquet: the loader passes over it
+REPORT_FILE = files.CONVERT_REPORT  # the loader passes over it
 KIND_TYPES = {wind.STR: pl.String, wind.DATE: pl.String, wind.FLOAT: pl.Float64,
               wind.INT: pl.Int64}
 NOT_FED = {
@@ -72,6 +75,17 @@ def _quality(daily: pl.DataFrame, report: ConvertReport) -> None:
                            "days the adjustment factor changes": changes})
 
 
+def _with_kdata(statements: pl.DataFrame, description: pl.DataFrame, table: str,
+                report: ConvertReport) -> pl.DataFrame:
+    """Statements of stocks that have a k-data file: the others are in no AShareDescription,
+    and the loader refuses a stock it does not know (profit_data may cover more stocks)."""
+    known = statements["S_INFO_WINDCODE"].is_in(description["S_INFO_WINDCODE"].implode())
+    dropped = statements.filter(~known)
+    report.drop(table, "no k-data file for the stock, so no AShareDescription row",
+                (dropped["S_INFO_WINDCODE"] + " " + dropped["REPORT_PERIOD"]).to_list())
+    return statements.filter(known)
+
+
 def build(src: Path, report: ConvertReport) -> dict[str, pl.DataFrame]:
     """Every Wind table the files can feed, shaped as declared."""
     daily = _daily(src, report)
@@ -97,6 +111,9 @@ def build(src: Path, report: ConvertReport) -> dict[str, pl.DataFrame]:
         if name in found:
             report.notes.append(f"query_{name}_data read: ratios only, no declared Wind "
                                 "column takes them")
+    for name in ("AShareIncome", "AShareCashFlow"):
+        if name in frames:
+            frames[name] = _with_kdata(frames[name], frames["AShareDescription"], name, report)
     frames.update(indices.index_tables(src, report))
     report.notes.append("AShareCalendar is the union of the k-data's dates: a trading day on "
                         "which no converted stock has a row is missing")
@@ -137,3 +154,15 @@ def convert(src: str | Path, out: str | Path, check_contracts: bool = True) -> C
             frame.write_parquet(scratch / f"{name}.parquet")
         write_json(scratch / REPORT_FILE, report.to_json())
     return report
+
+
+@contextmanager
+def converted(src: str | Path, scratch_parent: str | Path) -> Iterator[tuple[ConvertReport, Path]]:
+    """Convert `src` into a hidden temporary folder under `scratch_parent` (the warehouse's
+    folder, so no other disk has to hold a market) and yield (report, folder); the folder is
+    removed on exit. The contracts are not run here: the load that follows runs them."""
+    parent = Path(scratch_parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".baostock-", dir=parent) as scratch:
+        out = Path(scratch) / "wind"
+        yield convert(src, out, check_contracts=False), out

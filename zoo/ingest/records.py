@@ -1,0 +1,71 @@
+"""What the warehouse keeps about each load, in the load's own transaction:
+
+- `raw._loads`: one row per file loaded: when (UTC), which table, the file and its sha256, rows
+  in the file, inserted, whose period was closed, and set aside;
+- `raw._rejects`: one row per row set aside by `--quarantine`: when (the load's time, as in
+  raw._loads), which table and file, the row's 1-based number in the file, the most important
+  rule it breaks and that rule's column, the other rules it breaks, and the row's values as
+  JSON text (as read from the file for a contract rule, as validated for a cross-table rule).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+LOADS_TABLE = "raw._loads"
+REJECTS_TABLE = "raw._rejects"
+
+
+def record_loads(con: duckdb.DuckDBPyConnection, at: datetime,
+                 rows: list[tuple[str, str, str, int, int, int, int]]) -> None:
+    """Append (table, source file, sha256, rows in file, inserted, closed, rejected) rows."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (\n"
+        "  loaded_at TIMESTAMP NOT NULL,  -- UTC\n"
+        "  table_name VARCHAR NOT NULL,   -- schema.table\n"
+        "  source_file VARCHAR NOT NULL,\n"
+        "  sha256 VARCHAR NOT NULL,\n"
+        "  rows_in_file BIGINT NOT NULL,\n"
+        "  rows_inserted BIGINT NOT NULL,\n"
+        "  rows_closed BIGINT NOT NULL,   -- existing rows whose period was closed\n"
+        "  rows_rejected BIGINT NOT NULL DEFAULT 0  -- rows set aside (--quarantine)\n)"
+    )
+    # rows_rejected came after the first warehouses: an older raw._loads gains it (0 before).
+    con.execute(f"ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS "
+                "rows_rejected BIGINT DEFAULT 0")
+    con.executemany(
+        f"INSERT INTO {LOADS_TABLE} (loaded_at, table_name, source_file, sha256, rows_in_file, "
+        "rows_inserted, rows_closed, rows_rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(at, *row) for row in rows])
+
+
+def record_rejects(con: duckdb.DuckDBPyConnection, at: datetime, table: str, source: str,
+                   rejected: pl.DataFrame) -> None:
+    """Append the rows set aside from one file (contracts.REJECTS_SCHEMA) to raw._rejects."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (\n"
+        "  rejected_at TIMESTAMP NOT NULL,  -- UTC, the load's time in raw._loads\n"
+        "  table_name VARCHAR NOT NULL,     -- schema.table\n"
+        "  source_file VARCHAR NOT NULL,\n"
+        "  row_number BIGINT NOT NULL,      -- 1-based data row in the file\n"
+        "  rule VARCHAR NOT NULL,           -- the most important rule the row breaks\n"
+        "  column_name VARCHAR NOT NULL,    -- the column that rule blames\n"
+        "  other_rules VARCHAR NOT NULL,    -- 'COLUMN: rule; ...' it breaks too\n"
+        "  row_json VARCHAR NOT NULL        -- the row's values, JSON text\n)"
+    )
+    if rejected.is_empty():
+        return
+    frame = rejected.select(
+        pl.lit(at).alias("rejected_at"), pl.lit(table).alias("table_name"),
+        pl.lit(source).alias("source_file"), pl.col("row").alias("row_number"), "rule",
+        pl.col("column").alias("column_name"), "other_rules", "row_json")
+    con.register("rejected", frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {REJECTS_TABLE} SELECT * FROM rejected")
+    finally:
+        con.unregister("rejected")
