@@ -5,7 +5,7 @@ This module is the one place that says what a raw table looks like. The pandera 
 and SQLMesh's `transforms/external_models.yaml` are all derived from it, so a column cannot be
 renamed in one place and forgotten in another.
 
-Units are Wind's own, so a real WDS export loads without rescaling (see ../shared/WIND.md):
+Units are Wind's own, so a real WDS export loads without rescaling (see docs/WIND.md):
 - dates are 'YYYYMMDD' strings;
 - prices in yuan; S_DQ_VOLUME in lots (100 shares); S_DQ_AMOUNT in thousand yuan;
 - S_VAL_MV, S_DQ_MV in 10 thousand yuan; share counts in 10 thousand shares;
