@@ -137,7 +137,7 @@ class BacktestResult:
 def _open(warehouse: Path) -> duckdb.DuckDBPyConnection:
     try:
         return published.connect(warehouse)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, published.WarehouseBusy) as err:
         raise BacktestError(str(err)) from None
 
 

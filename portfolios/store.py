@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from portfolios.backtest import BacktestResult
 from zoo.atomic import replace_dir
+from zoo.registry import check_model_name
 
 if TYPE_CHECKING:
     import polars as pl
@@ -26,7 +27,9 @@ def backtests_dir() -> Path:
 
 
 def folder(model: str, index: str, universe: str) -> Path:
-    return backtests_dir() / model / f"{index}_{universe}"
+    """Where a backtest is saved; ValueError for a model name that is not one (so no path
+    leaves backtests/)."""
+    return backtests_dir() / check_model_name(model) / f"{index}_{universe}"
 
 
 def save(model: str, result: BacktestResult) -> Path:

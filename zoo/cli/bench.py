@@ -70,9 +70,17 @@ def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple
     """Out-of-sample weekly Rank IC of every model beside the oracle, the graph ablation, style
     correlations, speed and memory. Trains every model on two markets: long on a CPU with the
     defaults."""
+    import zoo.models  # noqa: F401  (registers the models)
     from zoo.bench.zoo import run
+    from zoo.registry import model_contract
 
-    run(models=tuple(m.strip() for m in models.split(",") if m.strip()),
+    names = tuple(m.strip() for m in models.split(",") if m.strip())
+    for name in names:  # before any market is built or a run folder named
+        try:
+            model_contract(name)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--models") from None
+    run(models=names,
         seeds=tuple(int(s) for s in seeds.split(",") if s.strip()), settings=settings,
         markets=markets or tuple(MARKETS), full_market=not skip_full_market, jobs=jobs)
 

@@ -34,21 +34,41 @@ def _with_options(command):
     return command
 
 
+def _check_fresh(con, sources: list) -> None:
+    """Refuse to evaluate when the published exports of what it reads (labels, universe,
+    prices, style, fundamentals, the factors' tables) are older than the warehouse's raw data:
+    the refresh has not run since the last load (or `zoo data synth --replace`). A home without
+    exports is not checked."""
+    from zoo.paths import offline_dir, warehouse_path
+    from zoo.serving import published
+    from zoo.serving.freshness import check_fresh
+
+    read = [published.LABELS, published.UNIVERSE, published.PRICE_VOLUME, published.STYLE,
+            published.FUNDAMENTALS]
+    tables = {r.table for r in read} | {s.table.partition(".")[2] for s in sources
+                                        if s.kind != "oracle"}
+    check_fresh([offline_dir() / f"{t}.parquet" for t in sorted(tables)], con,
+                warehouse_path())
+
+
 def _evaluate_all(names: list[str], horizons: tuple[int, ...], cost: float,
                   start: date | None, end: date | None,
                   style_date: date | None) -> list:
     from zoo.evaluate.evaluation import EvalConfig, evaluate
-    from zoo.evaluate.inputs import connect
+    from zoo.evaluate.inputs import connect, resolve
+    from zoo.serving.published import WarehouseBusy
 
     try:
         config = EvalConfig(horizons=horizons, fee=cost, start=start, end=end,
                             style_date=style_date)
         con = connect()
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, WarehouseBusy) as err:
         raise click.ClickException(str(err)) from None
     try:
+        # every name is checked before any is evaluated
+        _check_fresh(con, [resolve(con, name) for name in names])
         return [evaluate(name, config, con=con) for name in names]
-    except ValueError as err:  # UnknownFactor included: its message lists the names
+    except ValueError as err:  # UnknownFactor and StaleExport included: they say what to do
         raise click.ClickException(str(err)) from None
     finally:
         con.close()
@@ -95,11 +115,12 @@ def report_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: floa
     from zoo.evaluate.inputs import connect, scored_models
     from zoo.evaluate.report import print_tables, write_report
     from zoo.paths import warehouse_path, zoo_home
+    from zoo.serving.published import WarehouseBusy
 
     if not names:
         try:
             con = connect()
-        except FileNotFoundError as err:
+        except (FileNotFoundError, WarehouseBusy) as err:
             raise click.ClickException(str(err)) from None
         try:
             names = tuple(scored_models(con))

@@ -18,47 +18,113 @@ def _fail(err: Exception) -> click.ClickException:
 
 @features.command("apply")
 @click.option("--skip-export", is_flag=True, help="Only `feast apply`; keep the parquet exports.")
-def features_apply(skip_export: bool) -> None:
+@click.option("--rebuild", is_flag=True,
+              help="Delete the Feast registry and make it anew from feature_repo/ (when it is "
+                   "damaged, e.g. by an apply that was killed).")
+def features_apply(skip_export: bool, rebuild: bool) -> None:
     """Export every SQLMesh features/labels model to parquet, then `feast apply`."""
     from zoo.serving.feature_store import FeatureStoreError, apply, export
+    from zoo.serving.published import WarehouseBusy
 
     try:
         if not skip_export:
             for item in export():
                 click.echo(f"exported {item.name:<32} {item.rows:>12,} rows  {item.path}")
-        click.echo(apply().rstrip())
-    except FeatureStoreError as err:
-        raise _fail(err) from err
+        click.echo(apply(rebuild=rebuild).rstrip())
+    except (FeatureStoreError, WarehouseBusy) as err:
+        raise _fail(err) from None
+
+
+def _check_fresh(views: list[str]) -> None:
+    """Refuse exports older than the warehouse's raw data; when the warehouse cannot be read
+    now (another process writes it), say so and serve them (Feast reads only the exports)."""
+    from zoo.paths import offline_dir, warehouse_path
+    from zoo.serving import published
+    from zoo.serving.freshness import check_fresh
+
+    try:
+        con = published.connect()
+    except FileNotFoundError:
+        return  # exports copied without their warehouse: nothing to compare them with
+    except published.WarehouseBusy as err:
+        click.echo(f"note: cannot check the exports against the warehouse now ({err})",
+                   err=True)
+        return
+    try:
+        check_fresh([offline_dir() / f"{view}.parquet" for view in views], con,
+                    warehouse_path())
+    finally:
+        con.close()
+
+
+def _write(table, out: Path) -> None:
+    """`table` as CSV or parquet (by suffix) at `out`: a regular file is replaced whole or
+    left as it was; anything else (a pipe, a device) is written to as it is. The file is
+    opened here, never by pyarrow, which deletes what it opened when a write fails (as root,
+    /dev/full itself)."""
+    import stat
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from zoo.atomic import replace_file
+
+    def write(path: Path) -> None:
+        with open(path, "wb") as sink:
+            if out.suffix.lower() == ".csv":
+                pacsv.write_csv(table, sink)
+            else:
+                pq.write_table(table, sink)
+
+    if out.exists() and not stat.S_ISREG(out.stat().st_mode):
+        write(out)
+    else:
+        with replace_file(out, suffix=out.suffix) as temp:
+            write(temp)
 
 
 @features.command("get")
-@click.option("--service", required=True, help="A versioned feature service, e.g. style_v1.")
+@click.option("--service", default=None, help="A versioned feature service, e.g. style_v1.")
+@click.option("--features", "refs", default=None, metavar="VIEW:FEATURE,...",
+              help="Instead of --service: feature references, e.g. stock_style_daily:size.")
 @click.option("--entities", "entities_path", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Parquet or CSV with stock_id and a timezone-aware event_timestamp.")
-@click.option("--sample", type=int, default=None, metavar="N",
+@click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
               help="Instead of --entities: N stocks of the universe on the latest exported day.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the result here (.parquet or .csv); default: print the first rows.")
 @click.option("--full-feature-names", is_flag=True, help="Name columns view__feature.")
-def features_get(service: str, entities_path: Path | None, sample: int | None,
-                 out: Path | None, full_feature_names: bool) -> None:
-    """Point-in-time features of a service for the entity rows of a file (or a sample)."""
+def features_get(service: str | None, refs: str | None, entities_path: Path | None,
+                 sample: int | None, out: Path | None, full_feature_names: bool) -> None:
+    """Point-in-time features of a service for the entity rows of a file (or a sample).
+
+    Exports older than the warehouse's raw data (a load since the last `zoo features apply`)
+    are refused."""
     from zoo.serving.feature_store import (
         FeatureStoreError,
         get_historical,
         read_entities,
+        request,
         sample_entities,
+        store,
         unknown_stocks,
     )
 
     if (entities_path is None) == (sample is None):
         raise click.UsageError("give exactly one of --entities FILE and --sample N")
+    if (service is None) == (refs is None):
+        raise click.UsageError("give exactly one of --service NAME and --features VIEW:FEATURE")
+    features_list = [r.strip() for r in refs.split(",") if r.strip()] if refs else None
     try:
+        fs = store()
+        _, views = request(fs, service, features_list)
+        _check_fresh(views + (["stock_universe_daily"] if sample else []))
         entities = read_entities(entities_path) if entities_path else sample_entities(sample)
-        table = get_historical(service, entities, full_feature_names=full_feature_names)
+        table = get_historical(service, entities, fs=fs, full_feature_names=full_feature_names,
+                               features=features_list)
     except (FeatureStoreError, ValueError) as err:
-        raise _fail(err) from err
+        raise _fail(err) from None
     unknown = unknown_stocks(entities)
     if unknown:
         click.echo(f"note: {len(unknown)} stock id(s) are in no exported view, their features "
@@ -67,16 +133,12 @@ def features_get(service: str, entities_path: Path | None, sample: int | None,
     if out is None:
         click.echo(table.slice(0, 20).to_pandas().to_string())
         click.echo(f"({table.num_rows:,} rows)")
-    elif out.suffix.lower() == ".csv":
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, out)
-    else:
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, out)
-    if out is not None:
-        click.echo(f"wrote {table.num_rows:,} rows x {table.num_columns} columns to {out}")
+        return
+    try:
+        _write(table, out)
+    except OSError as err:
+        raise click.ClickException(f"cannot write {out}: {err.strerror or err}") from None
+    click.echo(f"wrote {table.num_rows:,} rows x {table.num_columns} columns to {out}")
 
 
 @features.command("materialize")

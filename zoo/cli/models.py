@@ -69,6 +69,15 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="NAME / --set") from err
 
+    if resume_id:  # checked before any data is built
+        try:
+            run_dir = runs_dir(config.model) / check_run_id(resume_id)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--resume") from err
+        if not (run_dir / "config.json").is_file():
+            raise click.BadParameter(f"no run {resume_id!r} under {runs_dir(config.model)}",
+                                     param_hint="--resume")
+
     if fake:
         data = fake_for_config(config, n_stocks=fake_stocks,
                                sequence_days=contract.sequence_days, quarters=contract.quarters)
@@ -90,15 +99,7 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
                                        "--fake)") from err
         click.echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s")
 
-    if resume_id:
-        try:
-            run_dir = runs_dir(config.model) / check_run_id(resume_id)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="--resume") from err
-        if not (run_dir / "config.json").is_file():
-            raise click.BadParameter(f"no run {resume_id!r} under {runs_dir(config.model)}",
-                                     param_hint="--resume")
-    else:
+    if not resume_id:
         run_dir = new_run_dir(config.model)
     click.echo(f"run {run_dir.name}: {run_dir}")
     try:

@@ -96,8 +96,8 @@ def resolve(con: duckdb.DuckDBPyConnection, name: str) -> FactorSource:
             numeric = [c for c, k in columns.items() if _is_numeric(k)]
             raise UnknownFactor(f"{name}: {oracle.name} has no numeric column {column!r}"
                                 f" (has {', '.join(numeric)})")
-        sql = (f'SELECT S_INFO_WINDCODE::TEXT AS stock_id, strptime(TRADE_DT, \'%Y%m%d\')::DATE '
-               f'AS trade_date, "{column}"::DOUBLE AS factor FROM {oracle.sql}')
+        sql = (f"SELECT S_INFO_WINDCODE::TEXT AS stock_id, strptime(TRADE_DT, '%Y%m%d')::DATE "
+               f"AS trade_date, {published.quote(column)}::DOUBLE AS factor FROM {oracle.sql}")
         return FactorSource(name, "oracle", oracle.name, column, sql)
     parts = name.split(".")
     if len(parts) == 1:
@@ -131,8 +131,9 @@ def resolve(con: duckdb.DuckDBPyConnection, name: str) -> FactorSource:
             numeric = [c for c, k in columns.items() if _is_numeric(k)]
             raise UnknownFactor(f"{name}: {relation.name} has no numeric column {column!r} "
                                 f"(numeric columns: {', '.join(numeric)})")
-        sql = (f'SELECT stock_id, trade_date, "{column}"::DOUBLE AS factor '
-               f'FROM {relation.sql} WHERE "{column}" IS NOT NULL')
+        value = published.quote(column)
+        sql = (f"SELECT stock_id, trade_date, {value}::DOUBLE AS factor "
+               f"FROM {relation.sql} WHERE {value} IS NOT NULL")
         return FactorSource(name, "feature", relation.name, column, sql)
     raise UnknownFactor(f"unknown factor {name!r}. Available: {available(con)}")
 
@@ -151,6 +152,10 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
         raise ValueError(f"horizons must be positive trading-day counts, got {horizons}")
     labels = published.LABELS
     label_columns = published.columns(con, labels)
+    if not label_columns:
+        raise ValueError(f"the warehouse has no {labels.name} yet: run `sqlmesh plan` in "
+                         f"transforms/ to build the labels (after `zoo data synth --replace` "
+                         f"or a first load nothing is built)")
     missing = [f"fwd_ret_{kind}_{h}d" for h in horizons for kind in ("close", "vwap")
                if f"fwd_ret_{kind}_{h}d" not in label_columns]
     if missing:

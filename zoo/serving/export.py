@@ -10,7 +10,10 @@ and sorted by (stock_id, event_timestamp), which is the order the ASOF join of
 
 Each file is written to a temporary file in the same folder and then moved into place with
 `os.replace`, so a reader opening `<name>.parquet` sees either the previous export or the new
-one, never a mix or a half-written file. The warehouse is opened read-only.
+one, never a mix or a half-written file; the temporary files a killed export left behind are
+removed by the next one (zoo.atomic.remove_stale_temps). Each file records the latest load of
+the warehouse's raw data it was made from (zoo.serving.freshness), so a reader can tell an
+export the warehouse has since moved past. The warehouse is opened read-only.
 
 Which tables to export is the caller's choice, e.g. the SQLMesh features and labels:
     export_tables(warehouse_path(), zoo_home() / "offline",
@@ -26,13 +29,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from zoo.atomic import replace_file
-from zoo.serving.published import quote
+from zoo.atomic import remove_stale_temps, replace_file
+from zoo.serving.freshness import STAMP_KEY, latest_load, stamp
+from zoo.serving.published import open_warehouse, quote
 
 CLOSE_TIME = "15:00"
 MARKET_TIME_ZONE = "Asia/Shanghai"
 SORT_KEYS = ("stock_id",)
 ADDED_COLUMNS = ("event_timestamp", "created_timestamp")
+TEMP_SUFFIX = ".parquet.tmp"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -52,29 +57,26 @@ def _relation_sql(relation: str) -> str:
     return f"({text})"
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def export_tables(warehouse: Path, offline_dir: Path,
                   tables: dict[str, ExportTable | tuple[str, str]]) -> dict:
     """Write each of `tables` as `<offline_dir>/<name>.parquet`; returns per name the path,
-    rows written and the created_timestamp stamped on them.
+    rows written and the created_timestamp stamped on them. Raises
+    zoo.serving.published.WarehouseBusy when another process holds the warehouse.
 
     Args:
         warehouse: the DuckDB file, opened read-only.
         offline_dir: folder of the parquet files (created if missing).
         tables: output name -> (table name or SELECT query, DATE time column).
     """
-    import duckdb
-
     offline_dir = Path(offline_dir)
     offline_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(offline_dir, TEMP_SUFFIX)
     created = datetime.now(UTC)
     written: dict[str, dict] = {}
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = open_warehouse(Path(warehouse))
     try:
         con.execute("SET TimeZone = 'UTC'")
+        loaded = stamp(latest_load(con))
         for name, spec in tables.items():
             if not _NAME.fullmatch(name):
                 raise ValueError(f"export name {name!r} is not a plain identifier")
@@ -97,10 +99,11 @@ def export_tables(warehouse: Path, offline_dir: Path,
                 f"FROM {source} ORDER BY {', '.join(order)}")
             target = offline_dir / f"{name}.parquet"
             # DuckDB names the format by the suffix; readers see the old file or the new one
-            with replace_file(target, suffix=".parquet.tmp") as temp:
+            with replace_file(target, suffix=TEMP_SUFFIX) as temp:
                 rows = con.execute(
-                    f"COPY ({query}) TO {_literal(str(temp))} (FORMAT parquet, COMPRESSION zstd)",
-                    {"created": created},
+                    f"COPY ({query}) TO $path (FORMAT parquet, COMPRESSION zstd, "
+                    f"KV_METADATA {{{STAMP_KEY}: $loaded}})",
+                    {"created": created, "path": str(temp), "loaded": loaded},
                 ).fetchone()[0]
             written[name] = {"path": str(target), "rows": int(rows),
                              "created_timestamp": created.isoformat()}

@@ -5,12 +5,20 @@ SQLMesh `features` / `labels` model to `$ZOO_HOME/offline/<model>.parquet` (atom
 zoo/serving/export.py) and runs `feast apply` on feature_repo/. Feast reads the parquet files, never
 the DuckDB warehouse, so retrieval keeps working while a refresh holds the warehouse's write
 lock, and sees the previous export until the new one is swapped in.
+
+Feast writes its registry (`$ZOO_HOME/registry.db`) in place, so an apply killed half way
+leaves it cut short: reading it is then a FeatureStoreError that says so, and
+`apply(rebuild=True)` (`zoo features apply --rebuild`) makes it anew from feature_repo/.
+Every path is bound as a query parameter, never pasted into SQL, and a name a caller gives
+(a service, a view, a feature) is looked up in the registry before it is used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,11 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.paths import feature_repo_path, offline_dir, warehouse_path, zoo_home
+from zoo.serving.published import open_warehouse, quote
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-    from feast import FeatureStore
+    from feast import FeatureService, FeatureStore
 
 # Only these schemas are exported. The trading calendar (reference.trade_calendar, see
 # zoo.serving.published) is left out on purpose: it has no stock_id to key a Feast view on, and
@@ -30,6 +39,9 @@ if TYPE_CHECKING:
 EXPORTED_SCHEMAS = ("features", "labels")
 TIME_COLUMNS = ("trade_date", "available_date")
 ENTITY_TIMESTAMP = "event_timestamp"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# an ISO 8601 time that says its offset from UTC: ...Z, ...+08:00, ...+0800 or ...+08
+_OFFSET = re.compile(r".*[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)", re.I)
 
 
 class FeatureStoreError(ValueError):
@@ -49,6 +61,30 @@ def _zoo_home_env() -> Iterator[Path]:
             os.environ.pop("ZOO_HOME", None)
 
 
+def registry_path() -> Path:
+    """Where the Feast registry is (feature_store.yaml's `registry.path` under $ZOO_HOME)."""
+    from feast.repo_config import load_repo_config
+
+    repo = feature_repo_path()
+    with _zoo_home_env():
+        path = Path(load_repo_config(repo, repo / "feature_store.yaml").registry.path)
+    return path if path.is_absolute() else repo / path
+
+
+@contextlib.contextmanager
+def _registry_readable() -> Iterator[None]:
+    """A registry that does not parse is a FeatureStoreError saying how to rebuild it."""
+    from google.protobuf.message import DecodeError
+
+    try:
+        yield
+    except DecodeError as err:
+        raise FeatureStoreError(
+            f"the Feast registry {registry_path()} is damaged ({err}): Feast writes it in "
+            f"place, so an apply that was killed or ran out of disk leaves it cut short. "
+            f"Rebuild it from feature_repo/ with `zoo features apply --rebuild`") from None
+
+
 @dataclass(frozen=True)
 class Exported:
     name: str
@@ -62,31 +98,38 @@ def _models(warehouse: Path) -> dict[str, tuple[str, str]]:
     DATE columns other than the time column are exported as TIMESTAMP (Feast has no date type;
     the views declare them UnixTimestamp).
     """
-    import duckdb
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(f"""
+    con = open_warehouse(warehouse)
+    try:
+        rows = con.execute("""
             SELECT table_schema, table_name, list(column_name ORDER BY ordinal_position),
               list(data_type ORDER BY ordinal_position)
             FROM information_schema.columns
-            WHERE table_schema IN {EXPORTED_SCHEMAS} AND table_catalog = current_database()
+            WHERE table_schema IN (SELECT unnest($schemas))
+              AND table_catalog = current_database()
             GROUP BY ALL ORDER BY ALL
-        """).fetchall()
+        """, {"schemas": list(EXPORTED_SCHEMAS)}).fetchall()
+    finally:
+        con.close()
     models = {}
     for schema, table, columns, types in rows:
         time_column = next((c for c in TIME_COLUMNS if c in columns), None)
         if time_column is None:
             continue
+        if not _NAME.fullmatch(table):  # it names a parquet file and a Feast view
+            raise FeatureStoreError(f"{schema}.{table!r} is not a plain identifier, so it "
+                                    f"cannot be a Feast view; rename or drop it")
         dates = [c for c, t in zip(columns, types, strict=True)
                  if t == "DATE" and c != time_column]
-        replace = ", ".join(f'CAST("{c}" AS TIMESTAMP) AS "{c}"' for c in dates)
-        select = f"SELECT * {f'REPLACE ({replace})' if replace else ''} FROM {schema}.{table}"
+        replace = ", ".join(f"CAST({quote(c)} AS TIMESTAMP) AS {quote(c)}" for c in dates)
+        select = (f"SELECT * {f'REPLACE ({replace})' if replace else ''} "
+                  f"FROM {quote(schema)}.{quote(table)}")
         models[table] = (select, time_column)
     return models
 
 
 def export(warehouse: Path | None = None, names: list[str] | None = None) -> list[Exported]:
-    """Export the SQLMesh features/labels models (or `names` of them) to parquet for Feast."""
+    """Export the SQLMesh features/labels models (or `names` of them) to parquet for Feast.
+    zoo.serving.published.WarehouseBusy when another process holds the warehouse."""
     from zoo.serving.export import export_tables
 
     warehouse = warehouse or warehouse_path()
@@ -107,8 +150,9 @@ def export(warehouse: Path | None = None, names: list[str] | None = None) -> lis
     return [Exported(name, info["rows"], Path(info["path"])) for name, info in written.items()]
 
 
-def apply() -> str:
-    """`feast apply` on feature_repo/ with $ZOO_HOME set; returns what Feast printed."""
+def apply(rebuild: bool = False) -> str:
+    """`feast apply` on feature_repo/ with $ZOO_HOME set; returns what Feast printed. With
+    `rebuild`, the registry is deleted first and made anew (a damaged one cannot be read)."""
     import io
     import sys
     from contextlib import redirect_stdout
@@ -123,7 +167,9 @@ def apply() -> str:
         sys.path.append(str(repo))
     for path in repo.glob("*.py"):  # re-read the repo (scores.py lists the score files anew)
         sys.modules.pop(path.stem, None)
-    with _zoo_home_env(), redirect_stdout(out):
+    if rebuild:
+        registry_path().unlink(missing_ok=True)
+    with _zoo_home_env(), _registry_readable(), redirect_stdout(out):
         try:
             config = load_repo_config(repo, repo / "feature_store.yaml")
             apply_total(config, repo, skip_source_validation=False)
@@ -136,29 +182,91 @@ def store() -> FeatureStore:
     """The project's FeatureStore (feature_repo/, paths under $ZOO_HOME)."""
     from feast import FeatureStore
 
-    with _zoo_home_env():
+    with _zoo_home_env(), _registry_readable():
         return FeatureStore(repo_path=str(feature_repo_path()))
 
 
 def service_names(fs: FeatureStore) -> list[str]:
-    return sorted(s.name for s in fs.list_feature_services())
+    with _registry_readable():
+        return sorted(s.name for s in fs.list_feature_services())
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> FeatureStoreError:
+    """The error for a `kind` named `name` the registry lacks: close matches and what exists
+    (and, when nothing does, that the registry is empty)."""
+    if not known:
+        return FeatureStoreError(
+            f"unknown {kind} {name!r}: the Feast registry {registry_path()} holds none; run "
+            f"`zoo features apply` (`--rebuild` if it was damaged)")
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+    return FeatureStoreError(f"unknown {kind} {name!r}; {hint}the repo has {known}")
+
+
+def request(fs: FeatureStore, service: str | None = None,
+            features: list[str] | None = None) -> tuple[FeatureService | list[str], list[str]]:
+    """What to ask Feast for, a service or `view:feature` references, each name checked
+    against the registry (FeatureStoreError with close matches otherwise), and the names of
+    the feature views it reads."""
+    from feast.errors import FeatureServiceNotFoundException
+
+    with _registry_readable():
+        if not features:
+            try:
+                found = fs.get_feature_service(str(service))
+            except FeatureServiceNotFoundException:
+                raise _unknown("feature service", str(service), service_names(fs)) from None
+            return found, sorted(p.name for p in found.feature_view_projections)
+        views = {v.name: [f.name for f in v.features] for v in fs.list_feature_views()}
+    for ref in features:
+        view, colon, feature = ref.partition(":")
+        if not colon:
+            raise FeatureStoreError(f"{ref!r} is not a feature reference: write VIEW:FEATURE, "
+                                    f"e.g. stock_style_daily:size")
+        if view not in views:
+            raise _unknown("feature view", view, sorted(views))
+        if feature not in views[view]:
+            raise _unknown(f"feature of {view}", feature, views[view])
+    return list(features), sorted({ref.partition(":")[0] for ref in features})
+
+
+def _csv_timestamps(path: Path, column: pd.Series) -> pd.Series:
+    """ISO 8601 texts with an offset as UTC timestamps (offsets may differ row to row: each
+    says when it is); a text without an offset is an error, not a guess."""
+    import pandas as pd
+
+    texts = column.astype("string")
+    bare = [(i, t) for i, t in texts.items() if pd.isna(t) or not _OFFSET.fullmatch(t.strip())]
+    if bare:
+        row, text = bare[0]
+        raise FeatureStoreError(
+            f"{path}: {len(bare)} value(s) of {ENTITY_TIMESTAMP} do not say their offset from "
+            f"UTC, e.g. row {int(row) + 2}: {text!r}; write 2020-06-30T15:00:00+08:00")
+    try:
+        return pd.to_datetime(texts, format="ISO8601", utc=True)
+    except (ValueError, TypeError) as err:
+        raise FeatureStoreError(
+            f"{path}: column {ENTITY_TIMESTAMP} is not ISO 8601 timestamps with an offset "
+            f"(e.g. 2020-06-30T15:00:00+08:00): {err}") from None
 
 
 def read_entities(path: Path) -> pd.DataFrame:
-    """An entity frame from parquet or CSV: `stock_id` and a timezone-aware `event_timestamp`."""
+    """An entity frame from parquet or CSV: `stock_id` and a timezone-aware `event_timestamp`.
+    A CSV's timestamps must each carry an offset (they may differ); they come back in UTC."""
     import pandas as pd
 
     if path.suffix.lower() == ".parquet":
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as err:
+            raise FeatureStoreError(f"{path}: not a readable parquet file ({err})") from None
     elif path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path, dtype={"stock_id": str})
+        try:
+            frame = pd.read_csv(path, dtype={"stock_id": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise FeatureStoreError(f"{path}: not a readable CSV file ({err})") from None
         if ENTITY_TIMESTAMP in frame.columns:
-            try:
-                frame[ENTITY_TIMESTAMP] = pd.to_datetime(frame[ENTITY_TIMESTAMP], format="ISO8601")
-            except (ValueError, TypeError) as err:
-                raise FeatureStoreError(
-                    f"{path}: column {ENTITY_TIMESTAMP} is not ISO 8601 timestamps with an "
-                    f"offset (e.g. 2020-06-30T15:00:00+08:00): {err}") from err
+            frame[ENTITY_TIMESTAMP] = _csv_timestamps(path, frame[ENTITY_TIMESTAMP])
     else:
         raise FeatureStoreError(f"{path}: entities must be a .parquet or .csv file")
     missing = [c for c in ("stock_id", ENTITY_TIMESTAMP) if c not in frame.columns]
@@ -173,33 +281,33 @@ def sample_entities(n: int) -> pd.DataFrame:
     """`n` stocks of the universe on the latest exported day, at that day's close."""
     import duckdb
 
+    if n < 1:
+        raise FeatureStoreError(f"a sample needs at least one stock, not {n}")
     path = offline_dir() / "stock_universe_daily.parquet"
     if not path.is_file():
         raise FeatureStoreError("nothing exported yet: run `zoo features apply` first")
-    return duckdb.sql(
-        f"SELECT stock_id, event_timestamp FROM read_parquet('{path}') WHERE in_universe "
-        f"AND event_timestamp = (SELECT MAX(event_timestamp) FROM read_parquet('{path}')) "
-        f"ORDER BY stock_id LIMIT {int(n)}").df()
+    with duckdb.connect() as con:
+        return con.execute(
+            "SELECT stock_id, event_timestamp FROM read_parquet($path) WHERE in_universe "
+            "AND event_timestamp = (SELECT MAX(event_timestamp) FROM read_parquet($path)) "
+            "ORDER BY stock_id LIMIT $n", {"path": str(path), "n": int(n)}).df()
 
 
-def get_historical(service: str, entities: pd.DataFrame, fs: FeatureStore | None = None,
-                   full_feature_names: bool = False) -> pa.Table:
-    """Point-in-time features of a versioned service for an entity frame, as Arrow.
+def get_historical(service: str | None, entities: pd.DataFrame, fs: FeatureStore | None = None,
+                   full_feature_names: bool = False,
+                   features: list[str] | None = None) -> pa.Table:
+    """Point-in-time features of a versioned service (or of `features`, `view:feature`
+    references, instead) for an entity frame, as Arrow.
 
     Unknown stock ids are not an error: their features come back NULL (as for a stock before
     its first row); `unknown_stocks` counts them for callers that want to warn.
     """
-    from feast.errors import FeatureServiceNotFoundException
-
     fs = fs or store()
-    try:
-        feature_service = fs.get_feature_service(service)
-    except FeatureServiceNotFoundException as err:
-        raise FeatureStoreError(f"unknown feature service {service!r}; the repo has "
-                                f"{service_names(fs)}") from err
-    job = fs.get_historical_features(entity_df=entities, features=feature_service,
-                                     full_feature_names=full_feature_names)
-    return job.to_arrow()
+    wanted, _ = request(fs, service, features)
+    with _registry_readable():
+        job = fs.get_historical_features(entity_df=entities, features=wanted,
+                                         full_feature_names=full_feature_names)
+        return job.to_arrow()
 
 
 def unknown_stocks(entities: pd.DataFrame) -> list[str]:
@@ -209,11 +317,14 @@ def unknown_stocks(entities: pd.DataFrame) -> list[str]:
     known = offline_dir() / "stock_universe_daily.parquet"
     if not known.is_file():
         return []
-    ids = sorted(set(entities["stock_id"].astype(str)))
-    found = {r[0] for r in duckdb.sql(
-        f"SELECT DISTINCT stock_id FROM read_parquet('{known}') "
-        f"WHERE stock_id IN (SELECT unnest($ids))", params={"ids": ids}).fetchall()} \
-        if ids else set()
+    ids = sorted(set(entities["stock_id"].dropna().astype(str)))
+    if not ids:
+        return []
+    with duckdb.connect() as con:
+        found = {r[0] for r in con.execute(
+            "SELECT DISTINCT stock_id FROM read_parquet($path) "
+            "WHERE stock_id IN (SELECT unnest($ids))",
+            {"path": str(known), "ids": ids}).fetchall()}
     return [s for s in ids if s not in found]
 
 
@@ -224,15 +335,19 @@ def materialize(fs: FeatureStore | None = None) -> datetime:
 
     fs = fs or store()
     latest = None
-    for view in fs.list_feature_views():
+    with _registry_readable():
+        views = fs.list_feature_views()
+    for view in views:
         path = offline_dir() / f"{view.name}.parquet"
         if path.is_file():
-            value = duckdb.sql(f"SELECT MAX({ENTITY_TIMESTAMP}) FROM read_parquet('{path}')"
-                               ).fetchone()[0]
+            with duckdb.connect() as con:
+                value = con.execute(f"SELECT MAX({quote(ENTITY_TIMESTAMP)}) "
+                                    f"FROM read_parquet($path)", {"path": str(path)}
+                                    ).fetchone()[0]
             latest = value if latest is None or (value and value > latest) else latest
     if latest is None:
         raise FeatureStoreError("nothing exported yet: run `zoo features apply` first")
-    for view in fs.list_feature_views():
+    for view in views:
         if view.tags.get("kind") == "labels":
             continue  # labels look ahead: nothing to serve online
         if (offline_dir() / f"{view.name}.parquet").is_file():

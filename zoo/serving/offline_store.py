@@ -264,7 +264,7 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
                                                         last.to_pydatetime())
     con = _connect(config)
     try:
-        con.register("__zoo_entity", keys)
+        con.register("__zoo_entity", _align_keys(con, keys, plans))
         for plan in plans:
             if not plan.outputs:
                 continue
@@ -278,6 +278,39 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
     finally:
         con.close()
     return entity
+
+
+def _kind(kind: pa.DataType) -> str:
+    """What a join key holds, as far as comparing it goes."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or (
+            pa.types.is_string_view(kind)):
+        return "text"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "number"
+    return str(kind)
+
+
+def _align_keys(con: duckdb.DuckDBPyConnection, keys: pa.Table,
+                plans: list[_ViewPlan]) -> pa.Table:
+    """`keys` with each join-key column fit to join its source's key: a column without a
+    value (an empty frame, or all missing) takes the source's type, as there is nothing to
+    convert; a key of another kind (numbers against text) is a ValueError naming both, not a
+    DuckDB conversion error."""
+    for plan in plans:
+        for source_key, column in plan.join_keys.items():
+            source = con.execute(
+                f"SELECT {_ident(plan.column(source_key))} FROM {plan.scan} LIMIT 0"
+            ).to_arrow_table().schema.field(0).type
+            given = keys.column(column)
+            if given.null_count == len(given):
+                index = keys.column_names.index(column)
+                keys = keys.set_column(index, column, pa.nulls(len(given), source))
+            elif _kind(given.type) != _kind(source):
+                raise ValueError(
+                    f"entity_df column {column!r} holds {given.type} values but feature view "
+                    f"{plan.name!r} keys its rows by {source} (e.g. stock ids are text like "
+                    f"'000001.SZ'): convert the column")
+    return keys
 
 
 # --------------------------------------------------------------------------- retrieval job

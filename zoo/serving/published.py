@@ -34,12 +34,15 @@ Relation (grain): what it is for
 
 Each relation is a `Relation`: `.name` is `schema.table` (for messages and catalog look-ups),
 `.sql` the same quoted as SQL identifiers (for queries). `connect(warehouse)` opens the warehouse
-read-only. A table the user names (evaluation's `features.<table>.<column>` factors) must be in
-one of `STOCK_SCHEMAS`.
+read-only; `open_warehouse` is the one place a consumer opens it, so a file another process
+holds is a `WarehouseBusy` error that names the process (DuckDB lets one process write a file,
+and while it does, no other may even read it). A table the user names (evaluation's
+`features.<table>.<column>` factors) must be in one of `STOCK_SCHEMAS`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,17 +113,48 @@ def columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> dict[str, str
     return dict(rows)
 
 
-def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse (default: $ZOO_HOME's); consumers never write
-    there. FileNotFoundError when there is none yet."""
+class WarehouseBusy(RuntimeError):
+    """The warehouse is held by another process (or opened otherwise in this one)."""
+
+
+def busy_message(warehouse: Path | str, err: Exception) -> str:
+    """What to tell the user when DuckDB refused to open `warehouse` because of `err`: who
+    holds it and what to do. (zoo.ingest.load.connect words the loader's the same way.)"""
+    text = str(err)
+    pid = re.search(r"PID (\d+)", text)
+    holder = f"process {pid.group(1)}" if pid else "another process"
+    return (f"the warehouse {warehouse} is locked by {holder}: DuckDB lets one process write a "
+            f"database file at a time, and no other may open it meanwhile. Wait for it (a "
+            f"sqlmesh plan, a load, another zoo command) or close that session (a notebook), "
+            f"and run this again.")
+
+
+def open_warehouse(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """`duckdb.connect(path)`, with WarehouseBusy (saying who holds it) instead of DuckDB's
+    lock error."""
     import duckdb
 
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as err:
+        if "lock" not in str(err).lower():
+            raise
+        raise WarehouseBusy(busy_message(path, err)) from None
+    except duckdb.ConnectionException as err:
+        raise WarehouseBusy(f"the warehouse {path} is already open in this process with other "
+                            f"settings (read-only vs read-write): {err}") from None
+
+
+def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse (default: $ZOO_HOME's); consumers never write
+    there. FileNotFoundError when there is none yet, WarehouseBusy when another process holds
+    it."""
     from zoo.paths import warehouse_path
 
     path = warehouse or warehouse_path()
     if not Path(path).is_file():
         raise FileNotFoundError(f"no warehouse at {path}: build it first (zoo data synth, "
                                 f"sqlmesh plan) or set ZOO_HOME")
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_warehouse(Path(path))
     con.execute("SET enable_progress_bar = false")
     return con

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.paths import offline_dir, warehouse_path
-from zoo.serving.published import SCORE_SCHEMA, score_table
+from zoo.serving.published import SCORE_SCHEMA, open_warehouse, quote, score_table
 
 if TYPE_CHECKING:
     import polars as pl
@@ -35,8 +35,6 @@ class WrittenScores:
 def write_back(model: str, scores: pl.DataFrame, apply: bool = True,
                warehouse: Path | None = None) -> WrittenScores:
     """Store `scores` as the model's warehouse table and Feast view (replacing earlier ones)."""
-    import duckdb
-
     from zoo.serving.export import export_tables
     from zoo.serving.feature_store import apply as feast_apply
 
@@ -49,14 +47,10 @@ def write_back(model: str, scores: pl.DataFrame, apply: bool = True,
     view, table = relation.table, relation.name
     warehouse = warehouse or warehouse_path()
     frame = scores.select(COLUMNS).to_arrow()
-    try:
-        con = duckdb.connect(str(warehouse))
-    except duckdb.IOException as err:
-        raise RuntimeError(f"cannot write {table}: the warehouse {warehouse} is in use by "
-                           f"another process (a sqlmesh run?); try again when it is done") from err
+    con = open_warehouse(warehouse, read_only=False)  # WarehouseBusy names who holds it
     try:
         con.execute("BEGIN")
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
         con.register("incoming", frame)
         con.execute(f"CREATE OR REPLACE TABLE {relation.sql} AS SELECT stock_id::TEXT AS stock_id, "
                     f"trade_date::DATE AS trade_date, score::DOUBLE AS score, "
