@@ -21,7 +21,7 @@ PACKAGES = ("zoo", "portfolios")
 # Each module of zoo/ and portfolios/ belongs to the first stage whose prefix it has; a module
 # may import its own stage and earlier ones, never a later one.
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("zoo.paths", "zoo.vocabulary", "zoo.metrics", "zoo.dates", "zoo.overrides",
+    ("zoo.paths", "zoo.vocabulary", "zoo.metrics", "zoo.dates", "zoo.overrides", "zoo.locks",
      "zoo.atomic", "zoo.registry"),
     ("zoo.ingest",),
     ("zoo.synth",),

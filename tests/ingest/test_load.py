@@ -315,7 +315,7 @@ def test_locked_warehouse_error_is_clear(loaded: Path, market_files: Path) -> No
         holder.kill()
         holder.wait()
     assert f"the warehouse {loaded} is locked by process {holder.pid}" in str(caught.value)
-    assert "Close the other session" in str(caught.value)
+    assert "close that session" in str(caught.value)
 
 
 def test_audit_records_every_file(loaded: Path, market_files: Path) -> None:

@@ -27,7 +27,6 @@ Any failure rolls the transaction back, so the warehouse is exactly as before.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ import pyarrow as pa
 
 from zoo.ingest import contracts, crosscheck, files, records, wind
 from zoo.ingest.report import LoadReport, TableLoad
+from zoo.locks import busy_message
 
 __all__ = ["LOADS_TABLE", "REJECTS_TABLE", "STOCK_TABLES", "LoadError", "LoadReport",
            "TableLoad", "connect", "load_dir", "reset_schemas", "tables_of",
@@ -85,13 +85,7 @@ def connect(warehouse: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBP
     except duckdb.IOException as err:
         if "lock" not in str(err).lower():
             raise LoadError(f"cannot open the warehouse {warehouse}: {err}") from err
-        pid = re.search(r"PID (\d+)", str(err))
-        holder = f"process {pid.group(1)}" if pid else "another process"
-        raise LoadError(
-            f"the warehouse {warehouse} is locked by {holder}: DuckDB lets one process write "
-            "a database file at a time. Close the other session (a notebook, sqlmesh, another "
-            "zoo command) and run this again."
-        ) from err
+        raise LoadError(busy_message(warehouse, err)) from err
     except duckdb.ConnectionException as err:
         raise LoadError(
             f"the warehouse {warehouse} is already open in this process with other settings "

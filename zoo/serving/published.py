@@ -42,11 +42,11 @@ and while it does, no other may even read it). A table the user names (evaluatio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo.locks import WarehouseBusy, busy_message  # noqa: F401  (re-exported)
 from zoo.registry import check_model_name
 
 if TYPE_CHECKING:
@@ -111,22 +111,6 @@ def columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> dict[str, str
         "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
         [relation.schema, relation.table]).fetchall()
     return dict(rows)
-
-
-class WarehouseBusy(RuntimeError):
-    """The warehouse is held by another process (or opened otherwise in this one)."""
-
-
-def busy_message(warehouse: Path | str, err: Exception) -> str:
-    """What to tell the user when DuckDB refused to open `warehouse` because of `err`: who
-    holds it and what to do. (zoo.ingest.load.connect words the loader's the same way.)"""
-    text = str(err)
-    pid = re.search(r"PID (\d+)", text)
-    holder = f"process {pid.group(1)}" if pid else "another process"
-    return (f"the warehouse {warehouse} is locked by {holder}: DuckDB lets one process write a "
-            f"database file at a time, and no other may open it meanwhile. Wait for it (a "
-            f"sqlmesh plan, a load, another zoo command) or close that session (a notebook), "
-            f"and run this again.")
 
 
 def open_warehouse(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
