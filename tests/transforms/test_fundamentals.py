@@ -42,13 +42,16 @@ def versions(tiny_market, calendar) -> pl.DataFrame:
     rows = []
     for (stock, period), group in income.group_by(["S_INFO_WINDCODE", "REPORT_PERIOD"]):
         types = set(group["STATEMENT_TYPE"])
-        corrected = bool(types & {RESTATED, BEFORE})
+        restated_on = min((r["ANN_DT"] for r in group.iter_rows(named=True)
+                           if r["STATEMENT_TYPE"] == RESTATED), default="99991231")
         for row in group.iter_rows(named=True):
             kind = row["STATEMENT_TYPE"]
-            if corrected and kind == CONSOLIDATED:
+            if BEFORE in types and kind == CONSOLIDATED:
                 continue  # rewritten in place with the corrected figures: look-ahead
             version = max(row["ANN_DT"], row["ACTUAL_ANN_DT"]) if kind == CONSOLIDATED \
                 else row["ANN_DT"]
+            if kind == CONSOLIDATED and version >= restated_on:
+                continue  # dated after the restatement: not the original figures
             match = balance.filter(
                 (pl.col("S_INFO_WINDCODE") == stock) & (pl.col("REPORT_PERIOD") == period)
                 & (pl.col("STATEMENT_TYPE") == kind) & (pl.col("ANN_DT") == row["ANN_DT"])
