@@ -87,6 +87,16 @@ def _single_quarter(known: dict[int, dict], q: int, item: str) -> float | None:
     return known[q][item] - known[q - 1][item]
 
 
+def _ttm(known: dict[int, dict], q: int, item: str) -> float | None:
+    """YTD_t + FY_{y-1} - YTD_{t, y-1}; the annual itself at Q4."""
+    quarter = known[q]["report_period"].month // 3
+    if quarter == 4:
+        return known[q][item]
+    if q - quarter not in known or q - 4 not in known:
+        return None
+    return known[q][item] + known[q - quarter][item] - known[q - 4][item]
+
+
 def _expected_vector(known: dict[int, dict]) -> dict:
     latest = max(known)
     np_q = {q: _single_quarter(known, q, "net_profit_ytd") for q in range(latest - 24, latest + 1)}
@@ -105,15 +115,13 @@ def _expected_vector(known: dict[int, dict]) -> dict:
         std = math.sqrt(sum((x - mean) ** 2 for x in d) / 8)
         return None if std == 0 else (now - mean) / std
 
-    last4 = [rev_q.get(q) for q in range(latest - 3, latest + 1)]
-    net_profit_ttm_parts = [np_q.get(q) for q in range(latest - 3, latest + 1)]
-    net_profit_ttm = None if None in net_profit_ttm_parts else sum(net_profit_ttm_parts)
+    net_profit_ttm = _ttm(known, latest, "net_profit_ytd")
     equity = known[latest]["parent_equity"]
     return {
         "latest_report_period": known[latest]["report_period"],
         "net_profit_q_12q": [np_q.get(q) for q in range(latest - 11, latest + 1)],
         "sue_12q": [sue(q) for q in range(latest - 11, latest + 1)],
-        "revenue_ttm": None if None in last4 else sum(last4),
+        "revenue_ttm": _ttm(known, latest, "revenue_ytd"),
         "parent_equity": equity,
         "roe_ttm": None if net_profit_ttm is None else net_profit_ttm / equity,
     }

@@ -87,6 +87,39 @@ def pit_versions(evaluator, table: exp.Expression) -> exp.Expression:
 
 
 @macro()
+def ttm_from_ytd(evaluator, ytd: exp.Expression) -> exp.Expression:
+    """Trailing twelve months of a year-to-date column, from year-to-date figures only:
+
+        TTM_t = YTD_t + FY_{y-1} - YTD_{t, y-1}     (at Q4: TTM = YTD_t, the annual itself)
+
+    with the annual FY_{y-1} as reported. For use over rows of one stock's known reports
+    carrying `quarter_index` (4 x year + quarter) and `report_period`, partitioned by stock_id
+    and as_of_date; the earlier figures are RANGE frames on the quarter index, so a missing
+    report gives NULL, never a pairing of the wrong periods. It needs no single quarter: where
+    all four single quarters are known it equals their sum, and it is also defined where one of
+    them is not (a report missing between the two year-to-date figures it uses).
+    """
+    column = ytd.sql(dialect="duckdb")
+
+    def back(k: int) -> str:
+        return (f"MAX({column}) OVER (PARTITION BY stock_id, as_of_date ORDER BY quarter_index "
+                f"RANGE BETWEEN {k} PRECEDING AND {k} PRECEDING)")
+
+    # the previous annual report is `quarter` periods back; the same period last year 4
+    return exp.maybe_parse(
+        f"""
+        CASE QUARTER(report_period)
+          WHEN 4 THEN {column}
+          WHEN 1 THEN {column} + {back(1)} - {back(4)}
+          WHEN 2 THEN {column} + {back(2)} - {back(4)}
+          WHEN 3 THEN {column} + {back(3)} - {back(4)}
+        END
+        """,
+        dialect="duckdb",
+    )
+
+
+@macro()
 def last_quarters(
     evaluator, column: exp.Expression, n: exp.Expression | int = 12
 ) -> exp.Expression:
