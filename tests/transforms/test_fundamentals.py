@@ -100,7 +100,6 @@ def _ttm(known: dict[int, dict], q: int, item: str) -> float | None:
 def _expected_vector(known: dict[int, dict]) -> dict:
     latest = max(known)
     np_q = {q: _single_quarter(known, q, "net_profit_ytd") for q in range(latest - 24, latest + 1)}
-    rev_q = {q: _single_quarter(known, q, "revenue_ytd") for q in range(latest - 24, latest + 1)}
 
     def yoy_change(q):
         a, b = np_q.get(q), np_q.get(q - 4)

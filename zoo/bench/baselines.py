@@ -40,10 +40,10 @@ def pandas_features(market: Path) -> pd.DataFrame:
     (yuan), turnover, ret_1d, suspension, ST, listing age, price-limit flags, the universe
     flag, forward returns (h = 5, 10, 15, 20 from T+1 VWAP and from T close; NULL when the
     entry day is suspended) and their excess over the universe mean (for VWAP, over the
-    universe stocks buyable at T+1), and the price-based style factors (momentum_20d, volatility_20d,
-    liquidity_20d, size) winsorised and z-scored per day over the universe. Forward returns
-    shift by rows within a stock (a stock keeps a row on each trading day it is listed,
-    suspended days included).
+    universe stocks buyable at T+1), and the price-based style factors (momentum_20d,
+    volatility_20d, liquidity_20d, size) winsorised and z-scored per day over the universe.
+    Forward returns shift by rows within a stock (a stock keeps a row on each trading day it is
+    listed, suspended days included).
 
     numpy and pandas are imported here, so a timer around the call counts their import, as a
     script of the usual pandas way would.
