@@ -71,6 +71,9 @@ def test_a_column_null_in_the_source_is_named(home):
         con.execute("ALTER TABLE raw.AShareDescription ALTER COLUMN S_INFO_LISTDATE "
                     "DROP NOT NULL")
         con.execute("UPDATE raw.AShareDescription SET S_INFO_LISTDATE = NULL")
+        # baostock's net profit includes minorities: the parent's is unknown, and EP with it
+        con.execute("UPDATE raw.AShareIncome SET NET_PROFIT_EXCL_MIN_INT_INC = NULL")
+        con.execute("UPDATE features.stock_style_daily SET ep = NULL")
         con.execute("CREATE TABLE features.stock_universe_daily AS SELECT 'A' AS stock_id, "
                     "DATE '2020-01-02' AS trade_date, 0 AS listed_trading_days, "
                     "NULL::DOUBLE AS csi1000_weight_pct")
@@ -78,8 +81,10 @@ def test_a_column_null_in_the_source_is_named(home):
     assert {g.name: g.why for g in found.degraded}[
         "features.stock_universe_daily.listed_trading_days"] == (
         "without AShareDescription.S_INFO_LISTDATE, which is NULL in every row")
-    assert {g.name: g.why for g in found.empty}[
-        "features.stock_universe_daily.csi1000_weight_pct"] == (
+    empty = {g.name: g.why for g in found.empty}
+    assert empty["features.stock_style_daily.ep"] == (
+        "needs AShareIncome.NET_PROFIT_EXCL_MIN_INT_INC, which is NULL in every row")
+    assert empty["features.stock_universe_daily.csi1000_weight_pct"] == (
         f"needs AIndexMembers, which has no rows for {wind.CSI1000}; and AIndexFreeWeight, "
         f"which has no rows for {wind.CSI1000}")
 

@@ -31,32 +31,42 @@ MOSTLY_NULL = 0.9
 # Columns that key a row rather than carry a feature.
 KEYS = ("stock_id", "trade_date", "available_date")
 
-_INCOME = ("AShareIncome",)
-_BALANCE = ("AShareBalanceSheet",)
-_CASH_FLOW = ("AShareCashFlow",)
+# The raw columns the features are computed from (transforms/models: staging renames them).
+_REVENUE = "AShareIncome.TOT_OPER_REV"
+_COST = "AShareIncome.LESS_OPER_COST"
+_OPERATING_PROFIT = "AShareIncome.OPER_PROFIT"
+_NET_PROFIT = "AShareIncome.NET_PROFIT_EXCL_MIN_INT_INC"  # attributable to the parent
+_NET_PROFIT_ALL = "AShareIncome.NET_PROFIT_INCL_MIN_INT_INC"
+_EQUITY = "AShareBalanceSheet.TOT_SHRHLDR_EQY_EXCL_MIN_INT"
+_ASSETS = "AShareBalanceSheet.TOT_ASSETS"
+_LIABILITIES = "AShareBalanceSheet.TOT_LIAB"
+_CASH_FLOW = "AShareCashFlow.NET_CASH_FLOWS_OPER_ACT"
+_LISTING = "AShareDescription.S_INFO_LISTDATE"
 
 
 def _index(code: str) -> tuple[str, ...]:
     return (f"AIndexMembers[{code}]", f"AIndexFreeWeight[{code}]")
 
 
-_LISTING = "AShareDescription.S_INFO_LISTDATE"
-
-# feature table -> feature column -> the raw inputs it needs (all of them), each a Wind table
-# ("AShareBalanceSheet": needs rows), its rows of one Wind code ("AIndexMembers[000852.SH]":
-# rows whose S_INFO_WINDCODE is the CSI 1000's) or a column ("AShareDescription.
-# S_INFO_LISTDATE": needs values); "A|B" is satisfied by either.
 _FUNDAMENTAL_NEEDS: dict[str, tuple[str, ...]] = {
     "comp_type": ("AShareIncome.COMP_TYPE_CODE",),
-    **{c: _INCOME for c in ("revenue_q", "revenue_ttm", "operating_profit_q",
-                            "operating_profit_ttm", "net_profit_q", "net_profit_ttm",
-                            "gross_margin_q", "net_margin_q", "revenue_yoy", "net_profit_yoy",
-                            "sue")},
-    **{c: _BALANCE for c in ("parent_equity", "total_assets", "leverage")},
-    **{c: _INCOME + _BALANCE for c in ("roe_ttm", "roa_ttm")},
-    **{c: _CASH_FLOW for c in ("operating_cash_flow_q", "operating_cash_flow_ttm")},
-    "accruals_ttm": _INCOME + _CASH_FLOW + _BALANCE,
+    **{c: (_REVENUE,) for c in ("revenue_q", "revenue_ttm", "revenue_yoy")},
+    **{c: (_OPERATING_PROFIT,) for c in ("operating_profit_q", "operating_profit_ttm")},
+    **{c: (_NET_PROFIT,) for c in ("net_profit_q", "net_profit_ttm", "net_profit_yoy", "sue")},
+    "gross_margin_q": (_REVENUE, _COST),
+    "net_margin_q": (_NET_PROFIT, _REVENUE),
+    "parent_equity": (_EQUITY,),
+    "total_assets": (_ASSETS,),
+    "leverage": (_LIABILITIES, _ASSETS),
+    "roe_ttm": (_NET_PROFIT, _EQUITY),
+    "roa_ttm": (_NET_PROFIT_ALL, _ASSETS),
+    **{c: (_CASH_FLOW,) for c in ("operating_cash_flow_q", "operating_cash_flow_ttm")},
+    "accruals_ttm": (_NET_PROFIT_ALL, _CASH_FLOW, _ASSETS),
 }
+# feature table -> feature column -> the raw inputs it needs (all of them), each a Wind table
+# ("AShareST": needs rows), its rows of one Wind code ("AIndexMembers[000852.SH]": rows whose
+# S_INFO_WINDCODE is the CSI 1000's) or a column ("AShareDescription.S_INFO_LISTDATE": needs
+# values; its table empty is said as such); "A|B" is satisfied by either.
 NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
     "stock_price_volume_daily": {
         "free_turnover_pct": ("AShareEODDerivativeIndicator.S_DQ_FREETURNOVER"
@@ -75,11 +85,11 @@ NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
         "industry_l1_code": ("AShareIndustriesClassCITICS",),
         "industry_l1_name": ("AShareIndustriesClassCITICS", "AShareIndustriesCode"),
         "in_universe": ("AShareST", _LISTING),
-        "bp": _BALANCE,
-        "ep": _INCOME,
-        "profitability": _INCOME + _BALANCE,
-        "growth": _INCOME,
-        "sue": _INCOME,
+        "bp": (_EQUITY,),
+        "ep": (_NET_PROFIT,),
+        "profitability": (_NET_PROFIT, _EQUITY),
+        "growth": (_NET_PROFIT,),
+        "sue": (_NET_PROFIT,),
     },
     "stock_fundamental_quarterly": {
         **_FUNDAMENTAL_NEEDS,
@@ -161,8 +171,9 @@ def _missing(con: duckdb.DuckDBPyConnection, needs: tuple[str, ...],
     for need in needs:
         states = [_input_state(con, one, cache) for one in need.split("|")]
         lacking = [(text, share) for text, share in states if text and (share == 1.0 or not whole)]
-        if len(lacking) == len(states):
-            out.append(" and ".join(text for text, _ in lacking))
+        text = " and ".join(text for text, _ in lacking)
+        if len(lacking) == len(states) and text not in out:  # two columns of an empty table
+            out.append(text)
     return out
 
 
