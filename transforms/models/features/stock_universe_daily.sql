@@ -8,9 +8,9 @@
 -- sparse, up to a month apart, so they are read outside the interval), each member's weight
 -- drifted by its adjusted close return since the snapshot, then renormalised over the members
 -- in force that day ([start_date, end_date) in AIndexMembers) that have a snapshot weight, to
--- the share of the index the data covers: 100 x (snapshot weight of the snapshot's stocks that
--- have a price row that day) / (the snapshot's total, when it sums to 100 +- 1 as a whole
--- index does after rounding; otherwise 100). So with a whole market the weights sum to exactly
+-- the share of the index the data covers: 100 x (the snapshot weight of its stocks that have
+-- a price row on the snapshot day) / (the snapshot's total, when it sums to 100 +- 1 as a
+-- whole index does after rounding; otherwise 100). So with a whole market the weights sum to exactly
 -- 100 (on a snapshot day they are the snapshot's, rounding rescaled away); with an extract
 -- covering part of the market they sum to that part's weight, below 100, and are not inflated
 -- to look like a whole index.
