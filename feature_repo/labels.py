@@ -23,8 +23,9 @@ stock_fwd_return_daily = FeatureView(
     entities=[stock],
     ttl=LABEL_TTL,
     source=offline_source("stock_fwd_return_daily"),
-    description="Forward returns over 5/10/15/20 trading days from T+1 VWAP and from T close, "
-    "their excess over the day's universe mean, and whether the stock could be bought at T+1.",
+    description="Forward returns over 5/10/15/20 trading days from T+1 VWAP and from T close "
+    "(NULL when the entry day is suspended), their excess over the mean of the day's universe "
+    "(for VWAP: its stocks buyable at T+1), and whether the stock could be bought at T+1.",
     tags={"kind": "labels", "grain": "stock, trade_date"},
     schema=[
         Field(name="fwd_ret_vwap_5d", dtype=Float64),

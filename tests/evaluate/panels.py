@@ -29,6 +29,7 @@ def make_panel(stocks: int = 200, days: int = 100, seed: int = 0, signal: float 
         for label in ("close", "vwap"):
             frame[f"ret_{label}_{h}"] = (signal * factor * 0.01
                                          + 0.02 * rng.standard_normal(n))
+        frame[f"hold_vwap_{h}"] = frame[f"ret_vwap_{h}"]  # nothing suspended
     frame["buyable"] = np.ones(n, dtype=bool)
     frame["sellable"] = np.ones(n, dtype=bool)
     return pl.DataFrame(frame)

@@ -86,23 +86,30 @@ def test_turnover_of_a_full_swap_is_two():
         for stock, value in enumerate(order):
             rows.append({"stock_id": f"s{stock}", "trade_date": date(2020, 1, 1 + day),
                          "day_index": day, "factor": value, "in_universe": True,
-                         "ret_vwap_1": 0.0, "buyable": True, "sellable": True})
+                         "ret_vwap_1": 0.0, "hold_vwap_1": 0.0, "buyable": True,
+                         "sellable": True})
     data = topn.dense(pl.DataFrame(rows), 1, top_n=2)
     run = topn.simulate(data, "top100", fee=0.003)
     assert run["turnover"].to_list() == pytest.approx([1.0, 2.0])
     assert run["net"].to_list() == pytest.approx([-0.0015, -0.003])
 
 
-def _tradability_panel(buyable_s0: bool, sellable_s0: bool) -> pl.DataFrame:
-    """Two stocks, top 1. Day 0: s0 ranks first; day 1: s1 ranks first."""
+def _tradability_panel(buyable_s0: bool, sellable_s0: bool,
+                       suspended_s0: bool = False) -> pl.DataFrame:
+    """s0 ranks first on day 0, s1 from day 1 on; on day 1 s0 may be unbuyable, unsellable or
+    suspended at T+1 (then its label is NULL and a holder earns 5 %)."""
     rows = []
     for day, (f0, f1) in enumerate(((2.0, 1.0), (1.0, 2.0), (1.0, 2.0))):
         for stock, value in (("s0", f0), ("s1", f1)):
+            ret = 0.01 if stock == "s0" else 0.02
+            suspended = suspended_s0 and stock == "s0" and day == 1
             rows.append({"stock_id": stock, "trade_date": date(2020, 1, 1 + day),
                          "day_index": day, "factor": value, "in_universe": True,
-                         "ret_vwap_1": 0.01 if stock == "s0" else 0.02,
-                         "buyable": buyable_s0 if stock == "s0" else True,
-                         "sellable": sellable_s0 if (stock == "s0" and day == 1) else True})
+                         "ret_vwap_1": None if suspended else ret,
+                         "hold_vwap_1": 0.05 if suspended else ret,
+                         "buyable": (buyable_s0 if stock == "s0" else True) and not suspended,
+                         "sellable": (sellable_s0 if (stock == "s0" and day == 1) else True)
+                         and not suspended})
     return pl.DataFrame(rows)
 
 
@@ -119,6 +126,16 @@ def test_an_unsellable_held_stock_stays_held():
     # day 1: s0 cannot be sold, s1 is bought beside it (equal weights); day 2: s0 is sold
     assert run["holdings"].to_list() == [1, 2, 1]
     assert run["gross"].to_list() == pytest.approx([0.01, 0.015, 0.02])
+
+
+def test_a_held_stock_suspended_at_t1_earns_its_holders_return():
+    """Its label is NULL (nobody could buy it), but the holder who cannot sell it earns its
+    move through the suspension, not zero; the benchmark leaves it out."""
+    run = topn.simulate(topn.dense(_tradability_panel(True, True, suspended_s0=True), 1,
+                                   top_n=1), "top100")
+    assert run["holdings"].to_list() == [1, 2, 1]
+    assert run["gross"].to_list() == pytest.approx([0.01, (0.05 + 0.02) / 2, 0.02])
+    assert run["benchmark"].to_list() == pytest.approx([0.015, 0.02, 0.015])
 
 
 def test_excess_annualisation_and_drawdown():

@@ -52,6 +52,30 @@ def test_fake_model_is_evaluated_on_its_scored_days(eval_home):
     json.dumps(good.to_json())  # plain JSON values only
 
 
+def test_a_holder_earns_the_move_through_a_suspension(eval_home):
+    """Where T+1 is suspended the label is NULL (no buyer could earn it), but the panel's
+    hold return is the stock's VWAP path from T+1 to T+1+h (its holder cannot sell and keeps
+    the move); elsewhere the hold return is the label."""
+    con = connect(eval_home / "warehouse.duckdb")
+    panel = load_panel(con, resolve(con, "oracle"), (5,), every=1)
+    path = pl.from_arrow(con.execute("""
+        WITH c AS (SELECT trade_date, LEAD(trade_date) OVER w AS t1,
+                          LEAD(trade_date, 6) OVER w AS t6
+                   FROM reference.trade_calendar WINDOW w AS (ORDER BY trade_date))
+        SELECT p1.stock_id, c.trade_date, p1.is_suspended AS suspended_t1,
+               p6.adj_vwap / p1.adj_vwap - 1 AS path
+        FROM c JOIN features.stock_price_volume_daily p1 ON p1.trade_date = c.t1
+        JOIN features.stock_price_volume_daily p6
+          ON p6.trade_date = c.t6 AND p6.stock_id = p1.stock_id""").to_arrow_table())
+    con.close()
+    both = panel.join(path, on=["stock_id", "trade_date"])
+    suspended = both.filter(pl.col("suspended_t1"))
+    assert suspended.height > 0 and suspended["ret_vwap_5"].null_count() == suspended.height
+    assert (suspended["hold_vwap_5"] - suspended["path"]).abs().max() < 1e-12
+    trading = both.filter(~pl.col("suspended_t1"))
+    assert (trading["hold_vwap_5"] - trading["ret_vwap_5"]).abs().max() < 1e-12
+
+
 def test_a_feature_column_is_a_factor(eval_home):
     result = evaluate("stock_style_daily.momentum_20d", EvalConfig(horizons=(5,)),
                       warehouse=eval_home / "warehouse.duckdb")

@@ -111,6 +111,30 @@ def test_group_demeaned_subtracts_the_mean_of_the_valid_stocks_of_each_industry(
 
 
 # ------------------------------------------------------------------------------ encoders
+def test_industry_neutral_encoder_without_industries_says_so_once():
+    """A warehouse without CITIC industries gives every stock industry -1: the industry-
+    neutral input is then the plain one, which the encoder says once instead of silently."""
+    import warnings
+
+    from zoo.layers.gru import BiAGRUEncoder
+
+    x, mask = torch.randn(6, 5, 3), torch.ones(6, dtype=torch.bool)
+    encoder = BiAGRUEncoder(3, 4, input_norm="rank", industry_neutral=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encoder(x, mask, torch.tensor([0, 0, 1, 1, 2, -1]))  # industries known: silent
+        assert not caught
+        for _ in range(3):
+            encoder(x, mask, torch.full((6,), -1))
+    assert len(caught) == 1
+    assert "not industry-neutralised" in str(caught[0].message)
+    assert "no industries" in str(caught[0].message)
+    with warnings.catch_warnings(record=True) as caught:  # not asked to be neutral: silent
+        warnings.simplefilter("always")
+        BiAGRUEncoder(3, 4, input_norm="rank")(x, mask, torch.full((6,), -1))
+    assert not caught
+
+
 def test_biagru_encoder_shapes_and_norms():
     x = torch.randn(6, 40, 6)
     for norm in ("batch", "layer", "rank", "none"):

@@ -174,31 +174,45 @@ def expected_universe(expected_prices, expected_weights) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def expected_labels(expected_prices, expected_universe) -> pl.DataFrame:
-    """Forward returns by trade-calendar position, and their excess over T's universe mean."""
-    ahead = expected_prices.select("stock_id", "day_number", "adj_close", "adj_vwap")
+    """Forward returns by trade-calendar position (NULL when the entry day is suspended: T+1
+    for VWAP, T for close), and their excess: VWAP over the mean of T's universe buyable at
+    T+1 (not suspended, not limit-up at the open), close over T's universe mean."""
+    open_cents = (pl.col("open") * 100).round().cast(pl.Int64)
+    ahead = _limit_cents(expected_prices).select(
+        "stock_id", "day_number", "adj_close", "adj_vwap", "is_suspended",
+        is_limit_up_open=(~pl.col("is_suspended") & (open_cents >= pl.col("up_cents")))
+        .fill_null(False))
 
     def at(k: int, column: str, alias: str) -> pl.DataFrame:
         return ahead.select("stock_id", (pl.col("day_number") - k).alias("day_number"),
                             pl.col(column).alias(alias))
 
-    labels = expected_prices.select("stock_id", "trade_date", "day_number", "adj_close")
+    labels = expected_prices.select("stock_id", "trade_date", "day_number", "adj_close",
+                                    "is_suspended")
     for k in {1} | {h + 1 for h in HORIZONS}:
         labels = labels.join(at(k, "adj_vwap", f"vwap_{k}"), on=["stock_id", "day_number"],
                              how="left")
     for h in HORIZONS:
         labels = labels.join(at(h, "adj_close", f"close_{h}"), on=["stock_id", "day_number"],
                              how="left")
+    for flag in ("is_suspended", "is_limit_up_open"):
+        labels = labels.join(at(1, flag, f"{flag}_t1"), on=["stock_id", "day_number"],
+                             how="left")
+    vwap_entry = ~pl.col("is_suspended_t1")
     labels = labels.with_columns(
-        *[(pl.col(f"vwap_{h + 1}") / pl.col("vwap_1") - 1).alias(f"fwd_ret_vwap_{h}d")
-          for h in HORIZONS],
-        *[(pl.col(f"close_{h}") / pl.col("adj_close") - 1).alias(f"fwd_ret_close_{h}d")
-          for h in HORIZONS],
+        *[pl.when(vwap_entry).then(pl.col(f"vwap_{h + 1}") / pl.col("vwap_1") - 1)
+          .alias(f"fwd_ret_vwap_{h}d") for h in HORIZONS],
+        *[pl.when(~pl.col("is_suspended")).then(pl.col(f"close_{h}") / pl.col("adj_close") - 1)
+          .alias(f"fwd_ret_close_{h}d") for h in HORIZONS],
     ).join(expected_universe.select("stock_id", "trade_date", "in_universe"),
            on=["stock_id", "trade_date"])
+    benchmark = {"vwap": pl.col("in_universe") & ~pl.col("is_suspended_t1")
+                 & ~pl.col("is_limit_up_open_t1"),
+                 "close": pl.col("in_universe")}
     for kind in ("vwap", "close"):
         for h in HORIZONS:
             ret = pl.col(f"fwd_ret_{kind}_{h}d")
-            mean = pl.when(pl.col("in_universe")).then(ret).mean().over("trade_date")
+            mean = pl.when(benchmark[kind].fill_null(False)).then(ret).mean().over("trade_date")
             labels = labels.with_columns((ret - mean).alias(f"fwd_excess_{kind}_{h}d"))
     return labels
 
@@ -300,6 +314,10 @@ def test_forward_return_labels(built_warehouse, expected_labels):
     assert labels["trade_date"].max() == prices[-22]
     expected = expected_labels.filter(pl.col("trade_date") <= prices[-22])
     _assert_close(labels, expected, ["stock_id", "trade_date"], columns)
+    # the market exercises the rules: entries on a suspended day (it never opens at the limit:
+    # transforms/tests/test_fwd_return.yaml covers that)
+    assert expected.filter(pl.col("is_suspended_t1") & pl.col("vwap_1").is_not_null()).height
+    assert expected.filter(pl.col("is_suspended") & pl.col("close_5").is_not_null()).height
     last = labels.filter(pl.col("trade_date") == prices[-22])
     assert last["fwd_ret_vwap_20d"].is_not_null().mean() > 0.9
     assert labels["fwd_ret_vwap_20d"].is_not_null().mean() > 0.9

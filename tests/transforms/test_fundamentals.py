@@ -42,13 +42,16 @@ def versions(tiny_market, calendar) -> pl.DataFrame:
     rows = []
     for (stock, period), group in income.group_by(["S_INFO_WINDCODE", "REPORT_PERIOD"]):
         types = set(group["STATEMENT_TYPE"])
-        corrected = bool(types & {RESTATED, BEFORE})
+        restated_on = min((r["ANN_DT"] for r in group.iter_rows(named=True)
+                           if r["STATEMENT_TYPE"] == RESTATED), default="99991231")
         for row in group.iter_rows(named=True):
             kind = row["STATEMENT_TYPE"]
-            if corrected and kind == CONSOLIDATED:
+            if BEFORE in types and kind == CONSOLIDATED:
                 continue  # rewritten in place with the corrected figures: look-ahead
             version = max(row["ANN_DT"], row["ACTUAL_ANN_DT"]) if kind == CONSOLIDATED \
                 else row["ANN_DT"]
+            if kind == CONSOLIDATED and version >= restated_on:
+                continue  # dated after the restatement: not the original figures
             match = balance.filter(
                 (pl.col("S_INFO_WINDCODE") == stock) & (pl.col("REPORT_PERIOD") == period)
                 & (pl.col("STATEMENT_TYPE") == kind) & (pl.col("ANN_DT") == row["ANN_DT"])
@@ -84,10 +87,19 @@ def _single_quarter(known: dict[int, dict], q: int, item: str) -> float | None:
     return known[q][item] - known[q - 1][item]
 
 
+def _ttm(known: dict[int, dict], q: int, item: str) -> float | None:
+    """YTD_t + FY_{y-1} - YTD_{t, y-1}; the annual itself at Q4."""
+    quarter = known[q]["report_period"].month // 3
+    if quarter == 4:
+        return known[q][item]
+    if q - quarter not in known or q - 4 not in known:
+        return None
+    return known[q][item] + known[q - quarter][item] - known[q - 4][item]
+
+
 def _expected_vector(known: dict[int, dict]) -> dict:
     latest = max(known)
     np_q = {q: _single_quarter(known, q, "net_profit_ytd") for q in range(latest - 24, latest + 1)}
-    rev_q = {q: _single_quarter(known, q, "revenue_ytd") for q in range(latest - 24, latest + 1)}
 
     def yoy_change(q):
         a, b = np_q.get(q), np_q.get(q - 4)
@@ -102,15 +114,13 @@ def _expected_vector(known: dict[int, dict]) -> dict:
         std = math.sqrt(sum((x - mean) ** 2 for x in d) / 8)
         return None if std == 0 else (now - mean) / std
 
-    last4 = [rev_q.get(q) for q in range(latest - 3, latest + 1)]
-    net_profit_ttm_parts = [np_q.get(q) for q in range(latest - 3, latest + 1)]
-    net_profit_ttm = None if None in net_profit_ttm_parts else sum(net_profit_ttm_parts)
+    net_profit_ttm = _ttm(known, latest, "net_profit_ytd")
     equity = known[latest]["parent_equity"]
     return {
         "latest_report_period": known[latest]["report_period"],
         "net_profit_q_12q": [np_q.get(q) for q in range(latest - 11, latest + 1)],
         "sue_12q": [sue(q) for q in range(latest - 11, latest + 1)],
-        "revenue_ttm": None if None in last4 else sum(last4),
+        "revenue_ttm": _ttm(known, latest, "revenue_ytd"),
         "parent_equity": equity,
         "roe_ttm": None if net_profit_ttm is None else net_profit_ttm / equity,
     }

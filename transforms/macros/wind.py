@@ -41,11 +41,19 @@ def pit_versions(evaluator, table: exp.Expression) -> exp.Expression:
     """The point-in-time versions of one staged statement table, as a SELECT.
 
     Keeps every column of `table` and adds `version_date` (from when the row's figures were
-    public) and `is_restated`. Where a report period has a correction (408005000 original +
-    408004000 corrected), only those two are versions; the 408001000 row is skipped because
-    Wind rewrites it with the corrected figures under the original ANN_DT. Otherwise the
-    408001000 row is the version, dated at the later of ANN_DT and ACTUAL_ANN_DT. One row per
-    stock, report period and version date (a correction wins over an original on the same day).
+    public) and `is_restated`. Which rows are versions, for one stock and report period:
+    - with a 408005000 row (a correction: 408005000 original under the original ANN_DT,
+      408004000 corrected under the correction's), those two are the versions; the 408001000
+      row is skipped because Wind rewrites it with the corrected figures under the original
+      ANN_DT;
+    - without one, the 408001000 row is the original version, dated at the later of ANN_DT
+      and ACTUAL_ANN_DT (a late in-place update is not trusted before it happened), and any
+      408004000 row (restated comparatives: last year's figures restated in this year's annual
+      report, the 408001000 row keeping the original figures) is a later version from its
+      ANN_DT. A 408001000 dated on or after the first 408004000 (rewritten then, says its
+      ACTUAL_ANN_DT) cannot be told from the restated figures and is not a version.
+    One row per stock, report period and version date (a correction wins over an original on
+    the same day).
     """
     name = table.sql(dialect="duckdb")
     return exp.maybe_parse(
@@ -60,16 +68,52 @@ def pit_versions(evaluator, table: exp.Expression) -> exp.Expression:
               ELSE s.ann_date
             END AS version_date,
             s.statement_type = '{_RESTATED}' AS is_restated,
-            MAX(s.statement_type IN ('{_RESTATED}', '{_BEFORE_RESTATEMENT}'))
-              OVER (PARTITION BY s.stock_id, s.report_period) AS has_correction
+            MAX(s.statement_type = '{_BEFORE_RESTATEMENT}')
+              OVER (PARTITION BY s.stock_id, s.report_period) AS has_original_row,
+            MIN(CASE WHEN s.statement_type = '{_RESTATED}' THEN s.ann_date END)
+              OVER (PARTITION BY s.stock_id, s.report_period) AS first_restated_date
           FROM {name} AS s
           WHERE s.statement_type IN ('{_CONSOLIDATED}', '{_RESTATED}', '{_BEFORE_RESTATEMENT}')
         ) AS versions
-        WHERE statement_type <> '{_CONSOLIDATED}' OR NOT has_correction
+        WHERE statement_type <> '{_CONSOLIDATED}'
+          OR (NOT has_original_row AND version_date < COALESCE(first_restated_date, DATE '9999-12-31'))
         QUALIFY ROW_NUMBER() OVER (
           PARTITION BY stock_id, report_period, version_date
           ORDER BY statement_type = '{_RESTATED}' DESC
         ) = 1
+        """,
+        dialect="duckdb",
+    )
+
+
+@macro()
+def ttm_from_ytd(evaluator, ytd: exp.Expression) -> exp.Expression:
+    """Trailing twelve months of a year-to-date column, from year-to-date figures only:
+
+        TTM_t = YTD_t + FY_{y-1} - YTD_{t, y-1}     (at Q4: TTM = YTD_t, the annual itself)
+
+    with the annual FY_{y-1} as reported. For use over rows of one stock's known reports
+    carrying `quarter_index` (4 x year + quarter) and `report_period`, partitioned by stock_id
+    and as_of_date; the earlier figures are RANGE frames on the quarter index, so a missing
+    report gives NULL, never a pairing of the wrong periods. It needs no single quarter: where
+    all four single quarters are known it equals their sum, and it is also defined where one of
+    them is not (a report missing between the two year-to-date figures it uses).
+    """
+    column = ytd.sql(dialect="duckdb")
+
+    def back(k: int) -> str:
+        return (f"MAX({column}) OVER (PARTITION BY stock_id, as_of_date ORDER BY quarter_index "
+                f"RANGE BETWEEN {k} PRECEDING AND {k} PRECEDING)")
+
+    # the previous annual report is `quarter` periods back; the same period last year 4
+    return exp.maybe_parse(
+        f"""
+        CASE QUARTER(report_period)
+          WHEN 4 THEN {column}
+          WHEN 1 THEN {column} + {back(1)} - {back(4)}
+          WHEN 2 THEN {column} + {back(2)} - {back(4)}
+          WHEN 3 THEN {column} + {back(3)} - {back(4)}
+        END
         """,
         dialect="duckdb",
     )

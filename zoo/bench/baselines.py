@@ -25,8 +25,9 @@ FEATURES = (
     "is_suspended, is_st, listed_trading_days",
     "price-limit prices and flags (limit-up/down close, limit-up open)",
     "in_universe (listed >= 120 trading days, not ST, not suspended)",
-    "fwd_ret_vwap_{5,10,15,20}d from T+1 VWAP and fwd_ret_close_{5,10,15,20}d from T close, "
-    "and their excess over the day's universe mean",
+    "fwd_ret_vwap_{5,10,15,20}d from T+1 VWAP and fwd_ret_close_{5,10,15,20}d from T close "
+    "(NULL when the entry day is suspended), and their excess over the mean of the day's "
+    "universe (for VWAP: of its stocks buyable at T+1)",
     "momentum_20d, volatility_20d, liquidity_20d (ln mean turnover), size (ln total cap): "
     "winsorised at median +- 3 x 1.483 x MAD and z-scored per day over the universe",
 )
@@ -37,11 +38,12 @@ def pandas_features(market: Path) -> pd.DataFrame:
 
     One row per stock and trading day with: adjusted OHLC and VWAP, volume (shares), amount
     (yuan), turnover, ret_1d, suspension, ST, listing age, price-limit flags, the universe
-    flag, forward returns (h = 5, 10, 15, 20 from T+1 VWAP and from T close) and their excess
-    over the universe mean, and the price-based style factors (momentum_20d, volatility_20d,
-    liquidity_20d, size) winsorised and z-scored per day over the universe. Forward returns
-    shift by rows within a stock (a stock keeps a row on each trading day it is listed,
-    suspended days included).
+    flag, forward returns (h = 5, 10, 15, 20 from T+1 VWAP and from T close; NULL when the
+    entry day is suspended) and their excess over the universe mean (for VWAP, over the
+    universe stocks buyable at T+1), and the price-based style factors (momentum_20d,
+    volatility_20d, liquidity_20d, size) winsorised and z-scored per day over the universe.
+    Forward returns shift by rows within a stock (a stock keeps a row on each trading day it is
+    listed, suspended days included).
 
     numpy and pandas are imported here, so a timer around the call counts their import, as a
     script of the usual pandas way would.
@@ -121,16 +123,24 @@ def pandas_features(market: Path) -> pd.DataFrame:
 
     out["in_universe"] = (age >= 120) & ~out["is_st"] & ~out["is_suspended"]
 
-    # forward returns, and their excess over the day's universe mean
+    # forward returns (NULL when the entry day is suspended: T+1 for VWAP, T for close), and
+    # their excess over the day's universe mean (for VWAP: its stocks buyable at T+1)
     by_stock = out.groupby("stock_id", sort=False)
     vwap_t1 = by_stock["adj_vwap"].shift(-1)
+    # T+1 flags, False where there is no T+1 row (no label then anyway)
+    vwap_entry = (~by_stock["is_suspended"].shift(-1).astype("boolean")).fillna(False)
+    buyable_t1 = vwap_entry & (~by_stock["is_limit_up_open"].shift(-1).astype("boolean")
+                               ).fillna(False)
     for h in HORIZONS:
-        out[f"fwd_ret_vwap_{h}d"] = by_stock["adj_vwap"].shift(-(1 + h)) / vwap_t1 - 1
-        out[f"fwd_ret_close_{h}d"] = by_stock["adj_close"].shift(-h) / out["adj_close"] - 1
+        out[f"fwd_ret_vwap_{h}d"] = (by_stock["adj_vwap"].shift(-(1 + h)) / vwap_t1 - 1).where(
+            vwap_entry)
+        out[f"fwd_ret_close_{h}d"] = (by_stock["adj_close"].shift(-h) / out["adj_close"]
+                                      - 1).where(~out["is_suspended"])
+    benchmark = {"vwap": out["in_universe"] & buyable_t1, "close": out["in_universe"]}
     for h in HORIZONS:
         for kind in ("vwap", "close"):
             ret = out[f"fwd_ret_{kind}_{h}d"]
-            mean = ret.where(out["in_universe"]).groupby(out["trade_date"]).transform("mean")
+            mean = ret.where(benchmark[kind]).groupby(out["trade_date"]).transform("mean")
             out[f"fwd_excess_{kind}_{h}d"] = ret - mean
 
     # price-based style factors

@@ -10,7 +10,8 @@
    latent alpha plus noise, growing with the horizon; the fwd_excess_* columns repeat the
    raw returns; 2% of days not buyable at T+1), `features.stock_universe_daily` (90% in the
    universe), `features.stock_price_volume_daily` (only is_suspended and
-   is_limit_down_close, the columns evaluation reads; 1% each), `features.stock_style_daily`
+   is_limit_down_close, 1% each, and a flat adj_vwap: the columns evaluation reads; the labels
+   are never NULL, so a holder's return is always the label), `features.stock_style_daily`
    (the ten style factors, standard normal) and `features.stock_fundamental_quarterly`
    (one row per stock per quarter, the nine fundamentals evaluation correlates with); and
    the model `scores.score_bench` (the latent alpha plus noise, every day, every stock).
@@ -89,7 +90,7 @@ def make_warehouse(path: Path, stocks: int, years: int) -> dict[str, int]:
         con.execute("""
             CREATE TABLE features.stock_price_volume_daily AS
             SELECT stock_id, trade_date, random() < 0.01 AS is_suspended,
-                   random() < 0.01 AS is_limit_down_close
+                   random() < 0.01 AS is_limit_down_close, 10.0 AS adj_vwap
             FROM grid""")
         styles = ", ".join(f"{z} AS {c}" for c in (
             "size", "midcap", "bp", "ep", "momentum_20d", "liquidity_20d", "volatility_20d",

@@ -149,3 +149,7 @@ def data_summary() -> None:
         click.echo(warehouse_summary(warehouse_path()))
     except LoadError as err:
         raise click.ClickException(str(err)) from err
+    from zoo.serving.coverage import coverage_report  # which features it cannot serve, and why
+
+    if gaps := coverage_report(warehouse_path()):
+        click.echo(gaps)

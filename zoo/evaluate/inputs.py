@@ -22,7 +22,12 @@ Rows. The panel's rows are the label table's rows on those dates (every listed s
 universe or not, so a held stock that leaves the universe or the model's coverage keeps its
 return and can still be sold), with the factor LEFT joined. Columns:
 stock_id, trade_date, day_index, factor (NULL where none), in_universe (at T),
-ret_close_{h} (T close to T+h close), ret_vwap_{h} (T+1 VWAP to T+1+h VWAP),
+ret_close_{h} (T close to T+h close; NULL when T is suspended), ret_vwap_{h} (T+1 VWAP to
+T+1+h VWAP; NULL when T+1 is suspended: no buyer could earn it),
+hold_vwap_{h} (what a holder earns over the same period: ret_vwap_{h}, or where that is NULL
+because T+1 is suspended, the stock's adjusted VWAP path from T+1 (its pre-suspension price)
+to T+1+h, from the published price-volume table; a held stock cannot be sold while suspended,
+and its resumption move is its holder's),
 buyable (labels.is_buyable_t1: T+1 neither suspended nor limit-up at the open),
 sellable (T+1 neither suspended nor closing limit-down: the price-volume table flags limit-down
 only at the close, so a stock that closes limit-down is taken as unsellable all day; the
@@ -170,7 +175,14 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
         window.append(f"trade_date <= DATE '{end.isoformat()}'")
     where = ("WHERE " + " AND ".join(window)) if window else ""
     returns = ", ".join(f"l.fwd_ret_close_{h}d AS ret_close_{h}, l.fwd_ret_vwap_{h}d AS "
-                        f"ret_vwap_{h}" for h in sorted(set(horizons)))
+                        f"ret_vwap_{h}, COALESCE(l.fwd_ret_vwap_{h}d, x{h}.adj_vwap / n.adj_vwap "
+                        f"- 1) AS hold_vwap_{h}" for h in sorted(set(horizons)))
+    exits = ", ".join(f"LEAD(trade_date, {1 + h}) OVER (ORDER BY trade_date) AS exit_date_{h}"
+                      for h in sorted(set(horizons)))
+    exit_joins = "\n    ".join(
+        f"LEFT JOIN {published.PRICE_VOLUME.sql} AS x{h} "
+        f"ON x{h}.stock_id = l.stock_id AND x{h}.trade_date = c.exit_date_{h}"
+        for h in sorted(set(horizons)))
     sql = f"""
     WITH factor AS (
         SELECT * FROM ({source.sql}) {where}
@@ -183,7 +195,7 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
     ), rebalance AS (
         SELECT * FROM days WHERE {keep}
     ), calendar AS (
-        SELECT trade_date, LEAD(trade_date) OVER (ORDER BY trade_date) AS next_date
+        SELECT trade_date, LEAD(trade_date) OVER (ORDER BY trade_date) AS next_date, {exits}
         FROM {published.CALENDAR.sql}
     )
     SELECT l.stock_id, l.trade_date, r.day_index, f.factor,
@@ -198,6 +210,7 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
     LEFT JOIN calendar AS c ON c.trade_date = l.trade_date
     LEFT JOIN {published.PRICE_VOLUME.sql} AS n
         ON n.stock_id = l.stock_id AND n.trade_date = c.next_date
+    {exit_joins}
     ORDER BY l.trade_date, l.stock_id
     """
     panel = pl.from_arrow(con.execute(sql).to_arrow_table())

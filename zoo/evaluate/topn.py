@@ -7,8 +7,9 @@ ret_vwap_h, so consecutive periods chain exactly.
 - A target stock not held is bought only if it is buyable at T+1 (not suspended, not limit-up
   at the open); otherwise it is skipped until a later rebalance, not replaced.
 - A held stock that left the target is sold only if it is sellable at T+1 (not suspended, not
-  closing limit-down); otherwise it stays held. A held stock with no label row (delisted) is
-  dropped at zero return; one with a missing return earns zero.
+  closing limit-down); otherwise it stays held. A held stock earns its holder's return
+  (hold_vwap_h: the label, or through a suspension at T+1 its price path, see inputs.py); one
+  with no label row (delisted) is dropped at zero return; one with a missing return earns zero.
 - Holdings are equally weighted after each rebalance. Turnover is two-sided: sum |w_new -
   w_drift| over stocks, w_drift being last period's weights grown by their returns (the first
   period buys from cash: turnover 1). `fee` is the project's one cost convention
@@ -47,7 +48,8 @@ class Dense:
     dates: list
     stocks: list[str]
     present: object  # bool [D, S]: the stock has a label row that day
-    ret: object  # float [D, S], NaN where missing
+    ret: object  # float [D, S], NaN where missing: the label (a buyer's return)
+    hold: object  # float [D, S], NaN where missing: a holder's return (hold_vwap_h)
     buyable: object
     sellable: object
     tradable_universe: object  # in the universe and buyable: the benchmark's stocks
@@ -89,6 +91,8 @@ def dense(panel: pl.DataFrame, horizon: int, top_n: int = 100,
     return Dense(
         dates=dates.to_list(), stocks=stocks.to_list(), present=present,
         ret=scatter(rows[ret].fill_nan(None).to_numpy().astype(float), np.nan),
+        hold=scatter(rows[f"hold_vwap_{horizon}"].fill_nan(None).to_numpy().astype(float),
+                     np.nan),
         buyable=scatter(rows["buyable"].to_numpy(), False),
         sellable=scatter(rows["sellable"].to_numpy(), False),
         tradable_universe=scatter((rows["in_universe"] & rows["buyable"]).to_numpy(), False),
@@ -114,7 +118,9 @@ def simulate(data: Dense, portfolio: str, fee: float = DEFAULT_FEE) -> pl.DataFr
         new = keep | buy
         count = int(new.sum())
         weight = new / count if count else np.zeros(n_stocks)
-        ret = np.nan_to_num(data.ret[t], nan=0.0)
+        # what the new holdings earn: bought stocks are buyable, so their hold return is the
+        # label; a kept one may be suspended at T+1 and earns its price path
+        ret = np.nan_to_num(data.hold[t], nan=0.0)
         gross = float(weight @ ret)
         out["turnover"].append(float(np.abs(weight - drift).sum()))
         out["gross"].append(gross)

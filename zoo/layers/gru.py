@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import torch
@@ -11,6 +12,11 @@ from zoo.layers.attention import AttentionPooling
 from zoo.layers.norm import CrossSectionalRank, MaskedBatchNorm, group_demeaned
 
 InputNorm = Literal["batch", "layer", "rank", "none"]
+
+NO_INDUSTRIES = (
+    "industry_neutral is on, but no stock of the batch has a known industry: the warehouse has "
+    "no industries (AShareIndustriesClassCITICS empty, or its codes NULL), so the price-volume "
+    "inputs are not industry-neutralised (the encoder reads them relative to the market only)")
 
 
 class BiAGRUEncoder(nn.Module):
@@ -35,7 +41,8 @@ class BiAGRUEncoder(nn.Module):
         industry_neutral: also feed the GRU the normalised inputs minus their mean over the
             day's valid stocks of the same industry (`group_demeaned`), so it reads each day
             both relative to the market and relative to the industry; the GRU then takes 2F
-            features.
+            features. With no industry known in a batch (a warehouse without CITIC
+            industries) that second half equals the first; the encoder warns once.
 
     Shapes:
         - x: [N, T, F]
@@ -54,6 +61,7 @@ class BiAGRUEncoder(nn.Module):
         self.out_channels = 2 * hidden_channels
         self.input_norm = input_norm
         self.industry_neutral = industry_neutral
+        self._warned_no_industries = False
         if input_norm == "batch":
             self.norm: nn.Module | None = MaskedBatchNorm(in_channels)
         elif input_norm == "layer":
@@ -87,6 +95,11 @@ class BiAGRUEncoder(nn.Module):
         elif self.norm is not None:
             x = self.norm(x)
         if self.industry_neutral:
+            # Without industries the demeaning silently does nothing: say so, once.
+            if (group is not None and not self._warned_no_industries
+                    and not bool((group >= 0).any())):
+                warnings.warn(NO_INDUSTRIES, stacklevel=2)
+                self._warned_no_industries = True
             x = torch.cat([x, group_demeaned(x, group, mask)], dim=-1)
         hidden, _ = self.gru(x)
         return self.pool(hidden)

@@ -24,7 +24,8 @@ Relation (grain): what it is for
   fundamental vector, valid from `available_date` (the first trading day after the
   announcement) until the next row. Feast view of the same name, service `fundamentals_v1`.
 - `labels.stock_fwd_return_daily` (stock_id, trade_date): forward returns over 5/10/15/20 days
-  (from T close and from T+1 VWAP), their excess over the universe, and `is_buyable_t1`. Look
+  (from T close and from T+1 VWAP; NULL when the entry day is suspended), their excess over the
+  universe (VWAP: over its stocks buyable at T+1), and `is_buyable_t1`. Look
   into the future: for training and evaluation only. Feast service `labels_v1`.
 - `scores.score_<model>` (stock_id, trade_date): a model's out-of-sample scores, written by
   `zoo score` (zoo.serving.scores.write_back); Feast view `score_<model>`. Name one only through

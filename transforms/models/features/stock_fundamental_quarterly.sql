@@ -14,7 +14,9 @@ MODEL (
     unique_combination_of_columns(columns := (stock_id, available_date)),
     not_null(columns := (stock_id, available_date, latest_report_period, last_announced_date)),
     statement_not_before_announcement(as_of := available_date, announced := last_announced_date),
-    accepted_range(column := quarters_known, min_v := 1, max_v := 12)
+    -- 0 is legitimate: a first report that is not a Q1 (a mid-year IPO's H1) has no single
+    -- quarter yet
+    accepted_range(column := quarters_known, min_v := 0, max_v := 12)
   )
 );
 

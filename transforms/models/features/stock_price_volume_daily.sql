@@ -1,6 +1,12 @@
 -- The inputs of the daily price-volume models, per stock and trading day: back-adjusted
 -- OHLC and VWAP, volume and amount, turnover, the day's total return and the tradability
 -- flags. Everything is known at the day's close; each row uses only its own day.
+--
+-- free_turnover_pct is Wind's S_DQ_FREETURNOVER. A source may lack it (NULL): where the
+-- free-float shares (FREE_SHARES_TODAY) are known it is computed by its definition, volume /
+-- free-float shares in percent, the same number; where they are NULL too it stays NULL. It
+-- never falls back to S_DQ_TURN (turnover on all float A shares): that is another ratio,
+-- already served as turnover_pct.
 MODEL (
   name features.stock_price_volume_daily,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -36,7 +42,9 @@ SELECT
   p.volume_shares::DOUBLE AS volume_shares, -- volume, shares
   p.amount_yuan::DOUBLE AS amount_yuan, -- amount, yuan
   d.turnover_pct::DOUBLE AS turnover_pct, -- volume / float A shares, percent
-  d.free_turnover_pct::DOUBLE AS free_turnover_pct, -- volume / free-float shares, percent
+  COALESCE(
+    d.free_turnover_pct, p.volume_shares / NULLIF(d.free_shares_10k * 10000, 0) * 100
+  )::DOUBLE AS free_turnover_pct, -- volume / free-float shares, percent (NULL: free float unknown)
   p.ret_1d::DOUBLE AS ret_1d, -- total return close to close: adj_close / previous adj_close - 1 (listing day: from the issue price)
   p.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
   p.is_st::BOOLEAN AS is_st, -- under special treatment that day

@@ -6,11 +6,18 @@
 -- counted as weekdays), not ST and not suspended that day.
 -- Index weights: the latest snapshot on or before the day (AIndexFreeWeight; snapshots are
 -- sparse, up to a month apart, so they are read outside the interval), each member's weight
--- drifted by its adjusted close return since the snapshot, then renormalised to 100 over the
--- members in force that day ([start_date, end_date) in AIndexMembers) that have a snapshot
--- weight. On a snapshot day the weight is the snapshot's (rescaled to sum to exactly 100).
+-- drifted by its adjusted close return since the snapshot, then renormalised over the members
+-- in force that day ([start_date, end_date) in AIndexMembers) that have a snapshot weight, to
+-- the share of the index the data covers: 100 x (the snapshot weight of its stocks that have
+-- a price row on the snapshot day) / (the snapshot's total, when it sums to 100 +- 1 as a
+-- whole index does after rounding; otherwise 100). So with a whole market the weights sum to exactly
+-- 100 (on a snapshot day they are the snapshot's, rounding rescaled away); with an extract
+-- covering part of the market they sum to that part's weight, below 100, and are not inflated
+-- to look like a whole index.
 -- 0 for a non-member; NULL for a member without a weight (before the index's first snapshot,
--- or added after the latest one), because its weight is unknown, not zero.
+-- or added after the latest one), because its weight is unknown, not zero; NULL for every
+-- stock before the index's first membership period in AIndexMembers (or always, for an index
+-- the source does not cover): membership is unknown then, not empty.
 MODEL (
   name features.stock_universe_daily,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -25,6 +32,7 @@ MODEL (
     accepted_range(column := csi300_weight_pct, min_v := 0, max_v := 100),
     accepted_range(column := csi500_weight_pct, min_v := 0, max_v := 100),
     accepted_range(column := csi1000_weight_pct, min_v := 0, max_v := 100),
+    -- an extract covering part of the market holds part of each index: sums up to 100
     index_weights_sum(weight := csi300_weight_pct),
     index_weights_sum(weight := csi500_weight_pct),
     index_weights_sum(weight := csi1000_weight_pct)
@@ -61,13 +69,37 @@ WITH stock_days AS (
   SELECT stock_id, trade_date, adj_close
   FROM intermediate.int_daily_prices
   WHERE trade_date IN (SELECT snapshot_date FROM index_days)
+), snapshot_coverage AS (
+  -- the share of each snapshot's index weight held by stocks the data has prices for
+  SELECT
+    w.index_id,
+    w.trade_date AS snapshot_date,
+    CASE
+      WHEN COUNT(sp.stock_id) = COUNT(*) THEN 1.0
+      ELSE SUM(CASE WHEN sp.stock_id IS NOT NULL THEN w.weight_pct ELSE 0 END)
+        / CASE WHEN ABS(SUM(w.weight_pct) - 100) <= 1 THEN SUM(w.weight_pct) ELSE 100 END
+    END AS covered_share
+  FROM staging.stg_index_weights AS w
+  LEFT JOIN snapshot_prices AS sp
+    ON sp.stock_id = w.stock_id
+    AND sp.trade_date = w.trade_date
+  WHERE w.trade_date IN (SELECT snapshot_date FROM index_days)
+  GROUP BY w.index_id, w.trade_date
+), index_known AS (
+  -- from when each index's membership is known (its first membership period)
+  SELECT
+    MIN(CASE WHEN index_id = '000300.SH' THEN start_date END) AS csi300_known_from,
+    MIN(CASE WHEN index_id = '000905.SH' THEN start_date END) AS csi500_known_from,
+    MIN(CASE WHEN index_id = '000852.SH' THEN start_date END) AS csi1000_known_from
+  FROM staging.stg_index_members
 ), member_days AS (
   -- members in force that day, with their snapshot weight drifted by the return since then
   SELECT
     m.index_id,
     d.stock_id,
     d.trade_date,
-    w.weight_pct * d.adj_close / sp.adj_close AS drifted_weight
+    w.weight_pct * d.adj_close / sp.adj_close AS drifted_weight,
+    cov.covered_share
   FROM stock_days AS d
   JOIN staging.stg_index_members AS m
     ON m.stock_id = d.stock_id
@@ -83,13 +115,16 @@ WITH stock_days AS (
   LEFT JOIN snapshot_prices AS sp
     ON sp.stock_id = d.stock_id
     AND sp.trade_date = i.snapshot_date
+  LEFT JOIN snapshot_coverage AS cov
+    ON cov.index_id = m.index_id
+    AND cov.snapshot_date = i.snapshot_date
 ), member_weights AS (
   SELECT
     stock_id,
     trade_date,
     index_id,
-    100 * drifted_weight / SUM(drifted_weight) OVER (PARTITION BY index_id, trade_date)
-      AS weight_pct
+    100 * covered_share * drifted_weight
+      / SUM(drifted_weight) OVER (PARTITION BY index_id, trade_date) AS weight_pct
   FROM member_days
 ), stock_weights AS (
   -- one column per index ('000300.SH' CSI 300, '000905.SH' CSI 500, '000852.SH' CSI 1000)
@@ -113,13 +148,23 @@ SELECT
   d.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
   (d.listed_trading_days >= 120 AND NOT d.is_st AND NOT d.is_suspended)::BOOLEAN
     AS in_universe, -- listed >= 120 trading days, not ST, not suspended
-  CASE WHEN w.is_csi300_member THEN w.csi300_weight_pct ELSE 0 END::DOUBLE
-    AS csi300_weight_pct, -- CSI 300 weight, percent (0: not a member; NULL: member, weight unknown)
-  CASE WHEN w.is_csi500_member THEN w.csi500_weight_pct ELSE 0 END::DOUBLE
-    AS csi500_weight_pct, -- CSI 500 weight, percent (0: not a member; NULL: member, weight unknown)
-  CASE WHEN w.is_csi1000_member THEN w.csi1000_weight_pct ELSE 0 END::DOUBLE
-    AS csi1000_weight_pct -- CSI 1000 weight, percent (0: not a member; NULL: member, weight unknown)
+  CASE
+    WHEN d.trade_date < COALESCE(k.csi300_known_from, DATE '9999-12-31') THEN NULL
+    WHEN w.is_csi300_member THEN w.csi300_weight_pct
+    ELSE 0
+  END::DOUBLE AS csi300_weight_pct, -- CSI 300 weight, percent (0: not a member; NULL: unknown)
+  CASE
+    WHEN d.trade_date < COALESCE(k.csi500_known_from, DATE '9999-12-31') THEN NULL
+    WHEN w.is_csi500_member THEN w.csi500_weight_pct
+    ELSE 0
+  END::DOUBLE AS csi500_weight_pct, -- CSI 500 weight, percent (0: not a member; NULL: unknown)
+  CASE
+    WHEN d.trade_date < COALESCE(k.csi1000_known_from, DATE '9999-12-31') THEN NULL
+    WHEN w.is_csi1000_member THEN w.csi1000_weight_pct
+    ELSE 0
+  END::DOUBLE AS csi1000_weight_pct -- CSI 1000 weight, percent (0: not a member; NULL: unknown)
 FROM stock_days AS d
+CROSS JOIN index_known AS k
 LEFT JOIN stock_weights AS w
   ON w.stock_id = d.stock_id
   AND w.trade_date = d.trade_date

@@ -8,6 +8,13 @@
 -- for a listing before the loaded calendar's first day, the days before it are counted as
 -- weekdays). Computed here once; features.stock_universe_daily reads it.
 --
+-- A NULL S_INFO_LISTDATE (a source that does not know it) is never guessed earlier than the
+-- data: the stock counts as listed on its first price row. If that row comes after the first
+-- day of the price data, the stock appeared while the data ran, so that row is its listing day
+-- and the IPO limit rules below apply to it; if it is the first day of the price data, the
+-- stock was probably trading before, so its age there (0) is only a lower bound and no IPO
+-- rule is applied (ordinary limits from the first row).
+--
 -- Price limits, on the previous close (S_DQ_PRECLOSE, ex-rights adjusted):
 --   main board, and ChiNext before 2020-08-24: +-10 %, ST +-5 %;
 --   ChiNext from 2020-08-24 and STAR: +-20 %, ST too;
@@ -40,6 +47,26 @@ WITH calendar AS (
     trade_date,
     ROW_NUMBER() OVER (ORDER BY trade_date) AS day_number
   FROM staging.stg_trade_calendar
+), first_prices AS (
+  -- the first price row of each stock whose list date is unknown, and the first day of the
+  -- price data (a stock first seen then may have been trading before it)
+  SELECT
+    p.stock_id,
+    MIN(p.trade_date) AS first_price_date,
+    (SELECT MIN(trade_date) FROM staging.stg_eod_prices) AS data_first_date
+  FROM staging.stg_eod_prices AS p
+  WHERE p.stock_id IN (SELECT stock_id FROM staging.stg_stock_description WHERE list_date IS NULL)
+  GROUP BY p.stock_id
+), listed_from AS (
+  SELECT
+    d.stock_id,
+    d.board,
+    COALESCE(d.list_date, f.first_price_date) AS list_date,
+    -- the first day is the real listing day: known, or first seen after the data began
+    (d.list_date IS NOT NULL OR f.first_price_date > f.data_first_date) AS is_listing_seen
+  FROM staging.stg_stock_description AS d
+  LEFT JOIN first_prices AS f
+    ON f.stock_id = d.stock_id
 ), listing AS (
   -- the number of each stock's first trading day: its list date (or the next trading day) on
   -- the calendar; a listing before the loaded calendar starts counts back in weekdays (since
@@ -48,6 +75,7 @@ WITH calendar AS (
     d.stock_id,
     d.board,
     d.list_date,
+    d.is_listing_seen,
     CASE
       WHEN d.list_date >= MIN(s.first_trade_date) THEN MIN(c.day_number)
       ELSE 1 - (
@@ -57,16 +85,17 @@ WITH calendar AS (
         - LEAST(DATE_DIFF('day', DATE '1990-01-01', d.list_date) % 7, 5)
       )
     END AS list_day_number
-  FROM staging.stg_stock_description AS d
+  FROM listed_from AS d
   CROSS JOIN (SELECT MIN(trade_date) AS first_trade_date FROM calendar) AS s
   LEFT JOIN calendar AS c
     ON c.trade_date >= d.list_date
-  GROUP BY d.stock_id, d.board, d.list_date
+  GROUP BY d.stock_id, d.board, d.list_date, d.is_listing_seen
 ), prices AS (
   SELECT
     p.*,
     l.board,
     l.list_date,
+    l.is_listing_seen,
     c.day_number - l.list_day_number AS listed_trading_days,
     st.stock_id IS NOT NULL AS is_st,
     (p.trade_status_code = 0 OR p.volume_lots = 0) AS is_suspended,
@@ -96,15 +125,15 @@ WITH calendar AS (
     *,
     -- up and down moves allowed from the previous close; NULL where no limit applies
     CASE
-      WHEN has_free_ipo_days AND listed_trading_days < 5 THEN NULL
-      WHEN listed_trading_days = 0 THEN CAST(0.44 AS DECIMAL(4, 2))
+      WHEN has_free_ipo_days AND listed_trading_days < 5 AND is_listing_seen THEN NULL
+      WHEN listed_trading_days = 0 AND is_listing_seen THEN CAST(0.44 AS DECIMAL(4, 2))
       WHEN has_wide_limit THEN CAST(0.20 AS DECIMAL(4, 2))
       WHEN is_st THEN CAST(0.05 AS DECIMAL(4, 2))
       ELSE CAST(0.10 AS DECIMAL(4, 2))
     END AS up_ratio,
     CASE
-      WHEN has_free_ipo_days AND listed_trading_days < 5 THEN NULL
-      WHEN listed_trading_days = 0 THEN CAST(0.36 AS DECIMAL(4, 2))
+      WHEN has_free_ipo_days AND listed_trading_days < 5 AND is_listing_seen THEN NULL
+      WHEN listed_trading_days = 0 AND is_listing_seen THEN CAST(0.36 AS DECIMAL(4, 2))
       WHEN has_wide_limit THEN CAST(0.20 AS DECIMAL(4, 2))
       WHEN is_st THEN CAST(0.05 AS DECIMAL(4, 2))
       ELSE CAST(0.10 AS DECIMAL(4, 2))

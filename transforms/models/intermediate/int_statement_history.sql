@@ -1,8 +1,10 @@
 -- The statement history as known on each date something changed: for every stock and every
 -- date on which one of its statement versions became usable (as_of_date), the version in force
 -- of each of its last 25 report periods, with the derived quarterly series: single quarters
--- from year-to-date figures (Q1 as reported, Qn = YTD_n - YTD_{n-1}), TTM sums of the last
--- four single quarters, values four quarters back, YoY growth, and SUE.
+-- from year-to-date figures (Q1 as reported, Qn = YTD_n - YTD_{n-1}), TTM from year-to-date
+-- figures (TTM_t = YTD_t + FY_{y-1} - YTD_{t, y-1}, the annual as reported; at Q4 the annual
+-- itself: the sum of the last four single quarters where those are known, and defined where
+-- one of them is not), values four quarters back, YoY growth, and SUE.
 --
 -- 25 periods are enough for the 12-quarter vectors of stock_fundamental_quarterly: SUE of the
 -- oldest of them needs 12 more single quarters, and the oldest of those one more YTD figure.
@@ -73,26 +75,17 @@ WITH as_of_dates AS (
 ), trailing AS (
   SELECT
     *,
-    -- TTM only when all four single quarters are known
-    CASE WHEN COUNT(revenue_q) OVER last_4 = 4 THEN SUM(revenue_q) OVER last_4 END
-      AS revenue_ttm,
-    CASE WHEN COUNT(operating_profit_q) OVER last_4 = 4 THEN SUM(operating_profit_q) OVER last_4 END
-      AS operating_profit_ttm,
-    CASE WHEN COUNT(net_profit_q) OVER last_4 = 4 THEN SUM(net_profit_q) OVER last_4 END
-      AS net_profit_ttm,
-    CASE WHEN COUNT(net_profit_incl_minority_q) OVER last_4 = 4
-      THEN SUM(net_profit_incl_minority_q) OVER last_4 END AS net_profit_incl_minority_ttm,
-    CASE WHEN COUNT(operating_cash_flow_q) OVER last_4 = 4
-      THEN SUM(operating_cash_flow_q) OVER last_4 END AS operating_cash_flow_ttm,
+    -- TTM from year-to-date figures (see the header): needs no single quarter
+    @ttm_from_ytd(revenue_ytd) AS revenue_ttm,
+    @ttm_from_ytd(operating_profit_ytd) AS operating_profit_ttm,
+    @ttm_from_ytd(net_profit_ytd) AS net_profit_ttm,
+    @ttm_from_ytd(net_profit_incl_minority_ytd) AS net_profit_incl_minority_ttm,
+    @ttm_from_ytd(operating_cash_flow_ytd) AS operating_cash_flow_ttm,
     MAX(revenue_q) OVER year_ago AS revenue_q_4q_ago,
     MAX(net_profit_q) OVER year_ago AS net_profit_q_4q_ago,
     net_profit_q - MAX(net_profit_q) OVER year_ago AS net_profit_q_change_yoy
   FROM single_quarter
   WINDOW
-    last_4 AS (
-      PARTITION BY stock_id, as_of_date ORDER BY quarter_index
-      RANGE BETWEEN 3 PRECEDING AND CURRENT ROW
-    ),
     year_ago AS (
       PARTITION BY stock_id, as_of_date ORDER BY quarter_index
       RANGE BETWEEN 4 PRECEDING AND 4 PRECEDING

@@ -3,14 +3,17 @@
 -- that version on (each statement keeps its own latest version), and the first trading day on
 -- which the version is usable.
 --
--- Which Wind rows are versions (see zoo/ingest/wind.py): where a report period was restated,
--- 408005000 holds the original figures under the original ANN_DT and 408004000 the corrected
--- figures under the correction's ANN_DT; 408001000 then carries the corrected figures under
--- the ORIGINAL ANN_DT (Wind updates it in place), so it is skipped: reading it would use the
--- correction before it was announced. Where a period has only 408001000, that row is the
--- version, dated at the later of ANN_DT and ACTUAL_ANN_DT (a late in-place update is not
--- trusted before it happened). A version is usable from the first trading day strictly after
--- its date: announcements come after the close.
+-- Which Wind rows are versions (the @pit_versions macro, transforms/macros/wind.py): where a
+-- report period has a 408005000 row (a correction), 408005000 holds the original figures under
+-- the original ANN_DT and 408004000 the corrected figures under the correction's ANN_DT;
+-- 408001000 then carries the corrected figures under the ORIGINAL ANN_DT (Wind updates it in
+-- place), so it is skipped: reading it would use the correction before it was announced.
+-- Where a period has no 408005000 row, the 408001000 row is the original version, dated at the
+-- later of ANN_DT and ACTUAL_ANN_DT (a late in-place update is not trusted before it happened),
+-- and a 408004000 row (restated comparatives: last year's figures restated in this year's
+-- annual report, while 408001000 keeps the original figures) replaces it from its own ANN_DT.
+-- A version is usable from the first trading day strictly after its date: announcements come
+-- after the close.
 MODEL (
   name intermediate.int_statement_versions,
   kind FULL,

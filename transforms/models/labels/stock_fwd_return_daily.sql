@@ -3,14 +3,25 @@
 --
 -- For h = 5, 10, 15, 20 trading days (counted on the trade calendar, T+k = the k-th trading
 -- day after T):
---   fwd_ret_vwap_{h}d  = adj_vwap(T+1+h) / adj_vwap(T+1) - 1   (traded at T+1 VWAP)
---   fwd_ret_close_{h}d = adj_close(T+h) / adj_close(T) - 1     (traded at T's close)
---   fwd_excess_*       = the return minus its mean over T's universe (in_universe at T, label
---                        not NULL).
+--   fwd_ret_vwap_{h}d  = adj_vwap(T+1+h) / adj_vwap(T+1) - 1   (bought at T+1 VWAP)
+--   fwd_ret_close_{h}d = adj_close(T+h) / adj_close(T) - 1     (bought at T's close)
+-- A return nobody could earn is NULL: fwd_ret_vwap_* when the stock is suspended at T+1 (its
+-- "VWAP" then is the pre-suspension close: buying it there would earn a resumption jump no one
+-- could trade), fwd_ret_close_* when it is suspended at T.
+--   fwd_excess_vwap_*  = the return minus its mean over the stocks buyable at T+1: in T's
+--                        universe, not suspended at T+1 and not limit-up at T+1's open
+--                        (is_buyable_t1), with a label;
+--   fwd_excess_close_* = the return minus its mean over T's universe (in_universe at T: not
+--                        suspended at T, so tradable at its close), with a label.
+-- Limit-up at T+1's open: the stock keeps its labels. Its T+1 VWAP is a price it did trade
+-- at (a buyer queued at the limit can be filled), so the label is a real return, but it is not
+-- in the benchmark and is_buyable_t1 is false: a consumer that buys only buyable stocks (zoo
+-- evaluation, the backtest) skips it; a model may still learn from it.
 -- A suspended stock keeps a row at its pre-suspension price (close = VWAP), so a horizon that
--- ends in a suspension is valued there. A day's labels are written once the 21 trading days
--- after it have arrived (the `horizon_arrived` signal), so every row is written complete and
--- once; a label is NULL only where the stock has no row at the horizon (delisted).
+-- ends in a suspension is valued there (a holder's mark-to-market). A day's labels are written
+-- once the 21 trading days after it have arrived (the `horizon_arrived` signal), so every row
+-- is written complete and once; otherwise a label is NULL only where the stock has no row at
+-- the horizon (delisted).
 MODEL (
   name labels.stock_fwd_return_daily,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -77,6 +88,8 @@ WITH calendar AS (
     stock_id,
     trade_date,
     adj_close,
+    is_suspended,
+    LEAD(is_suspended, 1) OVER ahead AS is_suspended_t1,
     LEAD(adj_vwap, 1) OVER ahead AS adj_vwap_t1,
     LEAD(adj_vwap, 6) OVER ahead AS adj_vwap_t6,
     LEAD(adj_vwap, 11) OVER ahead AS adj_vwap_t11,
@@ -95,15 +108,18 @@ WITH calendar AS (
     a.stock_id,
     a.trade_date,
     u.in_universe,
-    a.adj_vwap_t6 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_5d,
-    a.adj_vwap_t11 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_10d,
-    a.adj_vwap_t16 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_15d,
-    a.adj_vwap_t21 / a.adj_vwap_t1 - 1 AS fwd_ret_vwap_20d,
-    a.adj_close_t5 / a.adj_close - 1 AS fwd_ret_close_5d,
-    a.adj_close_t10 / a.adj_close - 1 AS fwd_ret_close_10d,
-    a.adj_close_t15 / a.adj_close - 1 AS fwd_ret_close_15d,
-    a.adj_close_t20 / a.adj_close - 1 AS fwd_ret_close_20d,
-    a.buyable_t1 = 1 AS is_buyable_t1
+    -- NULL when the entry day is suspended (NOT NULL is NULL: no T+1 row, no label either)
+    CASE WHEN NOT a.is_suspended_t1 THEN a.adj_vwap_t6 / a.adj_vwap_t1 - 1 END AS fwd_ret_vwap_5d,
+    CASE WHEN NOT a.is_suspended_t1 THEN a.adj_vwap_t11 / a.adj_vwap_t1 - 1 END AS fwd_ret_vwap_10d,
+    CASE WHEN NOT a.is_suspended_t1 THEN a.adj_vwap_t16 / a.adj_vwap_t1 - 1 END AS fwd_ret_vwap_15d,
+    CASE WHEN NOT a.is_suspended_t1 THEN a.adj_vwap_t21 / a.adj_vwap_t1 - 1 END AS fwd_ret_vwap_20d,
+    CASE WHEN NOT a.is_suspended THEN a.adj_close_t5 / a.adj_close - 1 END AS fwd_ret_close_5d,
+    CASE WHEN NOT a.is_suspended THEN a.adj_close_t10 / a.adj_close - 1 END AS fwd_ret_close_10d,
+    CASE WHEN NOT a.is_suspended THEN a.adj_close_t15 / a.adj_close - 1 END AS fwd_ret_close_15d,
+    CASE WHEN NOT a.is_suspended THEN a.adj_close_t20 / a.adj_close - 1 END AS fwd_ret_close_20d,
+    a.buyable_t1 = 1 AS is_buyable_t1,
+    -- the VWAP benchmark's stocks: T's universe, buyable at T+1
+    COALESCE(u.in_universe AND a.buyable_t1 = 1, FALSE) AS in_vwap_benchmark
   FROM ahead AS a
   LEFT JOIN features.stock_universe_daily AS u
     ON u.stock_id = a.stock_id
@@ -114,22 +130,22 @@ WITH calendar AS (
 SELECT
   stock_id::TEXT AS stock_id, -- Wind code
   trade_date::DATE AS trade_date, -- the day the score is made (at the close)
-  fwd_ret_vwap_5d::DOUBLE AS fwd_ret_vwap_5d, -- T+1 VWAP to T+6 VWAP return, fraction
-  fwd_ret_vwap_10d::DOUBLE AS fwd_ret_vwap_10d, -- T+1 VWAP to T+11 VWAP return, fraction
-  fwd_ret_vwap_15d::DOUBLE AS fwd_ret_vwap_15d, -- T+1 VWAP to T+16 VWAP return, fraction
-  fwd_ret_vwap_20d::DOUBLE AS fwd_ret_vwap_20d, -- T+1 VWAP to T+21 VWAP return, fraction
-  fwd_ret_close_5d::DOUBLE AS fwd_ret_close_5d, -- T close to T+5 close return, fraction
-  fwd_ret_close_10d::DOUBLE AS fwd_ret_close_10d, -- T close to T+10 close return, fraction
-  fwd_ret_close_15d::DOUBLE AS fwd_ret_close_15d, -- T close to T+15 close return, fraction
-  fwd_ret_close_20d::DOUBLE AS fwd_ret_close_20d, -- T close to T+20 close return, fraction
-  (fwd_ret_vwap_5d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_5d END) OVER (PARTITION BY trade_date))::DOUBLE
-    AS fwd_excess_vwap_5d, -- fwd_ret_vwap_5d minus its mean over T's universe, fraction
-  (fwd_ret_vwap_10d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_10d END) OVER (PARTITION BY trade_date))::DOUBLE
-    AS fwd_excess_vwap_10d, -- fwd_ret_vwap_10d minus its mean over T's universe, fraction
-  (fwd_ret_vwap_15d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_15d END) OVER (PARTITION BY trade_date))::DOUBLE
-    AS fwd_excess_vwap_15d, -- fwd_ret_vwap_15d minus its mean over T's universe, fraction
-  (fwd_ret_vwap_20d - AVG(CASE WHEN in_universe THEN fwd_ret_vwap_20d END) OVER (PARTITION BY trade_date))::DOUBLE
-    AS fwd_excess_vwap_20d, -- fwd_ret_vwap_20d minus its mean over T's universe, fraction
+  fwd_ret_vwap_5d::DOUBLE AS fwd_ret_vwap_5d, -- T+1 VWAP to T+6 VWAP return, fraction (NULL: suspended at T+1)
+  fwd_ret_vwap_10d::DOUBLE AS fwd_ret_vwap_10d, -- T+1 VWAP to T+11 VWAP return, fraction (NULL: suspended at T+1)
+  fwd_ret_vwap_15d::DOUBLE AS fwd_ret_vwap_15d, -- T+1 VWAP to T+16 VWAP return, fraction (NULL: suspended at T+1)
+  fwd_ret_vwap_20d::DOUBLE AS fwd_ret_vwap_20d, -- T+1 VWAP to T+21 VWAP return, fraction (NULL: suspended at T+1)
+  fwd_ret_close_5d::DOUBLE AS fwd_ret_close_5d, -- T close to T+5 close return, fraction (NULL: suspended at T)
+  fwd_ret_close_10d::DOUBLE AS fwd_ret_close_10d, -- T close to T+10 close return, fraction (NULL: suspended at T)
+  fwd_ret_close_15d::DOUBLE AS fwd_ret_close_15d, -- T close to T+15 close return, fraction (NULL: suspended at T)
+  fwd_ret_close_20d::DOUBLE AS fwd_ret_close_20d, -- T close to T+20 close return, fraction (NULL: suspended at T)
+  (fwd_ret_vwap_5d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_5d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_5d, -- fwd_ret_vwap_5d minus its mean over T's universe buyable at T+1, fraction
+  (fwd_ret_vwap_10d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_10d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_10d, -- fwd_ret_vwap_10d minus its mean over T's universe buyable at T+1, fraction
+  (fwd_ret_vwap_15d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_15d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_15d, -- fwd_ret_vwap_15d minus its mean over T's universe buyable at T+1, fraction
+  (fwd_ret_vwap_20d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_20d END) OVER (PARTITION BY trade_date))::DOUBLE
+    AS fwd_excess_vwap_20d, -- fwd_ret_vwap_20d minus its mean over T's universe buyable at T+1, fraction
   (fwd_ret_close_5d - AVG(CASE WHEN in_universe THEN fwd_ret_close_5d END) OVER (PARTITION BY trade_date))::DOUBLE
     AS fwd_excess_close_5d, -- fwd_ret_close_5d minus its mean over T's universe, fraction
   (fwd_ret_close_10d - AVG(CASE WHEN in_universe THEN fwd_ret_close_10d END) OVER (PARTITION BY trade_date))::DOUBLE
