@@ -71,8 +71,9 @@ def test_a_column_null_in_the_source_is_named(home):
         con.execute("ALTER TABLE raw.AShareDescription ALTER COLUMN S_INFO_LISTDATE "
                     "DROP NOT NULL")
         con.execute("UPDATE raw.AShareDescription SET S_INFO_LISTDATE = NULL")
-        # baostock's net profit includes minorities: the parent's is unknown, and EP with it
-        con.execute("UPDATE raw.AShareIncome SET NET_PROFIT_EXCL_MIN_INT_INC = NULL")
+        # no net profit at all: EP cannot be served
+        con.execute("UPDATE raw.AShareIncome SET NET_PROFIT_EXCL_MIN_INT_INC = NULL, "
+                    "NET_PROFIT_INCL_MIN_INT_INC = NULL")
         con.execute("UPDATE features.stock_style_daily SET ep = NULL")
         con.execute("CREATE TABLE features.stock_universe_daily AS SELECT 'A' AS stock_id, "
                     "DATE '2020-01-02' AS trade_date, 0 AS listed_trading_days, "
@@ -83,10 +84,27 @@ def test_a_column_null_in_the_source_is_named(home):
         "without AShareDescription.S_INFO_LISTDATE, which is NULL in every row")
     empty = {g.name: g.why for g in found.empty}
     assert empty["features.stock_style_daily.ep"] == (
-        "needs AShareIncome.NET_PROFIT_EXCL_MIN_INT_INC, which is NULL in every row")
+        "needs AShareIncome.NET_PROFIT_EXCL_MIN_INT_INC, which is NULL in every row and "
+        "AShareIncome.NET_PROFIT_INCL_MIN_INT_INC, which is NULL in every row")
     assert empty["features.stock_universe_daily.csi1000_weight_pct"] == (
         f"needs AIndexMembers, which has no rows for {wind.CSI1000}; and AIndexFreeWeight, "
         f"which has no rows for {wind.CSI1000}")
+
+
+def test_a_feature_served_through_a_substitute_says_so(home):
+    """baostock's net profit includes minorities and its revenue is operating revenue: the
+    transforms serve EP and revenue from them, and the summary says so."""
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("UPDATE raw.AShareIncome SET NET_PROFIT_EXCL_MIN_INT_INC = NULL, "
+                    "TOT_OPER_REV = NULL")
+    degraded = {g.name: g.why for g in coverage(home / "warehouse.duckdb").degraded}
+    assert degraded["features.stock_style_daily.ep"] == (
+        "AShareIncome.NET_PROFIT_EXCL_MIN_INT_INC taken from "
+        "AShareIncome.NET_PROFIT_INCL_MIN_INT_INC (which includes minority interests) in "
+        "every row")
+    assert degraded["features.stock_fundamental_quarterly.revenue_q_12q"].startswith(
+        "AShareIncome.TOT_OPER_REV taken from AShareIncome.OPER_REV")
+    assert "features.stock_style_daily.bp" not in degraded  # NULL: reported as such
 
 
 def test_no_features_no_report(tmp_path):

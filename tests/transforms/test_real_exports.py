@@ -25,6 +25,9 @@ UNKNOWN_LISTING_IPO = "600029.SH"  # listed 2019-02-28, while the data runs
 UNKNOWN_LISTING_OLD = "000002.SZ"  # listed before the data's first day
 LEFT_OUT = "600013.SH"  # a CSI 300 member the extract does not cover
 H1_FIRST = "600001.SH"  # its reports before 2019-06-30 are not in the extract
+# as baostock: no parent net profit, no total operating revenue (only the figures including
+# minorities, and operating revenue)
+PROFIT_INCL_MINORITIES = "600004.SH"
 EMPTIED = ("AShareBalanceSheet", "AShareCashFlow", "AShareIndustriesClassCITICS",
            "AShareIndustriesCode", "AIndexEODPrices", "AShareST")
 NULLABLE = {"AShareDescription": ("S_INFO_NAME", "S_INFO_LISTDATE"),
@@ -50,6 +53,8 @@ def _make_real(warehouse) -> None:
             con.execute(f"DELETE FROM raw.{table} WHERE S_INFO_WINDCODE = '{LEFT_OUT}'")
         con.execute(f"DELETE FROM raw.AShareIncome WHERE S_INFO_WINDCODE = '{H1_FIRST}' "
                     "AND REPORT_PERIOD < '20190630'")
+        con.execute("UPDATE raw.AShareIncome SET NET_PROFIT_EXCL_MIN_INT_INC = NULL, "
+                    f"TOT_OPER_REV = NULL WHERE S_INFO_WINDCODE = '{PROFIT_INCL_MINORITIES}'")
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +159,36 @@ def test_coverage_says_what_cannot_be_served_and_why(real_home):
         "features.stock_universe_daily.listed_trading_days"]
     report = coverage_report(real_home / "warehouse.duckdb")
     assert "features.stock_style_daily.bp: needs AShareBalanceSheet, which is empty" in report
+
+
+def test_a_source_without_parent_profit_or_total_revenue_is_served_their_substitutes(
+        real_home, tiny_warehouse):
+    """Net profit including minorities stands in for the parent's, operating revenue for
+    total operating revenue (transforms/models/staging/stg_income.sql): the TTM figures are
+    those of the substitutes, computed from the raw rows independently here."""
+    got = _built(real_home, "SELECT available_date, net_profit_ttm, revenue_ttm FROM "
+                 "features.stock_fundamental_quarterly WHERE stock_id = ? AND "
+                 "net_profit_ttm IS NOT NULL ORDER BY available_date DESC LIMIT 1",
+                 PROFIT_INCL_MINORITIES)
+    assert got.height == 1
+    with duckdb.connect(str(tiny_warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT REPORT_PERIOD, NET_PROFIT_INCL_MIN_INT_INC AS np, OPER_REV AS rev, "
+            "NET_PROFIT_EXCL_MIN_INT_INC AS parent FROM raw.AShareIncome "
+            "WHERE S_INFO_WINDCODE = ? AND STATEMENT_TYPE = '408001000' AND ANN_DT < ?",
+            [PROFIT_INCL_MINORITIES, got["available_date"][0].strftime("%Y%m%d")]).pl()
+    latest = rows["REPORT_PERIOD"].max()
+    year, md = int(latest[:4]), latest[4:]
+
+    def value(column: str, period: str) -> float:
+        return rows.filter(pl.col("REPORT_PERIOD") == period)[column][0]
+
+    def ttm(column: str) -> float:
+        if md == "1231":
+            return value(column, latest)
+        return (value(column, latest) + value(column, f"{year - 1}1231")
+                - value(column, f"{year - 1}{md}"))
+
+    assert got["net_profit_ttm"][0] == pytest.approx(ttm("np"), rel=1e-9)
+    assert got["revenue_ttm"][0] == pytest.approx(ttm("rev"), rel=1e-9)
+    assert ttm("np") != pytest.approx(ttm("parent"), rel=1e-6)  # the substitute shows

@@ -44,6 +44,14 @@ _CASH_FLOW = "AShareCashFlow.NET_CASH_FLOWS_OPER_ACT"
 _LISTING = "AShareDescription.S_INFO_LISTDATE"
 
 
+# Raw columns the transforms replace by another where a source lacks them (staging
+# stg_income): the substitute and what it changes.
+SUBSTITUTES: dict[str, tuple[str, str]] = {
+    _REVENUE: ("AShareIncome.OPER_REV", "operating revenue, the same for non-financial firms"),
+    _NET_PROFIT: (_NET_PROFIT_ALL, "which includes minority interests"),
+}
+
+
 def _index(code: str) -> tuple[str, ...]:
     return (f"AIndexMembers[{code}]", f"AIndexFreeWeight[{code}]")
 
@@ -163,12 +171,30 @@ def _input_state(con: duckdb.DuckDBPyConnection, name: str,
     return state
 
 
+def _substituted(con: duckdb.DuckDBPyConnection, needs: tuple[str, ...],
+                 cache: dict[str, tuple[str, float]]) -> list[str]:
+    """The inputs of `needs` missing in some rows that the transforms replace (SUBSTITUTES),
+    said as "X from Y where Z lacks it (what changes)"."""
+    out = []
+    for need in needs:
+        if need not in SUBSTITUTES:
+            continue
+        text, share = _input_state(con, need, cache)
+        substitute, note = SUBSTITUTES[need]
+        if text and _input_state(con, substitute, cache)[1] < 1.0:
+            where = "every row" if share == 1.0 else f"{share:.0%} of rows"
+            out.append(f"{need} taken from {substitute} ({note}) in {where}")
+    return out
+
+
 def _missing(con: duckdb.DuckDBPyConnection, needs: tuple[str, ...],
              cache: dict[str, tuple[str, float]], whole: bool) -> list[str]:
     """The inputs of `needs` that are missing (whole: absent, empty or NULL everywhere; else
-    also partly NULL); for an "A|B" input, only when every alternative is."""
+    also partly NULL); for an "A|B" input, only when every alternative is; an input with a
+    substitute (SUBSTITUTES), only when the substitute is missing too."""
     out = []
     for need in needs:
+        need = f"{need}|{SUBSTITUTES[need][0]}" if need in SUBSTITUTES else need
         states = [_input_state(con, one, cache) for one in need.split("|")]
         lacking = [(text, share) for text, share in states if text and (share == 1.0 or not whole)]
         text = " and ".join(text for text, _ in lacking)
@@ -227,6 +253,8 @@ def coverage(warehouse: Path) -> Coverage:
                 elif missing := _missing(con, inputs, cache, whole=False):
                     result.degraded.append(Gap(table, column, share, "without " + "; ".join(
                         missing)))
+                if share < 1.0 and (substituted := _substituted(con, inputs, cache)):
+                    result.degraded.append(Gap(table, column, share, "; ".join(substituted)))
     finally:
         con.close()
     return result
