@@ -194,7 +194,10 @@ def _missing(con: duckdb.DuckDBPyConnection, needs: tuple[str, ...],
     substitute (SUBSTITUTES), only when the substitute is missing too."""
     out = []
     for need in needs:
-        need = f"{need}|{SUBSTITUTES[need][0]}" if need in SUBSTITUTES else need
+        if need in SUBSTITUTES:  # missing only where its substitute is missing everywhere too
+            if _input_state(con, SUBSTITUTES[need][0], cache)[1] < 1.0:
+                continue
+            need = f"{need}|{SUBSTITUTES[need][0]}"
         states = [_input_state(con, one, cache) for one in need.split("|")]
         lacking = [(text, share) for text, share in states if text and (share == 1.0 or not whole)]
         text = " and ".join(text for text, _ in lacking)
@@ -260,19 +263,30 @@ def coverage(warehouse: Path) -> Coverage:
     return result
 
 
+def _grouped(gaps: list[Gap], line) -> list[str]:
+    """One line per table and reason: the columns it concerns, then the reason."""
+    groups: dict[tuple[str, str], list[Gap]] = {}
+    for gap in gaps:
+        groups.setdefault((gap.table, gap.why), []).append(gap)
+    return [line(f"{FEATURE_SCHEMA}.{table}." + (
+        group[0].column if len(group) == 1 else "{" + ", ".join(g.column for g in group) + "}"),
+        group[0], why) for (table, why), group in groups.items()]
+
+
 def coverage_report(warehouse: Path) -> str:
-    """The findings of `coverage` as text ("" when there are no features tables yet)."""
+    """The findings of `coverage` as text ("" when there are no features tables yet), one
+    line per table and reason."""
     found = coverage(warehouse)
     lines: list[str] = []
     if found.empty:
         lines.append("Features this warehouse cannot serve (NULL in every row):")
-        lines += [f"  {g.name}: {g.why or 'its raw inputs are there (too little history?)'}"
-                  for g in found.empty]
+        lines += _grouped(found.empty, lambda name, gap, why: (
+            f"  {name}: {why or 'its raw inputs are there (too little history?)'}"))
     if found.sparse:
         lines.append(f"Features mostly NULL (in {MOSTLY_NULL:.0%} of rows or more):")
         lines += [f"  {g.name} ({g.null_share:.0%})" + (f": {g.why}" if g.why else "")
                   for g in found.sparse]
     if found.degraded:
-        lines.append("Features served without some of their inputs:")
-        lines += [f"  {g.name}: {g.why}" for g in found.degraded]
+        lines.append("Features served without some of their inputs, or through a substitute:")
+        lines += _grouped(found.degraded, lambda name, gap, why: f"  {name}: {why}")
     return "\n".join(lines)
