@@ -11,8 +11,8 @@ import torch
 
 from zoo.datasets.protocol import FakeDayBatches, business_days
 from zoo.train.config import TrainConfig
-from zoo.train.loop import load_checkpoint, make_trainer
 from zoo.train.rolling import ensemble, purged_label_end, rolling_splits, run_rolling
+from zoo.train.trainers import load_checkpoint, make_trainer
 
 from .conftest import tiny_fake
 

@@ -209,12 +209,15 @@ class RunResult:
 
 
 def _speed(result: Any) -> dict[str, float]:
-    """Seconds per epoch and training samples (labelled stock-days) per second of a fit."""
+    """Wall and CPU seconds per epoch and training samples (labelled stock-days) per second
+    of a fit."""
     history = result.history
     if not history:
         return {}
     train_seconds = sum(row.train_seconds for row in history)
     return {"seconds_per_epoch": round(sum(row.seconds for row in history) / len(history), 3),
+            "cpu_seconds_per_epoch": round(sum(row.cpu_seconds for row in history)
+                                           / len(history), 3),
             "train_samples_per_second": round(sum(row.train_samples for row in history)
                                               / train_seconds, 1) if train_seconds else 0.0}
 
@@ -338,7 +341,8 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     """
     import polars as pl
 
-    from zoo.train.loop import make_trainer, resolve_device
+    from zoo.train.loop import resolve_device
+    from zoo.train.trainers import make_trainer
 
     run_dir = Path(run_dir)
     run_id = run_dir.name
