@@ -21,7 +21,13 @@ from zoo.train.loop import (
     resolve_device,
     training_target,
 )
-from zoo.train.trainers import Trainer, TwoStageTrainer, load_checkpoint, make_trainer
+from zoo.train.trainers import (
+    Trainer,
+    TreeTrainer,
+    TwoStageTrainer,
+    load_checkpoint,
+    make_trainer,
+)
 
 from .conftest import tiny_fake
 
@@ -278,3 +284,42 @@ def test_a_checkpoint_keeps_its_options_when_defaults_change(fake, tmp_path):
     torch.save(saved, tmp_path / "older.pt")
     with pytest.raises(ValueError, match="older.pt: its weights do not fit biagru.*retrain"):
         load_checkpoint(tmp_path / "older.pt")
+
+
+def test_tree_model_learns_deterministically_and_loads_back(fake, tmp_path):
+    cfg = TrainConfig.from_overrides(["model=xgb_window", "model.style_features=3",
+                                      "model.xgb_n_estimators=60"])
+    train_days, valid_days = split(fake)
+    trainer = make_trainer(cfg, seed=0)
+    assert isinstance(trainer, TreeTrainer)
+    epochs = []
+    result = trainer.fit(fake, train_days, valid_days, checkpoint=tmp_path / "t.pt",
+                         on_epoch=epochs.append)
+    # the fake's planted signal (minus the last close ratio, plus the first style factor) is
+    # in the trees' input
+    assert result.best_valid_ic > 0.3
+    assert result.history == epochs and len(epochs) == 1 and result.epochs_run == 1
+    assert epochs[0].cpu_seconds > 0 and math.isfinite(epochs[0].train_loss)
+    assert result.valid_days_scored == len(valid_days)
+    assert (tmp_path / "t.xgb.json").is_file()
+    days = fake.dates[100:104]
+    scores = trainer.predict(fake, days)
+    assert scores["score"].is_finite().all()
+
+    again, other = make_trainer(cfg, seed=0), make_trainer(cfg, seed=1)
+    again.fit(fake, train_days, valid_days)
+    other.fit(fake, train_days, valid_days)
+    assert again.predict(fake, days).equals(scores)
+    assert not other.predict(fake, days)["score"].equals(scores["score"])
+
+    loaded = load_checkpoint(tmp_path / "t.pt")
+    assert isinstance(loaded, TreeTrainer)
+    assert loaded.predict(fake, days).equals(scores)
+    assert loaded.result.best_valid_ic == result.best_valid_ic
+    resumed = make_trainer(cfg, seed=0)
+    resumed.fit(fake, train_days, valid_days, checkpoint=tmp_path / "t.pt", resume=True,
+                on_epoch=lambda stats: pytest.fail("refitted a finished tree model"))
+    assert resumed.predict(fake, days).equals(scores)
+    with pytest.raises(ValueError, match="other days"):
+        make_trainer(cfg, seed=0).fit(fake, train_days[1:], valid_days,
+                                      checkpoint=tmp_path / "t.pt", resume=True)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.atomic import replace_file
+
 
 @dataclass(frozen=True, kw_only=True)
 class XGBoostConfig:
@@ -117,11 +119,14 @@ class XGBoostStage:
             np.float64)
 
     def save(self, path: str | Path) -> None:
-        """Write the booster as XGBoost JSON (the config goes in the caller's checkpoint)."""
+        """Write the booster as XGBoost JSON, atomically (the config goes in the caller's
+        checkpoint)."""
         if self.booster is None:
             raise RuntimeError("XGBoostStage.save before fit")
         self.booster.set_attr(best_iteration=str(self.best_iteration))
-        self.booster.save_model(str(path))
+        # XGBoost picks the format by the suffix: the temporary name keeps ".json"
+        with replace_file(path, suffix=".tmp.json") as partial:
+            self.booster.save_model(str(partial))
 
     @classmethod
     def load(cls, path: str | Path, config: XGBoostConfig | None = None) -> XGBoostStage:
