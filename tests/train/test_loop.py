@@ -1,6 +1,8 @@
 """The training loop: it learns, it is deterministic for a seed, it resumes exactly, and the
 uniform trainer handles every registered model (the two-stage one included)."""
 
+import collections
+import datetime
 import math
 
 import numpy as np
@@ -10,6 +12,7 @@ import torch
 from scipy.stats import spearmanr
 
 import zoo.models  # noqa: F401  (registers the models)
+from zoo.datasets.protocol import business_days
 from zoo.metrics import rank_ic_tensor as daily_rank_ic
 from zoo.registry import create_model, list_models
 from zoo.train.config import TrainConfig
@@ -20,6 +23,7 @@ from zoo.train.loop import (
     predict,
     resolve_device,
     training_target,
+    validation_days,
 )
 from zoo.train.trainers import (
     Trainer,
@@ -323,3 +327,56 @@ def test_tree_model_learns_deterministically_and_loads_back(fake, tmp_path):
     with pytest.raises(ValueError, match="other days"):
         make_trainer(cfg, seed=0).fit(fake, train_days[1:], valid_days,
                                       checkpoint=tmp_path / "t.pt", resume=True)
+
+
+class CountingBatches:
+    """A dataset that counts the batches built of each day."""
+
+    def __init__(self, data):
+        self.data = data
+        self.dates, self.score_dates, self.stock_ids = data.dates, data.score_dates, data.stock_ids
+        self.calls = collections.Counter()
+
+    def batch(self, day, device="cpu"):
+        self.calls[day] += 1
+        return self.data.batch(day, device)
+
+    def label_end(self, day):
+        return self.data.label_end(day)
+
+
+def test_validation_days_are_a_like_share_spread_over_the_period_and_drawn_with_the_seed():
+    days = business_days(datetime.date(2019, 1, 1), datetime.date(2019, 12, 31))  # 261
+    assert validation_days(days, 500, TrainConfig(), seed=0) == days  # every training day
+    share = TrainConfig(days_per_epoch=100)
+    picked = validation_days(days, 500, share, seed=0)
+    assert len(picked) == math.ceil(261 * 100 / 500) == 53
+    positions = [days.index(day) for day in picked]
+    assert positions == sorted(set(positions))
+    spacing = 261 / 53
+    assert min(np.diff(positions)) >= math.floor(spacing)  # no adjacent days
+    assert positions[0] < spacing and positions[-1] >= 261 - spacing  # the whole period
+    assert validation_days(days, 500, share, seed=0) == picked
+    assert validation_days(days, 500, share, seed=1) != picked
+    assert len(validation_days(days, 500, TrainConfig(days_per_epoch=5), seed=0)) == 20
+    assert validation_days(days, 500, TrainConfig(days_per_epoch=600), seed=0) == days
+    explicit = TrainConfig(valid_days_per_epoch=30)  # whatever days_per_epoch is
+    assert len(validation_days(days, 500, explicit, seed=0)) == 30
+    assert validation_days(days, 500, TrainConfig(valid_days_per_epoch=400), seed=0) == days
+    with pytest.raises(ValueError, match="valid_days_per_epoch"):
+        TrainConfig(valid_days_per_epoch=0)
+
+
+def test_every_epoch_scores_the_same_validation_subsample(fake):
+    train_days, valid_days = split(fake)
+    data = CountingBatches(fake)
+    cfg = config("max_epochs=3", "patience=5", "days_per_epoch=8", "valid_days_per_epoch=6")
+    trainer = make_trainer(cfg, seed=2)
+    result = trainer.fit(data, train_days, valid_days)
+    scored = validation_days(valid_days, len(train_days), cfg, seed=2)
+    assert result.valid_days_scored == len(scored) == 6 and result.valid_days == 20
+    # each of the 6 days once per epoch, no other validation day ever
+    assert {day: data.calls[day] for day in valid_days if data.calls[day]} == {
+        day: 3 for day in scored}
+    assert evaluate(trainer.model, fake, scored) == pytest.approx(result.best_valid_ic,
+                                                                  abs=1e-9)

@@ -2,9 +2,12 @@
 
 `fit` trains a model on one day's cross-section per step (days shuffled every epoch), scores
 the validation days after each epoch by their mean daily Rank IC, stops after `patience`
-epochs without improvement and restores the best epoch's weights. Checkpoints hold the
-config that produced them, the best weights and everything needed to resume (last weights,
-optimizer, gradient scaler, RNG state), so a resumed run continues exactly where it stopped.
+epochs without improvement and restores the best epoch's weights. When an epoch draws only
+some training days (`days_per_epoch`), it is scored on a like share of the validation days
+(`validation_days`: the same days every epoch, drawn with the seed), so validation costs what
+training does. Checkpoints hold the config that produced them, the best weights and
+everything needed to resume (last weights, optimizer, gradient scaler, RNG state), so a
+resumed run continues exactly where it stopped.
 
 The uniform interface over torch, two-stage and tree models is `zoo.train.trainers`.
 """
@@ -43,9 +46,14 @@ __all__ = [
     "fit",
     "predict",
     "resolve_device",
+    "validation_days",
 ]
 
 CHECKPOINT_FORMAT = 1
+# With `days_per_epoch` set, an epoch is scored on at least this many validation days (a
+# Rank IC averaged over fewer days is too noisy to stop on).
+MIN_VALID_DAYS = 20
+_VALID_STREAM = 2**31 - 1  # the random stream of the validation days; epochs use 0, 1, ...
 
 
 # =========================================================================== device and metrics
@@ -168,7 +176,7 @@ class FitResult:
     seconds: float
     history: list[EpochStats] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    valid_days_scored: int | None = None  # per epoch; None: before it was recorded
+    valid_days_scored: int | None = None  # per epoch (`validation_days`); None: before it
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -196,6 +204,30 @@ def _save(payload: dict[str, Any], path: Path) -> None:
         torch.save(payload, partial)
 
 
+def validation_days(valid_days: Sequence[datetime.date], train_days: int, config: TrainConfig,
+                    seed: int) -> list[datetime.date]:
+    """The validation days every epoch is scored on.
+
+    All of them, unless `config.valid_days_per_epoch` says how many, or (when it is None)
+    `config.days_per_epoch` draws fewer than the `train_days` training days: then the same
+    share of the validation days, at least `MIN_VALID_DAYS`. They are spread evenly over the
+    validation period from an offset drawn with `seed` (no two adjacent days, whose 5-day
+    labels overlap, unless every day is taken), in date order, and the same in every epoch
+    (and on resume), so early stopping compares like with like.
+    """
+    days = list(valid_days)
+    k = config.valid_days_per_epoch
+    if k is None:
+        if config.days_per_epoch is None or config.days_per_epoch >= train_days:
+            return days
+        k = max(MIN_VALID_DAYS, math.ceil(len(days) * config.days_per_epoch / train_days))
+    if k >= len(days):
+        return days
+    offset = np.random.default_rng([seed, _VALID_STREAM]).random()
+    positions = np.floor((offset + np.arange(k)) * len(days) / k).astype(np.int64)
+    return [days[i] for i in positions]
+
+
 def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[datetime.date],
         config: TrainConfig, *, seed: int | None = None,
         train_days: Sequence[datetime.date] | None = None,
@@ -206,8 +238,9 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
 
     Each epoch visits the training days in a shuffled order (`config.days_per_epoch` of them
     when set), one day's cross-section per optimisation step, loss `config.loss` over the
-    stocks with a label and the model's inputs. The model is left holding the best epoch's
-    weights. The same seed, data and config give bit-identical weights on CPU.
+    stocks with a label and the model's inputs, then scores the validation days of
+    `validation_days` (all, or a like share of them). The model is left holding the best
+    epoch's weights. The same seed, data and config give bit-identical weights on CPU.
 
     Args:
         model: a torch model with `forward(batch) -> [N]` (built with `create_model`).
@@ -297,6 +330,7 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
     started = time.perf_counter()
     stopped_early = False
     per_epoch = min(config.days_per_epoch or len(train_days), len(train_days))
+    scored_days = validation_days(valid_days, len(train_days), config, seed)
     for epoch in range(start_epoch, config.max_epochs):
         if bad_epochs >= config.patience:
             stopped_early = True
@@ -327,7 +361,7 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"training loss is {train_loss} in epoch {epoch}: "
                                      "a label or input inside the mask is not finite")
-        valid_ic = evaluate(model, valid_data, valid_days, config, device)
+        valid_ic = evaluate(model, valid_data, scored_days, config, device)
         stats = EpochStats(epoch, train_loss, valid_ic, time.perf_counter() - tic,
                            int(samples), train_seconds, time.process_time() - cpu)
         history.append(stats)
@@ -347,7 +381,7 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         best_epoch=best_epoch, best_valid_ic=best_ic, epochs_run=len(history),
         stopped_early=stopped_early, train_days=len(train_days), valid_days=len(valid_days),
         seconds=time.perf_counter() - started, history=history,
-        valid_days_scored=len(valid_days),
+        valid_days_scored=len(scored_days),
     )
     if checkpoint is not None:
         _save(payload(len(history), True, result), checkpoint)
