@@ -88,7 +88,8 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
         except (FileNotFoundError, ValueError) as err:
             raise click.ClickException(f"{err}\n(or train on synthetic cross-sections with "
                                        "--fake)") from err
-        click.echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s")
+        click.echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s"
+                   + (f" (from the cache {data.cache_path})" if data.from_cache else ""))
 
     if resume_id:
         try:
