@@ -26,7 +26,8 @@ def list_cmd(pattern: str) -> None:
         c = model_contract(name)
         inputs = [key for key in c.inputs if not key.endswith("_mask")]  # masks go with them
         table.add_row(name, "\n".join(inputs), c.label, f"{c.sequence_days}d {c.quarters}q",
-                      "yes" if c.two_stage else "", "\n".join(c.feature_services))
+                      "yes" if c.two_stage else "trees only" if c.tree_only else "",
+                      "\n".join(c.feature_services))
     Console().print(table)
 
 
