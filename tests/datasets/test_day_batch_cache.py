@@ -17,14 +17,13 @@ PANELS = ("present", "prices", "universe", "label", "buyable", "style", "fund_in
 
 @pytest.fixture
 def home(feast_home, tmp_path, monkeypatch):
-    """A private copy of the Feast home (the cache writes into its home; exports are changed
-    here), applied again so that Feast reads the copy's exports."""
-    from zoo.serving import feature_store
-
+    """A private copy of the Feast home: the cache writes into its home, and exports are
+    changed here. (Its registry still names the original's parquet files, which hold the same
+    data; applying the copy instead would leave Feast state behind that breaks the online store
+    of later tests.)"""
     copy = tmp_path / "home"
     shutil.copytree(feast_home, copy, ignore=shutil.ignore_patterns("cache"))
     monkeypatch.setenv("ZOO_HOME", str(copy))
-    feature_store.apply()
     return copy
 
 
