@@ -40,6 +40,7 @@ __all__ = [
     "create_model",
     "list_models",
     "model_contract",
+    "model_options",
     "register_model",
 ]
 
@@ -188,3 +189,8 @@ def list_models(pattern: str = "*") -> list[str]:
 def model_contract(name: str) -> DataContract:
     """The data contract declared next to a model's factory (without building the model)."""
     return _entry(name).contract
+
+
+def model_options(name: str) -> tuple[str, ...]:
+    """The options of a model (its factory's keyword arguments), without building it."""
+    return tuple(inspect.signature(_entry(name).factory).parameters)

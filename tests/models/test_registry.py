@@ -50,6 +50,12 @@ def test_none_overrides_are_dropped_and_the_config_is_recorded():
     assert [p.shape for p in again.parameters()] == [p.shape for p in model.parameters()]
 
 
+def test_model_options_are_the_factorys_keyword_arguments():
+    assert "hidden_channels" in registry.model_options("gats")
+    assert "hidden_channels" not in registry.model_options("xgb_window")
+    assert "xgb_n_estimators" in registry.model_options("xgb_window")
+
+
 def test_contract_is_declared_with_the_factory():
     assert model_contract("biagru_gat").needs_graph
     assert model_contract("biagru_xgb").two_stage

@@ -115,14 +115,13 @@ def model_settings(model: str, settings: tuple[str, ...]) -> tuple[str, ...]:
     """`settings` less the `model.KEY=VALUE` options that `model`'s factory does not take: one
     configuration serves models of different makes (`model.hidden_channels=32` sizes the
     GRUs and means nothing to xgb_window's trees)."""
-    import inspect
-
     import zoo.models  # noqa: F401  (registers the models)
-    from zoo import registry
+    from zoo.overrides import split
+    from zoo.registry import model_options
 
-    params = inspect.signature(registry._entry(model).factory).parameters
-    return tuple(item for item in settings if not item.startswith("model.")
-                 or item.partition("=")[0].removeprefix("model.") in params)
+    options = model_options(model)
+    return tuple(item for item in settings if not split(item)[0].startswith("model.")
+                 or split(item)[0].removeprefix("model.") in options)
 
 
 def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
