@@ -46,3 +46,10 @@ def offline_dir() -> Path:
     path = zoo_home() / "offline"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_dir() -> Path:
+    """What can be rebuilt from the rest of the home (built day batches): safe to delete."""
+    path = zoo_home() / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -40,6 +40,7 @@ __all__ = [
     "create_model",
     "list_models",
     "model_contract",
+    "model_options",
     "register_model",
 ]
 
@@ -69,6 +70,8 @@ class DataContract:
         needs_graph: the dataset must build the day's fundamental-similarity graph.
         feature_services: Feast feature services the dataset retrieves.
         two_stage: the torch model is followed by a second (XGBoost) stage.
+        tree_only: the model is gradient-boosted trees on its `stage_features(batch)`, with
+            no torch stage to train (`xgb_window`; trained by `TreeTrainer`).
     """
 
     inputs: tuple[str, ...]
@@ -78,6 +81,7 @@ class DataContract:
     needs_graph: bool = False
     feature_services: tuple[str, ...]
     two_stage: bool = False
+    tree_only: bool = False
 
     def __post_init__(self) -> None:
         unknown = [key for key in self.inputs if key not in BATCH_INPUTS]
@@ -88,6 +92,8 @@ class DataContract:
             raise ValueError(f"unknown feature services {unknown}; known: {list(FEATURE_SERVICES)}")
         if self.needs_graph != ("edge_index" in self.inputs):
             raise ValueError("needs_graph must be True exactly when 'edge_index' is an input")
+        if self.two_stage and self.tree_only:
+            raise ValueError("a model is two_stage (torch, then trees) or tree_only, not both")
         if self.sequence_days < 1 or self.quarters < 1:
             raise ValueError("sequence_days and quarters must be positive")
 
@@ -183,3 +189,8 @@ def list_models(pattern: str = "*") -> list[str]:
 def model_contract(name: str) -> DataContract:
     """The data contract declared next to a model's factory (without building the model)."""
     return _entry(name).contract
+
+
+def model_options(name: str) -> tuple[str, ...]:
+    """The options of a model (its factory's keyword arguments), without building it."""
+    return tuple(inspect.signature(_entry(name).factory).parameters)

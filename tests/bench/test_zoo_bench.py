@@ -1,9 +1,16 @@
-"""`zoo bench zoo`: the verdicts it draws from measured figures (the training is a benchmark)."""
+"""`zoo bench zoo`: the verdicts it draws from measured figures, its table, and one training
+child on fake cross-sections (the benchmark itself trains for hours)."""
 
 from __future__ import annotations
 
+import json
 import math
+import sys
+from pathlib import Path
 
+import pytest
+
+from zoo.bench import real, zoo
 from zoo.bench.zoo import verdicts
 
 
@@ -35,3 +42,56 @@ def test_one_seed_gives_no_spread_verdict_and_a_weak_model_fails():
     out = verdicts({"runs": runs})
     assert out["biagru_gat_reaches_70pct_of_oracle"] is False
     assert out["neighbour_gat_beats_biagru_beyond_spread"] is None
+
+
+def test_the_peers_are_benched_beside_the_seed_reports_models():
+    assert set(zoo.PEERS) == {"gats", "alstm", "xgb_window"}
+    assert zoo.ALL_MODELS == (*zoo.SEED_REPORT_MODELS, *zoo.PEERS)
+    assert "xgb_window" in real.MODELS and "gats" in real.MODELS
+
+
+def test_verdicts_give_biagru_gats_margin_over_each_peer():
+    runs = [_run("neighbour", "biagru_gat", s, ic) for s, ic in enumerate((0.12, 0.10))]
+    runs += [_run("neighbour", "gats", 0, 0.05), _run("neighbour", "xgb_window", 0, 0.13)]
+    out = verdicts({"runs": runs})
+    assert out["biagru_gat_minus_gats"] == 0.06
+    assert out["biagru_gat_minus_xgb_window"] == -0.02
+    assert "biagru_gat_minus_alstm" not in out
+
+
+def test_the_table_prints_wall_and_cpu_seconds_per_epoch():
+    row = {**_run("neighbour", "xgb_window", 0, 0.05), "train_samples_per_second": 12345.6,
+           "seconds_per_epoch": 20.04, "cpu_seconds_per_epoch": 37.96, "cpu_seconds": 1234.4,
+           "peak_rss_mib": 2048}
+    (printed,) = zoo.table_rows([row])
+    columns = [c if isinstance(c, str) else c[0] for c in zoo.TABLE_COLUMNS]
+    assert len(printed) == len(columns)
+    cells = dict(zip(columns, printed, strict=True))
+    assert cells["wall s/epoch"] == "20.0" and cells["CPU s/epoch"] == "38.0"
+    assert cells["CPU s"] == "1,234" and cells["share"] == "33%"
+    older = {k: v for k, v in row.items() if k != "cpu_seconds_per_epoch"}  # older figures
+    assert zoo.table_rows([older])[0][columns.index("CPU s/epoch")] == "nan"
+
+
+def test_model_settings_drop_only_the_options_a_model_does_not_take():
+    settings = ("max_epochs=2", "model.hidden_channels=32", "model.xgb_n_estimators=50")
+    assert zoo.model_settings("gats", settings) == settings[:2]
+    assert zoo.model_settings("xgb_window", settings) == ("max_epochs=2",
+                                                          "model.xgb_n_estimators=50")
+
+
+@pytest.mark.parametrize("model", ["xgb_window", "gats"])
+def test_a_bench_training_child_reports_wall_and_cpu_seconds_per_epoch(model, tmp_path,
+                                                                        monkeypatch):
+    """`train` as `run` calls it, its child training on seeded fake cross-sections instead of
+    a market: the shared options reach each model as it can take them."""
+    monkeypatch.setattr(zoo, "_zoo", lambda *args: [
+        sys.executable, "-m", "zoo.cli", *args, "--fake", "--fake-stocks", "12"])
+    settings = ("first_test_year=2018", "train_years=1", "max_epochs=1", "days_per_epoch=5",
+                "model.hidden_channels=4", "model.xgb_n_estimators=10")
+    done = zoo.train(tmp_path / "home", model, 0, settings, tmp_path / "logs")
+    assert done["model"] == model and done["epochs"] == 1
+    assert done["seconds_per_epoch"] > 0 and done["cpu_seconds_per_epoch"] > 0
+    assert done["cpu_seconds"] > 0 and done["peak_rss_mib"] > 0
+    config = json.loads((Path(done["run_dir"]) / "config.json").read_text())
+    assert ("hidden_channels" in config["model_overrides"]) == (model == "gats")

@@ -13,6 +13,7 @@ import torch
 from zoo.layers import (
     AttentionPooling,
     BiAGRUEncoder,
+    DayAttention,
     FundamentalGRUEncoder,
     GATResidual,
     MaskedBatchNorm,
@@ -45,6 +46,34 @@ def test_attention_weights_sum_to_one_and_ignore_masked_steps():
     assert torch.equal(pool(changed, mask), out)
     # Without a mask every step counts.
     torch.testing.assert_close(pool.attention(x).sum(-1), torch.ones(5))
+
+
+def test_day_attention_is_qlibs_pairwise_attention_without_the_pairs():
+    """The scores of Qlib's `GATModel.cal_attention`, built as it builds them (every pair
+    [x'_j || x'_i], N * N rows), equal the outer-sum form; masked stocks get no weight."""
+    torch.manual_seed(0)
+    n, c = 7, 5
+    layer = DayAttention(c)
+    x = torch.randn(n, c)
+    with torch.no_grad():
+        h = layer.transform(x)
+        e_x = h.expand(n, n, c)  # e_x[i, j] = h_j
+        pairs = torch.cat((e_x, e_x.transpose(0, 1)), 2).view(-1, 2 * c)
+        qlib = torch.softmax(torch.nn.functional.leaky_relu(
+            (layer.a[None, :] @ pairs.T).view(n, n), 0.01), dim=1)
+        torch.testing.assert_close(layer.attention(x), qlib)
+        torch.testing.assert_close(layer(x), x + qlib @ x)
+        mask = torch.tensor([True, False, True, True, False, True, True])
+        weights = layer.attention(x, mask)
+        assert (weights[:, ~mask] == 0).all()
+        torch.testing.assert_close(weights.sum(-1), torch.ones(n))
+        # what a masked stock holds changes no output
+        changed = x.clone()
+        changed[~mask] = 100.0
+        torch.testing.assert_close(layer(changed, mask)[mask], layer(x, mask)[mask])
+        # nobody to attend to: the residual path alone
+        nobody = torch.zeros(n, dtype=torch.bool)
+        torch.testing.assert_close(layer(x, nobody), x)
 
 
 def test_masked_batch_norm_takes_statistics_over_valid_stocks_only():

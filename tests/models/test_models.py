@@ -12,7 +12,11 @@ from zoo.models.two_stage import XGBoostStage
 from zoo.registry import DataContract, create_model, list_models, model_contract
 from zoo.train.losses import get_loss, mse_loss, neg_ic_loss
 
-SMALL = {"hidden_channels": 16, "dropout": 0.1}  # every factory takes these
+SMALL = {"hidden_channels": 16, "dropout": 0.1}  # every torch model's factory takes these
+# Models trained by gradient (every test below); the tree models (`tree_only`: xgb_window)
+# have no gradient, no forward and their own tests at the end.
+TORCH_MODELS = [name for name in list_models() if not model_contract(name).tree_only]
+TREE_MODELS = [name for name in list_models() if model_contract(name).tree_only]
 
 
 def corr_offdiag(x: torch.Tensor) -> torch.Tensor:
@@ -43,7 +47,7 @@ def with_masked_inputs_changed(batch: dict, seed: int = 1) -> dict:
 
 
 # ----------------------------------------------------------------------------- every model
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", TORCH_MODELS)
 def test_forward_backward_finite(name):
     batch = make_batch()
     model = build(name).train()
@@ -59,7 +63,7 @@ def test_forward_backward_finite(name):
     assert sum(g.abs().sum() for g in grads.values()) > 0
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", TORCH_MODELS)
 def test_same_seed_same_output(name):
     batch = make_batch()
     first = run(build(name, seed=0).train(), batch)
@@ -69,7 +73,7 @@ def test_same_seed_same_output(name):
     assert not torch.allclose(first, other)
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", TORCH_MODELS)
 def test_eval_mode_is_deterministic(name):
     batch = make_batch()
     model = build(name).eval()
@@ -80,7 +84,7 @@ def test_eval_mode_is_deterministic(name):
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", TORCH_MODELS)
 def test_masked_inputs_change_no_score(name, mode):
     batch = make_batch()
     model = build(name).train(mode == "train")
@@ -89,7 +93,7 @@ def test_masked_inputs_change_no_score(name, mode):
     assert torch.equal(before, after)
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", TORCH_MODELS)
 def test_contract_is_declared_and_truthful(name):
     model = build(name).eval()
     assert isinstance(model.contract, DataContract)
@@ -104,7 +108,7 @@ def test_contract_is_declared_and_truthful(name):
 def test_only_graph_models_change_with_the_graph():
     batch = make_batch()
     rewired = {**batch, "edge_index": make_batch(seed=5)["edge_index"]}
-    for name in list_models():
+    for name in TORCH_MODELS:
         model = build(name).eval()
         changed = not torch.equal(model(batch), model(rewired))
         assert changed == model.contract.needs_graph, name
@@ -143,6 +147,98 @@ def test_biagru_gat_without_edges_scores_like_no_graph():
         h = model.encoder(batch["price_volume"], batch["price_mask"], batch["industry"])
         alone = model.head(model.gats[0].norm(h)).squeeze(-1)
     torch.testing.assert_close(empty, alone)
+
+
+# ------------------------------------------------------------------------------ the peers
+def perturbed(batch: dict, stock: int) -> dict:
+    price = batch["price_volume"].clone()
+    price[stock] += 0.3
+    return {**batch, "price_volume": price}
+
+
+def test_gats_attends_to_every_valid_stock_of_the_day_and_alstm_to_none():
+    batch = make_batch()
+    # Per-stock input normalisation (running statistics in eval), so a stock's inputs reach
+    # another stock's score only through the model's own cross-stock attention.
+    gats = build("gats", input_norm="batch").eval()
+    alstm = build("alstm", input_norm="batch").eval()
+    base_gats, base_alstm = gats(batch), alstm(batch)
+    moved = perturbed(batch, 5)
+    others = [i for i in range(16) if i != 5]
+    # gats: no graph, yet stock 5 moves every other score (and its own)
+    assert (gats(moved)[others] != base_gats[others]).all()
+    assert not torch.isclose(gats(moved)[5], base_gats[5])
+    # alstm scores each stock from its own window alone
+    assert torch.equal(alstm(moved)[others], base_alstm[others])
+    assert not torch.isclose(alstm(moved)[5], base_alstm[5])
+
+
+def test_gats_is_qlibs_gru_last_state_attention_and_head():
+    """The composition of Qlib's `GATModel.forward`: last GRU state, plus the attention-
+    weighted sum of all the day's states, through fc, LeakyReLU and fc_out."""
+    batch = make_batch()
+    model = build("gats", input_norm="none", dropout=0.0).eval()
+    mask = batch["price_mask"]
+    with torch.no_grad():
+        x = torch.where(mask[:, None, None], batch["price_volume"], 0.0)
+        hidden = model.rnn(x)[0][:, -1]
+        weights = model.attention.attention(hidden, mask)
+        h = hidden + weights @ hidden
+        expected = model.fc_out(torch.nn.functional.leaky_relu(model.fc(h), 0.01)).squeeze(-1)
+    torch.testing.assert_close(model(batch), expected)
+    assert (weights[:, ~mask] == 0).all()
+    torch.testing.assert_close(weights.sum(-1), torch.ones(16))
+
+
+def test_alstm_scores_the_last_state_beside_the_attention_pooled_states():
+    batch = make_batch()
+    model = build("alstm", input_norm="none", dropout=0.0).eval()
+    with torch.no_grad():
+        x = torch.where(batch["price_mask"][:, None, None], batch["price_volume"], 0.0)
+        out = model.rnn(torch.tanh(model.fc_in(x)))[0]
+        alpha = torch.softmax(model.pool.score(torch.tanh(model.pool.proj(out))), dim=1)
+        expected = model.fc_out(torch.cat([out[:, -1], (alpha * out).sum(1)], -1)).squeeze(-1)
+    torch.testing.assert_close(model(batch), expected)
+    assert model.pool.hidden_channels == 8  # Qlib's scorer: H / 2
+
+
+def test_xgb_window_features_are_the_ranked_window_and_style():
+    (name,) = TREE_MODELS
+    batch = make_batch()
+    model = create_model(name)
+    features = model.stage_features(batch)
+    assert features.shape == (16, 40 * 6 + 11)
+    masked = list(MASKED_STOCKS)
+    assert torch.isnan(features[masked, :240]).all()
+    valid = batch["price_mask"]
+    assert torch.isfinite(features[valid]).all()
+    torch.testing.assert_close(features[:, 240:], batch["style"])
+    # each (day, feature) column: normal scores of the valid stocks' ranks (mean 0)
+    assert features[valid, :240].mean(0).abs().max() < 1e-5
+    # masked stocks' windows change no feature
+    again = model.stage_features(with_masked_inputs_changed(batch))
+    assert torch.equal(torch.nan_to_num(again, nan=7.0), torch.nan_to_num(features, nan=7.0))
+    raw = create_model(name, ranked=False).stage_features(batch)
+    torch.testing.assert_close(raw[valid, :240], batch["price_volume"][valid].flatten(1))
+    with pytest.raises(TypeError, match="scored by its trees"):
+        model(batch)
+    assert list(model.parameters()) == []  # nothing trains by gradient
+    stage = model.make_second_stage()
+    assert isinstance(stage, XGBoostStage) and stage.config.n_estimators == 500
+
+
+def test_tree_only_contract_reads_what_it_declares():
+    for name in TREE_MODELS:
+        contract = model_contract(name)
+        assert not contract.two_stage and not contract.needs_graph
+        model = create_model(name)
+        batch = make_batch()
+        declared = {key: batch[key] for key in contract.inputs}
+        torch.testing.assert_close(model.stage_features(declared), model.stage_features(batch),
+                                   equal_nan=True)
+    with pytest.raises(ValueError, match="not both"):
+        DataContract(inputs=("price_volume",), feature_services=("price_volume_v1",),
+                     two_stage=True, tree_only=True)
 
 
 # ------------------------------------------------------------------------------ biagru_xgb

@@ -12,10 +12,11 @@ from zoo import registry
 from zoo.registry import DataContract, create_model, list_models, model_contract, register_model
 
 ZOO_MODELS = {"biagru", "biagru_composite", "biagru_gat", "biagru_xgb", "fund_gru_mlp"}
+PEERS = {"gats", "alstm", "xgb_window"}
 
 
-def test_the_five_models_are_registered():
-    assert ZOO_MODELS <= set(list_models())
+def test_the_five_models_and_the_peers_are_registered():
+    assert ZOO_MODELS | PEERS <= set(list_models())
     assert list_models() == sorted(list_models())
 
 
@@ -49,11 +50,19 @@ def test_none_overrides_are_dropped_and_the_config_is_recorded():
     assert [p.shape for p in again.parameters()] == [p.shape for p in model.parameters()]
 
 
+def test_model_options_are_the_factorys_keyword_arguments():
+    assert "hidden_channels" in registry.model_options("gats")
+    assert "hidden_channels" not in registry.model_options("xgb_window")
+    assert "xgb_n_estimators" in registry.model_options("xgb_window")
+
+
 def test_contract_is_declared_with_the_factory():
     assert model_contract("biagru_gat").needs_graph
     assert model_contract("biagru_xgb").two_stage
     assert "style_v1" in model_contract("biagru_xgb").feature_services
     assert model_contract("fund_gru_mlp").inputs == ("fundamentals", "fund_mask")
+    assert model_contract("xgb_window").tree_only
+    assert model_contract("gats").inputs == ("price_volume", "price_mask")  # no graph
     assert create_model("biagru").contract == model_contract("biagru")
 
 

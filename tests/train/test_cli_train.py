@@ -91,3 +91,20 @@ def test_train_without_exported_features_says_how_to_get_them(home):
     result = CliRunner().invoke(main, ["train", "biagru"])
     assert result.exit_code != 0 and "--fake" in result.output
     assert not list((home / "runs" / "biagru").glob("*/scores.parquet"))
+
+
+def test_the_peers_are_listed_and_a_tree_model_trains_through_the_cli(home):
+    listed = CliRunner().invoke(main, ["list"])
+    for name in ("gats", "alstm", "xgb_window"):
+        assert name in listed.output
+    result = CliRunner().invoke(main, [
+        "train", "xgb_window", "--fake", "--fake-stocks", "12", "--quiet",
+        "--set", "train_years=1", "--set", "first_test_year=2018",
+        "--set", "model.xgb_n_estimators=20"])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (home / "runs" / "xgb_window").iterdir()
+    assert (run_dir / "checkpoints" / "split0_seed0.xgb.json").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    (fit,) = metrics["splits"][0]["seeds"]
+    assert fit["epochs_run"] == 1 and fit["cpu_seconds_per_epoch"] > 0
+    assert pl.read_parquet(run_dir / "scores.parquet")["score"].is_finite().all()

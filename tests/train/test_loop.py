@@ -1,6 +1,8 @@
 """The training loop: it learns, it is deterministic for a seed, it resumes exactly, and the
 uniform trainer handles every registered model (the two-stage one included)."""
 
+import collections
+import datetime
 import math
 
 import numpy as np
@@ -10,20 +12,25 @@ import torch
 from scipy.stats import spearmanr
 
 import zoo.models  # noqa: F401  (registers the models)
+from zoo.datasets.protocol import business_days
 from zoo.metrics import rank_ic_tensor as daily_rank_ic
 from zoo.registry import create_model, list_models
 from zoo.train.config import TrainConfig
 from zoo.train.loop import (
     FitResult,
-    Trainer,
-    TwoStageTrainer,
     evaluate,
     fit,
-    load_checkpoint,
-    make_trainer,
     predict,
     resolve_device,
     training_target,
+    validation_days,
+)
+from zoo.train.trainers import (
+    Trainer,
+    TreeTrainer,
+    TwoStageTrainer,
+    load_checkpoint,
+    make_trainer,
 )
 
 from .conftest import tiny_fake
@@ -229,9 +236,11 @@ def test_every_model_trains_and_scores(name, fake):
     trainer = make_trainer(cfg, seed=0)
     result = trainer.fit(fake, fake.dates[:10], fake.dates[20:25])
     assert result.epochs_run == 1 and math.isfinite(result.best_valid_ic)
-    # 5 days of the fake universe, less the absent stocks and those without full inputs
+    # 5 days of the fake universe (a tree model's one fit: all 10), less the absent stocks
+    # and those without full inputs
     epoch = result.history[0]
-    assert 0.5 * 5 * fake.n_stocks <= epoch.train_samples <= 5 * fake.n_stocks
+    days = 10 if registry.model_contract(name).tree_only else 5
+    assert 0.5 * days * fake.n_stocks <= epoch.train_samples <= days * fake.n_stocks
     assert 0 < epoch.train_seconds <= epoch.seconds
     scores = trainer.predict(fake, fake.dates[30:32])
     assert scores.height > 0 and scores["score"].is_finite().all()
@@ -279,3 +288,95 @@ def test_a_checkpoint_keeps_its_options_when_defaults_change(fake, tmp_path):
     torch.save(saved, tmp_path / "older.pt")
     with pytest.raises(ValueError, match="older.pt: its weights do not fit biagru.*retrain"):
         load_checkpoint(tmp_path / "older.pt")
+
+
+def test_tree_model_learns_deterministically_and_loads_back(fake, tmp_path):
+    cfg = TrainConfig.from_overrides(["model=xgb_window", "model.style_features=3",
+                                      "model.xgb_n_estimators=60"])
+    train_days, valid_days = split(fake)
+    trainer = make_trainer(cfg, seed=0)
+    assert isinstance(trainer, TreeTrainer)
+    epochs = []
+    result = trainer.fit(fake, train_days, valid_days, checkpoint=tmp_path / "t.pt",
+                         on_epoch=epochs.append)
+    # the fake's planted signal (minus the last close ratio, plus the first style factor) is
+    # in the trees' input
+    assert result.best_valid_ic > 0.3
+    assert result.history == epochs and len(epochs) == 1 and result.epochs_run == 1
+    assert epochs[0].cpu_seconds > 0 and math.isfinite(epochs[0].train_loss)
+    assert result.valid_days_scored == len(valid_days)
+    assert (tmp_path / "t.xgb.json").is_file()
+    days = fake.dates[100:104]
+    scores = trainer.predict(fake, days)
+    assert scores["score"].is_finite().all()
+
+    again, other = make_trainer(cfg, seed=0), make_trainer(cfg, seed=1)
+    again.fit(fake, train_days, valid_days)
+    other.fit(fake, train_days, valid_days)
+    assert again.predict(fake, days).equals(scores)
+    assert not other.predict(fake, days)["score"].equals(scores["score"])
+
+    loaded = load_checkpoint(tmp_path / "t.pt")
+    assert isinstance(loaded, TreeTrainer)
+    assert loaded.predict(fake, days).equals(scores)
+    assert loaded.result.best_valid_ic == result.best_valid_ic
+    resumed = make_trainer(cfg, seed=0)
+    resumed.fit(fake, train_days, valid_days, checkpoint=tmp_path / "t.pt", resume=True,
+                on_epoch=lambda stats: pytest.fail("refitted a finished tree model"))
+    assert resumed.predict(fake, days).equals(scores)
+    with pytest.raises(ValueError, match="other days"):
+        make_trainer(cfg, seed=0).fit(fake, train_days[1:], valid_days,
+                                      checkpoint=tmp_path / "t.pt", resume=True)
+
+
+class CountingBatches:
+    """A dataset that counts the batches built of each day."""
+
+    def __init__(self, data):
+        self.data = data
+        self.dates, self.score_dates, self.stock_ids = data.dates, data.score_dates, data.stock_ids
+        self.calls = collections.Counter()
+
+    def batch(self, day, device="cpu"):
+        self.calls[day] += 1
+        return self.data.batch(day, device)
+
+    def label_end(self, day):
+        return self.data.label_end(day)
+
+
+def test_validation_days_are_a_like_share_spread_over_the_period_and_drawn_with_the_seed():
+    days = business_days(datetime.date(2019, 1, 1), datetime.date(2019, 12, 31))  # 261
+    assert validation_days(days, 500, TrainConfig(), seed=0) == days  # every training day
+    share = TrainConfig(days_per_epoch=100)
+    picked = validation_days(days, 500, share, seed=0)
+    assert len(picked) == math.ceil(261 * 100 / 500) == 53
+    positions = [days.index(day) for day in picked]
+    assert positions == sorted(set(positions))
+    spacing = 261 / 53
+    assert min(np.diff(positions)) >= math.floor(spacing)  # no adjacent days
+    assert positions[0] < spacing and positions[-1] >= 261 - spacing  # the whole period
+    assert validation_days(days, 500, share, seed=0) == picked
+    assert validation_days(days, 500, share, seed=1) != picked
+    assert len(validation_days(days, 500, TrainConfig(days_per_epoch=5), seed=0)) == 20
+    assert validation_days(days, 500, TrainConfig(days_per_epoch=600), seed=0) == days
+    explicit = TrainConfig(valid_days_per_epoch=30)  # whatever days_per_epoch is
+    assert len(validation_days(days, 500, explicit, seed=0)) == 30
+    assert validation_days(days, 500, TrainConfig(valid_days_per_epoch=400), seed=0) == days
+    with pytest.raises(ValueError, match="valid_days_per_epoch"):
+        TrainConfig(valid_days_per_epoch=0)
+
+
+def test_every_epoch_scores_the_same_validation_subsample(fake):
+    train_days, valid_days = split(fake)
+    data = CountingBatches(fake)
+    cfg = config("max_epochs=3", "patience=5", "days_per_epoch=8", "valid_days_per_epoch=6")
+    trainer = make_trainer(cfg, seed=2)
+    result = trainer.fit(data, train_days, valid_days)
+    scored = validation_days(valid_days, len(train_days), cfg, seed=2)
+    assert result.valid_days_scored == len(scored) == 6 and result.valid_days == 20
+    # each of the 6 days once per epoch, no other validation day ever
+    assert {day: data.calls[day] for day in valid_days if data.calls[day]} == {
+        day: 3 for day in scored}
+    assert evaluate(trainer.model, fake, scored) == pytest.approx(result.best_valid_ic,
+                                                                  abs=1e-9)

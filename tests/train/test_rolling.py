@@ -1,6 +1,7 @@
 """Rolling retraining: split boundaries, the purge (a poisoned future changes nothing), each
 test year scored once, the seed ensemble, and the run folder."""
 
+import collections
 import datetime
 import json
 
@@ -11,8 +12,9 @@ import torch
 
 from zoo.datasets.protocol import FakeDayBatches, business_days
 from zoo.train.config import TrainConfig
-from zoo.train.loop import load_checkpoint, make_trainer
+from zoo.train.loop import validation_days
 from zoo.train.rolling import ensemble, purged_label_end, rolling_splits, run_rolling
+from zoo.train.trainers import load_checkpoint, make_trainer
 
 from .conftest import tiny_fake
 
@@ -225,3 +227,28 @@ def test_a_quiet_run_prints_one_line_per_epoch_and_per_split_with_the_time_left(
     assert "fit 1/2" in epochs[0] and "fit 2/2" in epochs[-1]
     assert epochs[-1].endswith("0 s left")  # the last epoch of the last fit: nothing left
     assert sum(line.startswith("split ") and "test Rank IC" in line for line in lines) == 2
+
+
+def test_the_test_block_is_built_once_after_every_seed_and_validation_is_subsampled(tmp_path):
+    """Two seeds, two epochs each: each test day's batch is built once (scores of both seeds
+    and the labels come from it), and validation builds only its subsample, once per epoch
+    and seed."""
+    from .test_loop import CountingBatches
+
+    cfg = TrainConfig.from_overrides([*ROLLING, "first_test_year=2016", "last_test_year=2016",
+                                      "seeds=0,1", "max_epochs=2", "patience=5"])
+    data = CountingBatches(rolling_fake())
+    result = run_rolling(cfg, data, tmp_path / "run", progress=False)
+    (split,) = result.splits
+    assert {data.calls[day] for day in split.test_days} == {1}
+    # days_per_epoch=10 of a year's training days: the floor of 20 validation days, drawn
+    # with each seed
+    per_seed = [validation_days(split.valid_days, len(split.train_days), cfg, seed)
+                for seed in (0, 1)]
+    assert [len(days) for days in per_seed] == [20, 20] and per_seed[0] != per_seed[1]
+    expected = collections.Counter(day for days in per_seed for day in days * 2)  # 2 epochs
+    assert {day: data.calls[day] for day in split.valid_days if data.calls[day]} == expected
+    seeds = result.metrics["splits"][0]["seeds"]
+    assert [s["valid_days_scored"] for s in seeds] == [20, 20]
+    # each seed's test IC is its own scores' (not the ensemble's)
+    assert seeds[0]["test_rank_ic_mean"] != seeds[1]["test_rank_ic_mean"]

@@ -11,9 +11,12 @@ second run reuses the markets and only trains). Every child is measured by zoo.b
    the idiosyncratic shocks of its nearest neighbours by published fundamental ratios), and
    `no_neighbour`, the same market with that part off (`neighbour=0`). A market already built
    with the same configuration and synthesiser is reused.
-2. Training: on `neighbour` every model of `models`; on `no_neighbour` only biagru and
-   biagru_gat (the ablation). Each (model, seed) is its own `zoo train` child process, so its
-   peak memory is its own, with `--set seeds=<seed>` and the shared `settings`.
+2. Training: on `neighbour` every model of `models` (the seed report's five and the peers a
+   researcher would run instead: Qlib's GATs and ALSTM, XGBoost on the window; `PEERS`); on
+   `no_neighbour` only biagru and biagru_gat (the ablation). Each (model, seed) is its own
+   `zoo train` child process, so its peak memory is its own, with `--set seeds=<seed>` and
+   the shared `settings` (less the `model.*` options a model does not take: the trees have no
+   `hidden_channels`).
 3. Each run's out-of-sample scores go to the market's warehouse as `score_bench_<model>_s<seed>`
    and are evaluated by `zoo.evaluate` like any model: the weekly Rank IC is the mean Rank IC of
    5-day rebalances entered at T+1 VWAP (the seed report's "周度" figures). The oracle is the
@@ -23,16 +26,18 @@ second run reuses the markets and only trains). Every child is measured by zoo.b
    (zoo.bench.diagnostics.graph_reach, in a child): its recall of the planted neighbourhoods
    and the ridge probes (own price-volume features, plus graph-neighbour or planted-neighbour
    returns), which bracket what the models learn.
-5. Speed, from the fits' own records (`EpochStats.train_samples`, `train_seconds`): training
-   samples (labelled stock-days) per second and seconds per epoch; the wall and CPU seconds and
-   peak RSS of each training process; and a full-market day (5000 stocks, k = 10 neighbours)
-   through biagru_gat, forward and backward, in a fresh process (`full_market_step`): its peak
-   RSS.
+5. Speed, from the fits' own records (`EpochStats.train_samples`, `train_seconds`,
+   `cpu_seconds`): training samples (labelled stock-days) per second, wall and CPU seconds per
+   epoch (a tree model's epoch is its one boosting fit; on a shared machine wall time is not
+   a speed); the wall and CPU seconds and peak RSS of each training process; and a
+   full-market day (5000 stocks, k = 10 neighbours) through biagru_gat, forward and backward,
+   in a fresh process (`full_market_step`): its peak RSS.
 
 Targets (`verdicts`): biagru_gat >= 70 % of the oracle's weekly Rank IC; on `neighbour`,
 biagru_gat - biagru larger than the seed-to-seed spread (the larger standard deviation of the
 two over seeds), on `no_neighbour` not; fund_gru_mlp's mean |correlation| with the fundamental
-style factors more than twice biagru's; the full-market day under 8 GiB.
+style factors more than twice biagru's; the full-market day under 8 GiB. Beside them,
+biagru_gat's margin over each peer on `neighbour`.
 
 `settings` override the defaults (DEFAULT_SETTINGS), e.g. the demo's small configuration or
 `device=cuda`.
@@ -52,7 +57,9 @@ from typing import Any
 
 from zoo.bench import harness
 
-ALL_MODELS = ("biagru", "fund_gru_mlp", "biagru_composite", "biagru_xgb", "biagru_gat")
+SEED_REPORT_MODELS = ("biagru", "fund_gru_mlp", "biagru_composite", "biagru_xgb", "biagru_gat")
+PEERS = ("gats", "alstm", "xgb_window")
+ALL_MODELS = (*SEED_REPORT_MODELS, *PEERS)
 ABLATION_MODELS = ("biagru", "biagru_gat")
 MARKETS: dict[str, dict[str, float]] = {"neighbour": {}, "no_neighbour": {"neighbour": 0.0}}
 # Train 2017-2019 (valid the last year), score 2020 onwards, retrained every year.
@@ -104,6 +111,19 @@ def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[st
 
 
 # --------------------------------------------------------------------------- training
+def model_settings(model: str, settings: tuple[str, ...]) -> tuple[str, ...]:
+    """`settings` less the `model.KEY=VALUE` options that `model`'s factory does not take: one
+    configuration serves models of different makes (`model.hidden_channels=32` sizes the
+    GRUs and means nothing to xgb_window's trees)."""
+    import zoo.models  # noqa: F401  (registers the models)
+    from zoo.overrides import split
+    from zoo.registry import model_options
+
+    options = model_options(model)
+    return tuple(item for item in settings if not split(item)[0].startswith("model.")
+                 or split(item)[0].removeprefix("model.") in options)
+
+
 def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
           logs: Path, threads: int | None = None) -> dict[str, Any]:
     """One `zoo train` child (with `threads` CPU threads when given); returns its run folder,
@@ -111,7 +131,8 @@ def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
     env = {"ZOO_HOME": str(home)}
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
-    sets = [arg for item in (*settings, f"seeds={seed}") for arg in ("--set", item)]
+    sets = [arg for item in (*model_settings(model, settings), f"seeds={seed}")
+            for arg in ("--set", item)]
     done = harness.measure_command(_zoo("train", model, "--quiet", *sets), env=env, logs=logs,
                                    name=f"{home.name}_{model}_s{seed}")
     found = re.search(r"^run (\S+): (.+)$", done.stdout, re.MULTILINE)
@@ -129,6 +150,8 @@ def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
             f.get("train_samples_per_second", 0.0) for f in fits), 1),
         "seconds_per_epoch": round(statistics.mean(f.get("seconds_per_epoch", 0.0)
                                                    for f in fits), 2),
+        "cpu_seconds_per_epoch": round(statistics.mean(f.get("cpu_seconds_per_epoch", 0.0)
+                                                       for f in fits), 2),
         "epochs": sum(f["epochs_run"] for f in fits),
         "run_test_rank_ic": metrics["test"]["rank_ic_mean"],
     }
@@ -255,6 +278,13 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
             out[f"{market}_seed_spread"] = None if math.isnan(noise) else round(noise, 4)
             out[f"{market}_gat_beats_biagru_beyond_spread"] = (
                 None if math.isnan(noise) else margin > noise)
+    # the zoo against what a researcher would run instead, on the market with neighbours
+    gat = per("neighbour", "biagru_gat")
+    for peer in PEERS:
+        others = per("neighbour", peer)
+        if gat and others:
+            out[f"biagru_gat_minus_{peer}"] = round(statistics.mean(gat)
+                                                    - statistics.mean(others), 4)
     style = {r["model"]: r["style"].get("fundamental_abs_corr") for r in results["runs"]
              if r["market"] == "neighbour" and r["style"]}
     if style.get("fund_gru_mlp") is not None and style.get("biagru") is not None:
@@ -265,6 +295,29 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
     if day:
         out["full_market_day_under_8gib"] = day["peak_rss_mib"] < 8 * 1024
     return out
+
+
+# --------------------------------------------------------------------------- the table
+TABLE_COLUMNS = [("market", "left"), ("model", "left"), "seed", "Rank IC", "oracle", "share",
+                 "fund. |corr|", "samples/s", "wall s/epoch", "CPU s/epoch", "CPU s",
+                 "peak MiB"]
+
+
+def table_rows(runs: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """One row of the printed table per run, in the order of `TABLE_COLUMNS`: quality beside
+    the oracle, then speed: wall and CPU seconds per epoch from the fits' records (a tree
+    model's epoch is its one fit), the whole training process's CPU seconds, peak memory."""
+    rows = []
+    for r in runs:
+        oracle = r["oracle_weekly_rank_ic"]
+        share = r["weekly_rank_ic"] / oracle if _finite(oracle) and oracle else math.nan
+        rows.append((r["market"], r["model"], str(r["seed"]), f"{r['weekly_rank_ic']:+.4f}",
+                     f"{oracle:+.4f}", f"{share:.0%}",
+                     f"{r['style'].get('fundamental_abs_corr', math.nan):.3f}",
+                     f"{r['train_samples_per_second']:,.0f}", f"{r['seconds_per_epoch']:.1f}",
+                     f"{r.get('cpu_seconds_per_epoch', math.nan):.1f}",
+                     f"{r['cpu_seconds']:,.0f}", f"{r['peak_rss_mib']:,}"))
+    return rows
 
 
 # --------------------------------------------------------------------------- run
@@ -320,7 +373,8 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
             trained[futures[future]] = done = future.result()
             console.print(f"  trained {market} {model} s{seed}: "
                           f"{done['train_samples_per_second']:,.0f} samples/s, "
-                          f"{done['seconds_per_epoch']:.1f} s/epoch, "
+                          f"{done['seconds_per_epoch']:.1f} s/epoch "
+                          f"({done['cpu_seconds_per_epoch']:.1f} CPU s), "
                           f"peak {done['peak_rss_mib']:,} MiB")
     # evaluated once every training child is gone: evaluation writes to the warehouses
     for market, model, seed in plan:
@@ -334,19 +388,9 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
         results["full_market_day"] = full_market_day(logs)
     results["verdicts"] = verdicts(results)
 
-    rows = []
-    for r in results["runs"]:
-        share = r["weekly_rank_ic"] / r["oracle_weekly_rank_ic"] if r[
-            "oracle_weekly_rank_ic"] else math.nan
-        rows.append((r["market"], r["model"], str(r["seed"]), f"{r['weekly_rank_ic']:+.4f}",
-                     f"{r['oracle_weekly_rank_ic']:+.4f}", f"{share:.0%}",
-                     f"{r['style'].get('fundamental_abs_corr', math.nan):.3f}",
-                     f"{r['train_samples_per_second']:,.0f}", f"{r['seconds_per_epoch']:.1f}",
-                     f"{r['cpu_seconds']:,.0f}", f"{r['peak_rss_mib']:,}"))
     harness.print_table(
         "zoo bench zoo: out-of-sample weekly Rank IC (5-day, T+1 VWAP) and speed",
-        [("market", "left"), ("model", "left"), "seed", "Rank IC", "oracle", "share",
-         "fund. |corr|", "samples/s", "s/epoch", "CPU s", "peak MiB"], rows, console)
+        TABLE_COLUMNS, table_rows(results["runs"]), console)
     if "full_market_day" in results:
         day = results["full_market_day"]
         console.print(f"full-market day through biagru_gat: {day['nodes']:,} nodes, "

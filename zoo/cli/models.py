@@ -26,7 +26,8 @@ def list_cmd(pattern: str) -> None:
         c = model_contract(name)
         inputs = [key for key in c.inputs if not key.endswith("_mask")]  # masks go with them
         table.add_row(name, "\n".join(inputs), c.label, f"{c.sequence_days}d {c.quarters}q",
-                      "yes" if c.two_stage else "", "\n".join(c.feature_services))
+                      "yes" if c.two_stage else "trees only" if c.tree_only else "",
+                      "\n".join(c.feature_services))
     Console().print(table)
 
 
@@ -97,7 +98,8 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
         except (FileNotFoundError, ValueError) as err:
             raise click.ClickException(f"{err}\n(or train on synthetic cross-sections with "
                                        "--fake)") from err
-        click.echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s")
+        click.echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s"
+                   + (f" (from the cache {data.cache_path})" if data.from_cache else ""))
 
     if not resume_id:
         run_dir = new_run_dir(config.model)

@@ -14,19 +14,30 @@ panels indexed by (stock, day), built once:
 - the fundamental-similarity graph of a day (zoo/datasets/graph.py), rebuilt only when some stock's
   fundamental vector changed.
 No value dated after a day reaches that day's batch except the label, which is what it is.
+
+The panels depend on the label, the span and the exports only (every model's dataset retrieves
+the same services), so they are cached under $ZOO_HOME/cache/day_batches/<key>/
+(zoo.datasets.cache): a second `zoo train` on the same span, of the same model or another,
+reads them back instead of calling Feast. The key holds the label, the span (its end clamped
+to the last exported day, so "until today" is the same span all day), the size and mtime of
+every export Feast reads, the Feast declarations and this file's code: re-exported features,
+a changed feature view or a changed builder make a new entry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.paths import offline_dir
+from zoo.datasets import cache
+from zoo.paths import cache_dir, feature_repo_path, offline_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,6 +104,8 @@ class FeastDayBatches:
     later_days: list[dt.date] = field(default_factory=list)  # trading days after the calendar
     # days with a universe stock, labelled or not: `dates` plus the latest days, to score
     score_dates: list[dt.date] = field(default_factory=list)
+    cache_path: Path | None = None  # its cache entry (None: not cached)
+    from_cache: bool = False  # read from `cache_path` rather than retrieved through Feast
     _day_index: dict[dt.date, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -202,12 +215,93 @@ def _later_trading_days(end: dt.date, days: int = 60) -> list[dt.date]:
 
 def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
                       progress: bool = True, graph_k: int = 10,
-                      graph_max_distance: float | None = None) -> FeastDayBatches:
-    """The dataset of `contract` for trade dates in [start, end], retrieved through Feast."""
+                      graph_max_distance: float | None = None,
+                      use_cache: bool = True) -> FeastDayBatches:
+    """The dataset of `contract` for trade dates in [start, end], retrieved through Feast, or
+    read from the cache of an earlier build from the same exports (`use_cache`; see the
+    module's docstring). The graph, when the contract needs one, is built on top either way.
+    """
+    data = None
+    folder = None
+    if use_cache:
+        key = _cache_key(contract.label, start, end)
+        folder = cache_dir() / "day_batches" / key if key else None
+        data = _read_cache(folder) if folder is not None else None
+    if data is None:
+        data = _retrieve(contract.label, start, end)
+        if folder is not None:
+            _write_cache(folder, data)
+    data.sequence_days = contract.sequence_days
+    if contract.needs_graph:
+        from zoo.datasets.graph import FundamentalGraph
+
+        data.graph = FundamentalGraph(data, k=graph_k, max_distance=graph_max_distance)
+    return data
+
+
+# The panels as cached: arrays, and the plain values that rebuild the rest.
+_CACHED_ARRAYS = ("present", "prices", "universe", "label", "buyable", "style", "fund_index",
+                  "fund_vectors", "fund_quarter", "industry")
+_CACHED_DATES = ("dates", "calendar", "later_days", "score_dates")
+
+
+def _cache_key(label: str, start: dt.date, end: dt.date) -> str | None:
+    """The cache entry's name for these panels, or None when nothing is exported (the build
+    then fails with the reason)."""
+    import duckdb
+
+    universe = offline_dir() / "stock_universe_daily.parquet"
+    if not universe.is_file():
+        return None
+    last = duckdb.sql(f"SELECT MAX(trade_date) FROM read_parquet('{universe}') "
+                      f"WHERE trade_date <= DATE '{end}'").fetchone()[0]
+    exports = [p for p in offline_dir().glob("*.parquet") if not p.name.startswith("score_")]
+    repo = sorted(p for p in feature_repo_path().iterdir()
+                  if p.suffix in (".py", ".yaml") and p.is_file())
+    declarations = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in repo))
+    return cache.entry_key({
+        "label": label, "start": start.isoformat(),
+        "end": (last or end).isoformat(),
+        "exports": cache.file_fingerprint(exports),
+        "feature_repo": declarations.hexdigest(),
+        "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+    })
+
+
+def _write_cache(folder: Path, data: FeastDayBatches) -> None:
+    meta: dict[str, Any] = {name: [d.isoformat() for d in getattr(data, name)]
+                            for name in _CACHED_DATES}
+    meta.update(stock_ids=list(data.stock_ids), horizon=data.horizon, offset=data.offset)
+    cache.write_entry(folder, {name: getattr(data, name) for name in _CACHED_ARRAYS}, meta)
+    data.cache_path = folder if folder.is_dir() else None
+
+
+def _read_cache(folder: Path) -> FeastDayBatches | None:
+    entry = cache.read_entry(folder)
+    if entry is None:
+        return None
+    arrays, meta = entry
+    try:
+        values: dict[str, Any] = {name: [dt.date.fromisoformat(d) for d in meta[name]]
+                                  for name in _CACHED_DATES}
+        data = FeastDayBatches(**values, **{name: arrays[name] for name in _CACHED_ARRAYS},
+                               stock_ids=list(meta["stock_ids"]), horizon=int(meta["horizon"]),
+                               offset=int(meta["offset"]), cache_path=folder, from_cache=True)
+        shape = (len(data.stock_ids), len(data.calendar))
+        if data.prices.shape[:2] != shape or data.universe.shape != shape:
+            raise ValueError(f"panels of shape {data.prices.shape[:2]}, not {shape}")
+    except (KeyError, TypeError, ValueError) as err:
+        log.warning("cache entry %s does not hold day batches (%s): rebuilding", folder, err)
+        return None
+    log.info("day batches read from the cache entry %s", folder)
+    return data
+
+
+def _retrieve(label_name: str, start: dt.date, end: dt.date) -> FeastDayBatches:
+    """The panels for trade dates in [start, end], retrieved through Feast."""
     import pandas as pd
 
     from zoo.serving.feature_store import get_historical, store
-
     entities = _entities(start, end)
     if entities.empty:
         raise ValueError(f"no universe stocks between {start} and {end} in the exports")
@@ -235,7 +329,7 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     industry = _industry_ids(style_table.column("industry_l1_code"), rows, cols, (S, D))
     labels = get_historical("labels_v1", request, fs)
     label = np.full((S, D), np.nan, dtype=np.float32)
-    label[rows, cols] = labels.column(contract.label).to_numpy(zero_copy_only=False)
+    label[rows, cols] = labels.column(label_name).to_numpy(zero_copy_only=False)
     buyable = np.zeros((S, D), dtype=bool)
     buyable[rows, cols] = labels.column("is_buyable_t1").fill_null(False).to_numpy(
         zero_copy_only=False)
@@ -245,7 +339,7 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
     present[rows, cols] = True
     fund_index, fund_vectors, fund_quarter = _fundamentals(request, rows, cols, (S, D), fs)
 
-    h, offset = _label_horizon(contract.label)
+    h, offset = _label_horizon(label_name)
     score_dates = [d for d in calendar if start <= d <= end and universe[:, d_index[d]].any()]
     dates = [d for d in score_dates
              if np.isfinite(label[universe[:, d_index[d]], d_index[d]]).any()]
@@ -253,13 +347,9 @@ def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
         dates=dates, stock_ids=stock_ids, calendar=calendar, present=present, prices=prices,
         universe=universe, label=label, buyable=buyable, style=style, fund_index=fund_index,
         fund_vectors=fund_vectors, fund_quarter=fund_quarter, industry=industry,
-        sequence_days=contract.sequence_days, horizon=h, offset=offset,
-        later_days=_later_trading_days(end), score_dates=score_dates,
+        horizon=h, offset=offset, later_days=_later_trading_days(end),
+        score_dates=score_dates,
     )
-    if contract.needs_graph:
-        from zoo.datasets.graph import FundamentalGraph
-
-        data.graph = FundamentalGraph(data, k=graph_k, max_distance=graph_max_distance)
     return data
 
 

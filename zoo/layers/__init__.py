@@ -1,6 +1,6 @@
 """Building blocks of the zoo's models, written like PyTorch Geometric layers."""
 
-from zoo.layers.attention import AttentionPooling
+from zoo.layers.attention import AttentionPooling, DayAttention
 from zoo.layers.graph import GATResidual
 from zoo.layers.gru import BiAGRUEncoder, FundamentalGRUEncoder
 from zoo.layers.mlp import MLP
@@ -10,6 +10,7 @@ from zoo.layers.orthogonal import OrthogonalFactorHead
 __all__ = [
     "MLP",
     "AttentionPooling",
+    "DayAttention",
     "BiAGRUEncoder",
     "FundamentalGRUEncoder",
     "GATResidual",

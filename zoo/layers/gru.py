@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from zoo.layers.attention import AttentionPooling
-from zoo.layers.norm import CrossSectionalRank, MaskedBatchNorm, group_demeaned
+from zoo.layers.norm import InputNorm, group_demeaned, make_input_norm, normalise_window
 
-InputNorm = Literal["batch", "layer", "rank", "none"]
+__all__ = ["BiAGRUEncoder", "FundamentalGRUEncoder", "InputNorm"]
 
 NO_INDUSTRIES = (
     "industry_neutral is on, but no stock of the batch has a known industry: the warehouse has "
@@ -62,17 +61,7 @@ class BiAGRUEncoder(nn.Module):
         self.input_norm = input_norm
         self.industry_neutral = industry_neutral
         self._warned_no_industries = False
-        if input_norm == "batch":
-            self.norm: nn.Module | None = MaskedBatchNorm(in_channels)
-        elif input_norm == "layer":
-            self.norm = nn.LayerNorm(in_channels)
-        elif input_norm == "rank":
-            self.norm = CrossSectionalRank(in_channels)
-        elif input_norm == "none":
-            self.norm = None
-        else:
-            raise ValueError("input_norm must be 'batch', 'layer', 'rank' or 'none', "
-                             f"not {input_norm!r}")
+        self.norm = make_input_norm(input_norm, in_channels)
         gru_in = 2 * in_channels if industry_neutral else in_channels
         self.gru = nn.GRU(gru_in, hidden_channels, num_layers=num_layers, batch_first=True,
                           bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
@@ -87,13 +76,7 @@ class BiAGRUEncoder(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None = None,
                 group: Tensor | None = None) -> Tensor:
-        if mask is not None:
-            # Zero (not just ignore) masked windows: they may hold NaN, and NaN * 0 is NaN.
-            x = torch.where(mask[:, None, None], x, x.new_zeros(()))
-        if isinstance(self.norm, MaskedBatchNorm | CrossSectionalRank):
-            x = self.norm(x, mask)
-        elif self.norm is not None:
-            x = self.norm(x)
+        x = normalise_window(self.norm, x, mask)
         if self.industry_neutral:
             # Without industries the demeaning silently does nothing: say so, once.
             if (group is not None and not self._warned_no_industries

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
+
+InputNorm = Literal["batch", "layer", "rank", "none"]
 
 
 class MaskedBatchNorm(nn.Module):
@@ -179,3 +183,32 @@ def group_demeaned(x: Tensor, group: Tensor | None, mask: Tensor | None = None) 
     mean = sums / counts.clamp(min=1)[:, None]
     out = torch.where(valid[:, None], flat - mean[ids], flat)
     return out.reshape(x.shape)
+
+
+def make_input_norm(input_norm: InputNorm, channels: int) -> nn.Module | None:
+    """The normalisation a window encoder applies to its [N, T, F] input: "batch"
+    (`MaskedBatchNorm`), "layer" (`nn.LayerNorm` over the F features), "rank"
+    (`CrossSectionalRank`) or "none" (None)."""
+    if input_norm == "batch":
+        return MaskedBatchNorm(channels)
+    if input_norm == "layer":
+        return nn.LayerNorm(channels)
+    if input_norm == "rank":
+        return CrossSectionalRank(channels)
+    if input_norm == "none":
+        return None
+    raise ValueError("input_norm must be 'batch', 'layer', 'rank' or 'none', "
+                     f"not {input_norm!r}")
+
+
+def normalise_window(norm: nn.Module | None, x: Tensor, mask: Tensor | None) -> Tensor:
+    """`x` [N, T, F] with the rows outside `mask` [N] zeroed, then through `norm` (from
+    `make_input_norm`; the masked-aware ones take the mask). Zeroed, not only ignored: a
+    masked window may hold NaN, and NaN * 0 is NaN."""
+    if mask is not None:
+        x = torch.where(mask[:, None, None], x, x.new_zeros(()))
+    if isinstance(norm, MaskedBatchNorm | CrossSectionalRank):
+        return norm(x, mask)
+    if norm is not None:
+        return norm(x)
+    return x

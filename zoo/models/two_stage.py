@@ -1,5 +1,6 @@
-"""The second stage of `biagru_xgb`: XGBoost on the 32 deep factors plus fundamental and style
-factors ("二次加权" in the report), giving the final score."""
+"""Gradient-boosted trees for the zoo: the second stage of `biagru_xgb` (XGBoost on the 32 deep
+factors plus fundamental and style factors, "二次加权" in the report, giving the final score) and
+the whole of `xgb_window`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.atomic import replace_file
+
 
 @dataclass(frozen=True, kw_only=True)
 class XGBoostConfig:
@@ -17,6 +20,7 @@ class XGBoostConfig:
 
     `n_estimators` is the most boosting rounds; with a validation set, training stops after
     `early_stopping_rounds` rounds without improvement and prediction uses the best round.
+    `device` is XGBoost's ("cpu" or "cuda"); the trainers set "cuda" when they train there.
     """
 
     n_estimators: int = 500
@@ -29,6 +33,7 @@ class XGBoostConfig:
     early_stopping_rounds: int = 50
     n_jobs: int = 1
     seed: int = 0
+    device: str = "cpu"
 
 
 class XGBoostStage:
@@ -51,6 +56,7 @@ class XGBoostStage:
         self.config = dataclasses.replace(config or XGBoostConfig(), **overrides)
         self.booster: Any = None
         self.best_iteration: int | None = None
+        self.train_mse: float | None = None  # at the best round, after `fit`
 
     def _params(self) -> dict[str, Any]:
         c = self.config
@@ -65,6 +71,7 @@ class XGBoostStage:
             "lambda": c.reg_lambda,
             "nthread": c.n_jobs,
             "seed": c.seed,
+            "device": c.device,
             "eval_metric": "rmse",
         }
 
@@ -94,10 +101,13 @@ class XGBoostStage:
         if valid is not None:
             evals.append((self._matrix(*valid), "valid"))
             stopping = self.config.early_stopping_rounds
+        history: dict[str, Any] = {}
         self.booster = xgb.train(self._params(), train, num_boost_round=self.config.n_estimators,
-                                 evals=evals, early_stopping_rounds=stopping, verbose_eval=False)
+                                 evals=evals, early_stopping_rounds=stopping, verbose_eval=False,
+                                 evals_result=history)
         self.best_iteration = (self.booster.best_iteration if valid is not None
                                else self.config.n_estimators - 1)
+        self.train_mse = float(history["train"]["rmse"][self.best_iteration]) ** 2
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -109,11 +119,14 @@ class XGBoostStage:
             np.float64)
 
     def save(self, path: str | Path) -> None:
-        """Write the booster as XGBoost JSON (the config goes in the caller's checkpoint)."""
+        """Write the booster as XGBoost JSON, atomically (the config goes in the caller's
+        checkpoint)."""
         if self.booster is None:
             raise RuntimeError("XGBoostStage.save before fit")
         self.booster.set_attr(best_iteration=str(self.best_iteration))
-        self.booster.save_model(str(path))
+        # XGBoost picks the format by the suffix: the temporary name keeps ".json"
+        with replace_file(path, suffix=".tmp.json") as partial:
+            self.booster.save_model(str(partial))
 
     @classmethod
     def load(cls, path: str | Path, config: XGBoostConfig | None = None) -> XGBoostStage:

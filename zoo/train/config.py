@@ -45,6 +45,10 @@ class TrainConfig:
         patience: stop after this many epochs without a better validation Rank IC; the
             weights of the best epoch are kept.
         days_per_epoch: training days drawn (without replacement) per epoch; None = all.
+        valid_days_per_epoch: validation days each epoch is scored on, the same days every
+            epoch (drawn with the seed, spread over the validation years); None = the share
+            of the training days that `days_per_epoch` draws (at least 20 days), all when it
+            is None (`zoo.train.loop.validation_days`).
         seeds: one model per seed; their scores are averaged (the ensemble).
 
     Device:
@@ -73,6 +77,7 @@ class TrainConfig:
     max_epochs: int = 30
     patience: int = 5
     days_per_epoch: int | None = None
+    valid_days_per_epoch: int | None = None
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     amp: bool = True
@@ -102,8 +107,9 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.days_per_epoch is not None and self.days_per_epoch < 1:
-            raise ValueError("days_per_epoch must be at least 1 (or None for all days)")
+        for name in ("days_per_epoch", "valid_days_per_epoch"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 (or None, the default)")
         if self.lr <= 0 or self.weight_decay < 0 or self.grad_clip < 0 or self.horizon_days < 0:
             raise ValueError("lr must be positive; weight_decay, grad_clip, horizon_days >= 0")
         if self.last_test_year is not None and self.last_test_year < self.first_test_year:

@@ -1,14 +1,15 @@
-"""The one training loop of the zoo, for every torch model, and the uniform `Trainer`.
+"""The one training loop of the zoo, for every torch model.
 
 `fit` trains a model on one day's cross-section per step (days shuffled every epoch), scores
 the validation days after each epoch by their mean daily Rank IC, stops after `patience`
-epochs without improvement and restores the best epoch's weights. Checkpoints hold the
-config that produced them, the best weights and everything needed to resume (last weights,
-optimizer, gradient scaler, RNG state), so a resumed run continues exactly where it stopped.
+epochs without improvement and restores the best epoch's weights. When an epoch draws only
+some training days (`days_per_epoch`), it is scored on a like share of the validation days
+(`validation_days`: the same days every epoch, drawn with the seed), so validation costs what
+training does. Checkpoints hold the config that produced them, the best weights and
+everything needed to resume (last weights, optimizer, gradient scaler, RNG state), so a
+resumed run continues exactly where it stopped.
 
-`Trainer` gives torch and two-stage models one interface, `fit(data, train_days, valid_days)`
-then `predict(data, days)`: for a model whose contract is `two_stage` (`biagru_xgb`) the torch
-stage is trained first, then its XGBoost stage on the same days, and scores come from XGBoost.
+The uniform interface over torch, two-stage and tree models is `zoo.train.trainers`.
 """
 
 from __future__ import annotations
@@ -41,17 +42,18 @@ if TYPE_CHECKING:
 __all__ = [
     "EpochStats",
     "FitResult",
-    "Trainer",
-    "TwoStageTrainer",
     "evaluate",
     "fit",
-    "load_checkpoint",
-    "make_trainer",
     "predict",
     "resolve_device",
+    "validation_days",
 ]
 
 CHECKPOINT_FORMAT = 1
+# With `days_per_epoch` set, an epoch is scored on at least this many validation days (a
+# Rank IC averaged over fewer days is too noisy to stop on).
+MIN_VALID_DAYS = 20
+_VALID_STREAM = 2**31 - 1  # the random stream of the validation days; epochs use 0, 1, ...
 
 
 # =========================================================================== device and metrics
@@ -148,7 +150,9 @@ def evaluate(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
 @dataclass(frozen=True)
 class EpochStats:
     """One epoch: mean training loss, validation Rank IC, seconds (training and validation),
-    and the training part alone: labelled stock-days fitted and the seconds it took."""
+    the training part alone (labelled stock-days fitted and the seconds it took), and the
+    CPU seconds of the whole epoch (every thread of the process: on a shared machine wall
+    time is not a speed)."""
 
     epoch: int
     train_loss: float
@@ -156,6 +160,7 @@ class EpochStats:
     seconds: float
     train_samples: int = 0
     train_seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -171,6 +176,7 @@ class FitResult:
     seconds: float
     history: list[EpochStats] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    valid_days_scored: int | None = None  # per epoch (`validation_days`); None: before it
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -198,6 +204,30 @@ def _save(payload: dict[str, Any], path: Path) -> None:
         torch.save(payload, partial)
 
 
+def validation_days(valid_days: Sequence[datetime.date], train_days: int, config: TrainConfig,
+                    seed: int) -> list[datetime.date]:
+    """The validation days every epoch is scored on.
+
+    All of them, unless `config.valid_days_per_epoch` says how many, or (when it is None)
+    `config.days_per_epoch` draws fewer than the `train_days` training days: then the same
+    share of the validation days, at least `MIN_VALID_DAYS`. They are spread evenly over the
+    validation period from an offset drawn with `seed` (no two adjacent days, whose 5-day
+    labels overlap, unless every day is taken), in date order, and the same in every epoch
+    (and on resume), so early stopping compares like with like.
+    """
+    days = list(valid_days)
+    k = config.valid_days_per_epoch
+    if k is None:
+        if config.days_per_epoch is None or config.days_per_epoch >= train_days:
+            return days
+        k = max(MIN_VALID_DAYS, math.ceil(len(days) * config.days_per_epoch / train_days))
+    if k >= len(days):
+        return days
+    offset = np.random.default_rng([seed, _VALID_STREAM]).random()
+    positions = np.floor((offset + np.arange(k)) * len(days) / k).astype(np.int64)
+    return [days[i] for i in positions]
+
+
 def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[datetime.date],
         config: TrainConfig, *, seed: int | None = None,
         train_days: Sequence[datetime.date] | None = None,
@@ -208,8 +238,9 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
 
     Each epoch visits the training days in a shuffled order (`config.days_per_epoch` of them
     when set), one day's cross-section per optimisation step, loss `config.loss` over the
-    stocks with a label and the model's inputs. The model is left holding the best epoch's
-    weights. The same seed, data and config give bit-identical weights on CPU.
+    stocks with a label and the model's inputs, then scores the validation days of
+    `validation_days` (all, or a like share of them). The model is left holding the best
+    epoch's weights. The same seed, data and config give bit-identical weights on CPU.
 
     Args:
         model: a torch model with `forward(batch) -> [N]` (built with `create_model`).
@@ -299,11 +330,12 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
     started = time.perf_counter()
     stopped_early = False
     per_epoch = min(config.days_per_epoch or len(train_days), len(train_days))
+    scored_days = validation_days(valid_days, len(train_days), config, seed)
     for epoch in range(start_epoch, config.max_epochs):
         if bad_epochs >= config.patience:
             stopped_early = True
             break
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), time.process_time()
         # The order depends on (seed, epoch) only, so a resumed run draws the same days.
         order = np.random.default_rng([seed, epoch]).permutation(len(train_days))[:per_epoch]
         model.train()
@@ -329,9 +361,9 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"training loss is {train_loss} in epoch {epoch}: "
                                      "a label or input inside the mask is not finite")
-        valid_ic = evaluate(model, valid_data, valid_days, config, device)
+        valid_ic = evaluate(model, valid_data, scored_days, config, device)
         stats = EpochStats(epoch, train_loss, valid_ic, time.perf_counter() - tic,
-                           int(samples), train_seconds)
+                           int(samples), train_seconds, time.process_time() - cpu)
         history.append(stats)
         if best_state is None or (math.isfinite(valid_ic) and valid_ic > best_ic):
             best_ic = valid_ic if math.isfinite(valid_ic) else -math.inf
@@ -349,6 +381,7 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         best_epoch=best_epoch, best_valid_ic=best_ic, epochs_run=len(history),
         stopped_early=stopped_early, train_days=len(train_days), valid_days=len(valid_days),
         seconds=time.perf_counter() - started, history=history,
+        valid_days_scored=len(scored_days),
     )
     if checkpoint is not None:
         _save(payload(len(history), True, result), checkpoint)
@@ -365,9 +398,11 @@ def _result(values: dict[str, Any], history: list[EpochStats]) -> FitResult:
 def _collect(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
              device: torch.device, config: TrainConfig,
              fn: Callable[[nn.Module, dict[str, Tensor]], Tensor],
-             rows: str = "input") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+             rows: str = "input",
+             target: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`fn(model, batch)` on each day, kept on the rows the model can score (`rows="input"`)
-    or those with a label as well (`rows="labelled"`).
+    or those with a label as well (`rows="labelled"`); the label as the dataset gives it, or
+    as `training_target(..., target)` makes it over the day's labelled rows.
 
     Returns (values [M, ...], label [M], stock_index [M], day_ordinal [M]) as numpy.
     """
@@ -377,10 +412,13 @@ def _collect(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
         with _autocast(device, config):
             out = fn(model, batch)
         keep = _input_mask(model, batch)
+        label = batch["label"]
+        if target is not None:
+            label = training_target(label, keep & batch["label_mask"], target)
         if rows == "labelled":
             keep = keep & batch["label_mask"]
         values.append(out[keep].float())
-        labels.append(batch["label"][keep].float())
+        labels.append(label[keep].float())
         stocks.append(batch["stock_index"][keep])
         ordinals.append(torch.full((int(keep.sum()),), day.toordinal(), dtype=torch.int64))
     if not values:
@@ -416,166 +454,3 @@ def predict(model: nn.Module, data: DayBatches, days: Sequence[datetime.date] | 
     score, _, stocks, ordinals = _collect(model, data, _days(data, days), device, config,
                                           lambda m, batch: m(batch))
     return _frame(data, score, stocks, ordinals)
-
-
-# =========================================================================== uniform trainer
-class Trainer:
-    """One seed of one model: `fit(data, train_days, valid_days)`, then `predict(data, days)`.
-
-    Builds the model from `config.model` and `config.model_overrides` (or, when given,
-    `model_kwargs`: every keyword argument of the factory, as a checkpoint records them) under
-    `torch.manual_seed(seed)`, so the seed decides the initial weights as well as dropout and
-    the day order.
-    """
-
-    def __init__(self, config: TrainConfig, seed: int, device: str | None = None,
-                 model_kwargs: dict[str, Any] | None = None) -> None:
-        import zoo.models  # noqa: F401  (registers the models)
-        from zoo.registry import create_model
-
-        self.config = config
-        self.seed = seed
-        self.device = resolve_device(device or config.device)
-        torch.manual_seed(seed)
-        kwargs = config.model_overrides if model_kwargs is None else model_kwargs
-        self.model = create_model(config.model, **kwargs).to(self.device)
-        self.result: FitResult | None = None
-
-    def fit(self, data: DayBatches, train_days: Sequence[datetime.date],
-            valid_days: Sequence[datetime.date], *, checkpoint: str | Path | None = None,
-            resume: bool = False,
-            on_epoch: Callable[[EpochStats], None] | None = None) -> FitResult:
-        self.result = fit(self.model, data, list(valid_days), self.config, seed=self.seed,
-                          train_days=train_days, checkpoint=checkpoint, resume=resume,
-                          device=self.device, on_epoch=on_epoch)
-        return self.result
-
-    def predict(self, data: DayBatches, days: Sequence[datetime.date]) -> pl.DataFrame:
-        return predict(self.model, data, days, config=self.config, device=self.device)
-
-    @classmethod
-    def load(cls, checkpoint: str | Path, device: str | None = None) -> Trainer:
-        """A trainer holding a checkpoint's best weights (and second stage, if any).
-
-        The model is rebuilt from every keyword argument it was built with (`model_config`),
-        so a later change of a factory default does not change a trained model.
-
-        Raises:
-            ValueError: the weights do not fit the model this version builds from the
-                checkpoint (it predates an option that changes the weights' shapes).
-        """
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        config = TrainConfig.from_dict(state["config"])
-        trainer = make_trainer(config, state["seed"], device, state.get("model_config") or None)
-        try:
-            trainer.model.load_state_dict(state["model"])
-        except RuntimeError as err:
-            reason = str(err).strip().splitlines()[-1].strip()
-            raise ValueError(
-                f"checkpoint {checkpoint}: its weights do not fit {config.model} as built from "
-                f"its options {state.get('model_config')} ({reason}); it predates an option "
-                "of this version that changes the model's shape: retrain it") from None
-        if state.get("result"):
-            trainer.result = _result(state["result"],
-                                     [EpochStats(**row) for row in state["history"]])
-        trainer._load_extra(Path(checkpoint))
-        return trainer
-
-    def _load_extra(self, checkpoint: Path) -> None:
-        pass
-
-
-def _stage_path(checkpoint: Path) -> Path:
-    return checkpoint.with_name(checkpoint.stem + ".xgb.json")
-
-
-class TwoStageTrainer(Trainer):
-    """A torch model followed by its XGBoost stage (`biagru_xgb`).
-
-    The torch stage is trained by `fit` (the one loop); then, on the same training and
-    validation days, the XGBoost stage learns the label from `model.stage_features(batch)`
-    (the K factors, latest-quarter fundamentals and style factors), with early stopping on the
-    validation days. Scores are the XGBoost stage's output.
-    """
-
-    def __init__(self, config: TrainConfig, seed: int, device: str | None = None,
-                 model_kwargs: dict[str, Any] | None = None) -> None:
-        super().__init__(config, seed, device, model_kwargs)
-        for method in ("stage_features", "make_second_stage"):
-            if not callable(getattr(self.model, method, None)):
-                raise TypeError(f"two-stage model {config.model!r} has no {method}()")
-        self.stage: Any = None
-
-    def _new_stage(self) -> Any:
-        stage = self.model.make_second_stage()
-        # Each seed of the ensemble gets its own XGBoost seed too.
-        stage.config = dataclasses.replace(stage.config, seed=stage.config.seed + self.seed)
-        return stage
-
-    def _features(self, data: DayBatches, days: Sequence[datetime.date],
-                  rows: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return _collect(self.model, data, days, self.device, self.config,
-                        lambda m, batch: m.stage_features(batch), rows=rows)
-
-    def fit(self, data: DayBatches, train_days: Sequence[datetime.date],
-            valid_days: Sequence[datetime.date], *, checkpoint: str | Path | None = None,
-            resume: bool = False,
-            on_epoch: Callable[[EpochStats], None] | None = None) -> FitResult:
-        result = super().fit(data, train_days, valid_days, checkpoint=checkpoint,
-                             resume=resume, on_epoch=on_epoch)
-        path = _stage_path(Path(checkpoint)) if checkpoint is not None else None
-        if resume and path is not None and path.exists():
-            self._load_extra(Path(checkpoint))
-        else:
-            x_train, y_train, _, _ = self._features(data, train_days, "labelled")
-            x_valid, y_valid, _, _ = self._features(data, valid_days, "labelled")
-            self.stage = self._new_stage().fit(x_train, y_train, valid=(x_valid, y_valid))
-            if path is not None:
-                self.stage.save(path)
-        x_valid, y_valid, _, ordinals = self._features(data, valid_days, "labelled")
-        result.extra["torch_valid_ic"] = result.best_valid_ic
-        result.extra["stage_valid_ic"] = _grouped_ic(self.stage.predict(x_valid), y_valid,
-                                                     ordinals)
-        result.extra["stage_best_iteration"] = self.stage.best_iteration
-        return result
-
-    def predict(self, data: DayBatches, days: Sequence[datetime.date]) -> pl.DataFrame:
-        if self.stage is None:
-            raise RuntimeError("TwoStageTrainer.predict before fit (or load)")
-        features, _, stocks, ordinals = self._features(data, days, "input")
-        return _frame(data, self.stage.predict(features), stocks, ordinals)
-
-    def _load_extra(self, checkpoint: Path) -> None:
-        path = _stage_path(checkpoint)
-        if path.exists():
-            stage = self._new_stage()
-            self.stage = type(stage).load(path, stage.config)
-
-
-def make_trainer(config: TrainConfig, seed: int, device: str | None = None,
-                 model_kwargs: dict[str, Any] | None = None) -> Trainer:
-    """The trainer for `config.model`: `TwoStageTrainer` when its contract is two-stage.
-    `model_kwargs`: see `Trainer`."""
-    import zoo.models  # noqa: F401  (registers the models)
-    from zoo.registry import model_contract
-
-    cls = TwoStageTrainer if model_contract(config.model).two_stage else Trainer
-    return cls(config, seed, device, model_kwargs)
-
-
-def load_checkpoint(path: str | Path, device: str | None = None) -> Trainer:
-    """The trainer (model with its best weights, second stage if any) saved at `path`."""
-    return Trainer.load(path, device)
-
-
-def _grouped_ic(score: np.ndarray, label: np.ndarray, groups: np.ndarray) -> float:
-    """Mean over groups (days) of the Rank IC of score and label within the group."""
-    ics = []
-    for group in np.unique(groups):
-        rows = groups == group
-        ic = rank_ic_tensor(torch.from_numpy(np.asarray(score[rows], dtype=np.float64)),
-                           torch.from_numpy(np.asarray(label[rows], dtype=np.float64)),
-                           torch.ones(int(rows.sum()), dtype=torch.bool))
-        if torch.isfinite(ic):
-            ics.append(float(ic))
-    return float(np.mean(ics)) if ics else float("nan")

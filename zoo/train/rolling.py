@@ -34,7 +34,6 @@ __all__ = [
     "Split",
     "daily_ic",
     "ensemble",
-    "label_frame",
     "purged_label_end",
     "rolling_splits",
     "run_rolling",
@@ -139,28 +138,6 @@ def purged_label_end(data: DayBatches, horizon_days: int) -> Callable[[Date], Da
 
 
 # =========================================================================== scores and ICs
-def label_frame(data: DayBatches, days: Sequence[Date]) -> pl.DataFrame:
-    """The labelled stocks of `days`: [stock_id, trade_date, label]."""
-    import numpy as np
-    import polars as pl
-
-    ids = np.asarray(data.stock_ids, dtype=object)
-    parts = []
-    for day in days:
-        batch = data.batch(day)
-        mask = batch["label_mask"].numpy()
-        parts.append(pl.DataFrame({
-            "stock_id": pl.Series(ids[batch["stock_index"].numpy()[mask]].tolist(),
-                                  dtype=pl.String),
-            "trade_date": pl.Series([day] * int(mask.sum()), dtype=pl.Date),
-            "label": pl.Series(batch["label"].numpy()[mask].astype(np.float64)),
-        }))
-    if not parts:
-        return pl.DataFrame(schema={"stock_id": pl.String, "trade_date": pl.Date,
-                                    "label": pl.Float64})
-    return pl.concat(parts)
-
-
 def daily_ic(scores: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
     """Rank IC of score and label per day (zoo.metrics): [trade_date, ic], finite days only."""
     import polars as pl
@@ -209,12 +186,15 @@ class RunResult:
 
 
 def _speed(result: Any) -> dict[str, float]:
-    """Seconds per epoch and training samples (labelled stock-days) per second of a fit."""
+    """Wall and CPU seconds per epoch and training samples (labelled stock-days) per second
+    of a fit."""
     history = result.history
     if not history:
         return {}
     train_seconds = sum(row.train_seconds for row in history)
     return {"seconds_per_epoch": round(sum(row.seconds for row in history) / len(history), 3),
+            "cpu_seconds_per_epoch": round(sum(row.cpu_seconds for row in history)
+                                           / len(history), 3),
             "train_samples_per_second": round(sum(row.train_samples for row in history)
                                               / train_seconds, 1) if train_seconds else 0.0}
 
@@ -325,8 +305,9 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     """Train and score `config.model` over rolling splits; write the run folder.
 
     For each split and each seed: fit on the split's training days with early stopping on its
-    validation days, score its test days; the seeds' scores are averaged (`ensemble`); the
-    splits' test scores are concatenated, each test day scored once.
+    validation days; then the split's test days are scored once, by every seed in one pass
+    (`score_block`), and the seeds' scores averaged (`ensemble`); the splits' test scores are
+    concatenated, each test day scored once.
 
     Writes under `run_dir`: `config.json`, `metrics.json` (updated after every split),
     `checkpoints/split<k>_seed<s>.pt` (plus `.xgb.json` for a two-stage model) and
@@ -338,7 +319,8 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     """
     import polars as pl
 
-    from zoo.train.loop import make_trainer, resolve_device
+    from zoo.train.loop import resolve_device
+    from zoo.train.trainers import make_trainer, score_block
 
     run_dir = Path(run_dir)
     run_id = run_dir.name
@@ -368,9 +350,7 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     bars = _Progress(progress, len(splits) * len(config.seeds), config.max_epochs)
     with bars.running():
         for split in splits:
-            labels = label_frame(data, split.test_days)
-            all_labels.append(labels)
-            frames, seeds = [], []
+            trainers, seeds = [], []
             for seed in config.seeds:
                 on_epoch = bars.start_fit(f"split {split.index} ({split.test_years[0]}) "
                                           f"seed {seed}")
@@ -378,30 +358,37 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                 checkpoint = run_dir / "checkpoints" / f"split{split.index}_seed{seed}.pt"
                 result = trainer.fit(data, split.train_days, split.valid_days,
                                      checkpoint=checkpoint, resume=resume, on_epoch=on_epoch)
-                frame = trainer.predict(data, split.test_days)
-                frames.append(frame)
-                test = run_ic_record(daily_ic(frame, labels))
+                trainers.append(trainer)
                 seeds.append({"seed": seed, "best_epoch": result.best_epoch,
                               "epochs_run": result.epochs_run,
                               "stopped_early": result.stopped_early,
                               "valid_ic": result.best_valid_ic,
-                              "test_rank_ic_mean": test["rank_ic_mean"],
+                              "valid_days_scored": result.valid_days_scored,
                               "seconds": round(result.seconds, 3), **_speed(result),
                               **result.extra,
                               "checkpoint": str(checkpoint.relative_to(run_dir))})
                 bars.end_fit(f"best epoch {result.best_epoch}, valid IC "
-                             f"{result.best_valid_ic:+.4f}, test IC {test['rank_ic_mean']:+.4f}")
+                             f"{result.best_valid_ic:+.4f}")
+            # The test block is scored once, after every seed is trained: one pass over its
+            # days, each day's batch built once for all the seeds and the labels.
+            tic = time.perf_counter()
+            frames, labels = score_block(trainers, data, split.test_days)
+            for frame, row in zip(frames, seeds, strict=True):
+                row["test_rank_ic_mean"] = run_ic_record(daily_ic(frame, labels))["rank_ic_mean"]
+            all_labels.append(labels)
             scores = ensemble(frames)
             test = run_ic_record(daily_ic(scores, labels))
             all_scores.append(scores)
             metrics["splits"].append({**split.summary(), "seeds": seeds,
                                       "valid_ic_mean": sum(s["valid_ic"] for s in seeds)
                                       / len(seeds),
-                                      "test": test})
+                                      "test": test,
+                                      "test_seconds": round(time.perf_counter() - tic, 3)})
             _json(run_dir / "metrics.json", metrics)
             bars.print(f"split {split.index} {split.test_years[0]}-{split.test_years[-1]}: "
                        f"test Rank IC {test['rank_ic_mean']:+.4f}, ICIR {test['icir']:.2f} "
-                       f"over {test['days']} days")
+                       f"over {test['days']} days (seeds: "
+                       + ", ".join(f"{row['test_rank_ic_mean']:+.4f}" for row in seeds) + ")")
 
     scores = pl.concat(all_scores).with_columns(pl.lit(run_id).alias("run_id"))
     metrics["test"] = run_ic_record(daily_ic(scores, pl.concat(all_labels)))
