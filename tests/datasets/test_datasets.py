@@ -232,3 +232,19 @@ def test_probe_nets_neighbour_returns_of_their_industry_within_the_universe():
     # day 1: industry 0 = stocks 0, 1 (mean 1); industry 1 = stocks 2, 3 (mean 6.5)
     assert np.allclose(out[:, 1], [1.0, -1.0, -2.5, 2.5, 1.0])
     assert _industry_demeaned(x, None, universe) is x
+
+
+def test_the_exports_are_read_from_a_home_with_an_apostrophe_and_a_space(feast_home, tmp_path,
+                                                                        monkeypatch):
+    """The paths reach DuckDB as bound parameters, not pasted into the SQL text."""
+    import shutil
+
+    from zoo.datasets import day_batches
+
+    home = tmp_path / "it's a home"
+    shutil.copytree(feast_home / "offline", home / "offline")
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    rows = day_batches._entities(dt.date(2020, 1, 1), dt.date(2020, 3, 31))
+    assert len(rows) and rows["trade_date"].max().date() <= dt.date(2020, 3, 31)
+    later = day_batches._later_trading_days(dt.date(2020, 3, 31), days=5)
+    assert len(later) == 5 and min(later) > dt.date(2020, 3, 31)

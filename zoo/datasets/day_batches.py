@@ -195,12 +195,12 @@ def _entities(start: dt.date, end: dt.date) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: run `sqlmesh plan` in transforms/ and "
                                 f"`zoo features apply` first")
-    return duckdb.sql(f"""
+    return duckdb.execute("""
         SELECT stock_id, trade_date, event_timestamp, in_universe
-        FROM read_parquet('{path}')
-        WHERE trade_date BETWEEN DATE '{start - dt.timedelta(days=WARMUP_DAYS)}' AND DATE '{end}'
+        FROM read_parquet($path)
+        WHERE trade_date BETWEEN $start AND $end
         ORDER BY trade_date, stock_id
-    """).df()
+    """, {"path": str(path), "start": start - dt.timedelta(days=WARMUP_DAYS), "end": end}).df()
 
 
 def _later_trading_days(end: dt.date, days: int = 60) -> list[dt.date]:
@@ -208,8 +208,9 @@ def _later_trading_days(end: dt.date, days: int = 60) -> list[dt.date]:
     import duckdb
 
     path = offline_dir() / "stock_universe_daily.parquet"
-    rows = duckdb.sql(f"SELECT DISTINCT trade_date FROM read_parquet('{path}') WHERE trade_date "
-                      f"> DATE '{end}' ORDER BY 1 LIMIT {days}").fetchall()
+    rows = duckdb.execute("SELECT DISTINCT trade_date FROM read_parquet($path) WHERE trade_date "
+                          "> $end ORDER BY 1 LIMIT $days",
+                          {"path": str(path), "end": end, "days": int(days)}).fetchall()
     return [r[0] for r in rows]
 
 
@@ -253,8 +254,9 @@ def _cache_key(label: str, start: dt.date, end: dt.date) -> str | None:
     universe = offline_dir() / "stock_universe_daily.parquet"
     if not universe.is_file():
         return None
-    last = duckdb.sql(f"SELECT MAX(trade_date) FROM read_parquet('{universe}') "
-                      f"WHERE trade_date <= DATE '{end}'").fetchone()[0]
+    last = duckdb.execute("SELECT MAX(trade_date) FROM read_parquet($path) "
+                          "WHERE trade_date <= $end", {"path": str(universe), "end": end}
+                          ).fetchone()[0]
     exports = [p for p in offline_dir().glob("*.parquet") if not p.name.startswith("score_")]
     repo = sorted(p for p in feature_repo_path().iterdir()
                   if p.suffix in (".py", ".yaml") and p.is_file())
