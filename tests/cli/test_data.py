@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from tests.ingest.conftest import make_wind_frames, write_tables
 from tests.ingest.test_baostock import SAMPLE, SUBSET, _profit, _stock_file
 from tests.ingest.test_quarantine import four_bad_rows  # noqa: F401 (a fixture)
+from tests.transforms.test_project import sqlmesh
 from zoo.cli import main
 
 
@@ -52,7 +53,8 @@ def test_load_format_baostock_converts_then_loads(home: Path, baostock_dir: Path
     assert "Ignored files" not in out  # the converter's own report is no table
 
 
-def test_load_format_baostock_loads_a_real_subset(home: Path, tmp_path: Path) -> None:
+def test_a_real_subset_loads_plans_and_applies_with_no_manual_step(home: Path,
+                                                                   tmp_path: Path) -> None:
     if not (SAMPLE / "stock_code").is_dir():
         pytest.skip(f"the baostock sample is not at {SAMPLE}")
     src = tmp_path / "real"
@@ -70,6 +72,19 @@ def test_load_format_baostock_loads_a_real_subset(home: Path, tmp_path: Path) ->
 
     assert rows("AShareDescription") == len(SUBSET) and rows("AShareEODPrices") > 10_000
     assert rows("AShareBalanceSheet") == 0  # baostock has none: created empty
+
+    # the README's next steps, with no manual step between: plan (every audit), apply, summary
+    plan = sqlmesh(home, "plan", "--auto-apply", "--no-prompts")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "failed" not in plan.stdout.lower(), plan.stdout
+    applied = CliRunner().invoke(main, ["features", "apply"])
+    assert applied.exit_code == 0, applied.output
+    built = query(home / "warehouse.duckdb", "SELECT count(momentum_20d), count(ep), count(bp) "
+                  "FROM features.stock_style_daily")[0]
+    assert built[0] > 5_000 and built[1] > 5_000 and built[2] == 0  # no balance sheet: no BP
+    summary = CliRunner().invoke(main, ["data", "summary"])
+    assert summary.exit_code == 0, summary.output
+    assert "needs AShareBalanceSheet, which is empty" in summary.output
 
 
 def test_load_format_baostock_refuses_a_broken_file_before_writing(home: Path,
