@@ -29,8 +29,11 @@ Project decisions where Wind users differ:
 - Statement versions: STATEMENT_TYPE 408001000 holds the latest figures under the original
   ANN_DT (Wind updates it in place after a correction, which is a look-ahead trap);
   408005000 holds the original figures where a correction happened, and 408004000 the
-  corrected figures under the correction's ANN_DT. Point-in-time readers take 408005000 and
-  408004000 where they exist and 408001000 otherwise.
+  corrected figures under the correction's ANN_DT. A 408004000 row with no 408005000 row is
+  a restated comparative (last year's figures restated in this year's annual report), and the
+  408001000 row then keeps the original figures. Point-in-time readers drop 408001000 only
+  where a 408005000 row exists, and serve each version from its own first usable day
+  (transforms/macros/wind.py `pit_versions`).
 """
 
 from __future__ import annotations
