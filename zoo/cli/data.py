@@ -99,17 +99,20 @@ def data_convert(source_format: str, src: Path, out: Path) -> None:
               help="Where the files go (default $ZOO_HOME/synth).")
 @click.option("--no-load", is_flag=True, help="Only write the files, do not load the warehouse.")
 @click.option("--replace", is_flag=True,
-              help="Drop everything in the warehouse first (a different market): raw, truth, "
-                   "and what SQLMesh and `zoo score` built from the old one.")
+              help="Replace another market: the files under --out, and everything in the "
+                   "warehouse (raw, truth, and what SQLMesh and `zoo score` built from it).")
 def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_load,
                replace) -> None:
     """Make the synthetic A-share market and load it into the warehouse.
 
-    Writes every raw table as parquet under --out, the planted truth under --out/truth, and
-    loads both (through the same contracts as a real export) into $ZOO_HOME/warehouse.duckdb.
+    Writes every raw table as parquet under --out, the planted truth under --out/truth and the
+    config in --out/synth_config.json, and loads the tables (through the same contracts as a
+    real export) into $ZOO_HOME/warehouse.duckdb. Without --replace it refuses, before writing
+    anything, when --out holds a market of another config or the warehouse holds other data.
     """
     from zoo.paths import warehouse_path, zoo_home
     from zoo.synth import SynthConfig, generate
+    from zoo.synth.record import OtherMarket, check_same_market
 
     try:
         config = SynthConfig.from_overrides(
@@ -121,13 +124,19 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--set") from err
     out = out or zoo_home() / "synth"
-    result = generate(config, out, progress=True)
-    click.echo(result.summary())
-    if no_load:
-        return
     from zoo.ingest.load import LoadError, load_dir, reset_schemas
 
     warehouse = warehouse_path()
+    try:
+        if not replace:
+            check_same_market(config, out, None if no_load else warehouse)
+        result = generate(config, out, progress=True)
+    # another market (OtherMarket), a folder holding other files (ValueError), a held warehouse
+    except (OtherMarket, ValueError, LoadError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(result.summary())
+    if no_load:
+        return
     try:
         if replace:
             reset_schemas(warehouse)

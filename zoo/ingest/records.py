@@ -69,3 +69,13 @@ def record_rejects(con: duckdb.DuckDBPyConnection, at: datetime, table: str, sou
         con.execute(f"INSERT INTO {REJECTS_TABLE} SELECT * FROM rejected")
     finally:
         con.unregister("rejected")
+
+
+def loaded_sha256s(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The SHA-256 of every file (or retraction) recorded in raw._loads; empty without a log."""
+    present = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+        "AND table_name = '_loads'").fetchone()
+    if not (present and present[0]):
+        return set()
+    return {row[0] for row in con.execute(f"SELECT DISTINCT sha256 FROM {LOADS_TABLE}").fetchall()}
