@@ -1,4 +1,5 @@
-"""`zoo data ...`: load a Wind export, make the synthetic market, summarise the warehouse."""
+"""`zoo data ...`: load a Wind export, make the synthetic market, retract raw rows, summarise
+the warehouse."""
 
 from __future__ import annotations
 
@@ -146,6 +147,40 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
         raise click.ClickException(str(err)) from err
     click.echo(report.summary())
     click.echo(truth.summary())
+
+
+@data.command("retract")
+@click.argument("table")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="A key column of TABLE and its value (repeat for more key columns); dates "
+                   "YYYY-MM-DD or YYYYMMDD.")
+@click.option("--reason", default="", help="Why: kept with the rows in raw._retracted.")
+@click.option("--dry-run", is_flag=True, help="Only show the rows it would remove.")
+@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="DuckDB file (default $ZOO_HOME/warehouse.duckdb).")
+def data_retract(table: str, where: tuple[str, ...], reason: str, dry_run: bool,
+                 warehouse: Path | None) -> None:
+    """Remove raw rows that should not have got in: the rows of TABLE matching every --where
+    (key columns only), kept in raw._retracted with the reason and recorded in raw._loads.
+
+    Prints the rows and the `sqlmesh plan --restate-model ...` command that rebuilds what was
+    built from them (SQLMesh does not notice rows that disappear); until that and `zoo
+    features apply` have run, the exports are stale and are not served.
+    """
+    from zoo.ingest.load import LoadError
+    from zoo.ingest.retract import RetractError, retract
+    from zoo.overrides import split
+    from zoo.paths import warehouse_path
+
+    try:
+        pairs = [split(item) for item in where]
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--where") from err
+    try:
+        done = retract(warehouse or warehouse_path(), table, pairs, reason, dry_run)
+    except (RetractError, LoadError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(done.summary())
 
 
 @data.command("summary")

@@ -87,7 +87,7 @@ def reference(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -
     days.append(_warehouse(con, calendar, "TRADE_DAYS"))
     prices = wind.ASHARE_EOD_PRICES
     latest = [frames[prices.name][DAY].max()] if prices.name in frames else []
-    if _exists(con, prices):
+    if table_exists(con, prices):
         latest += con.execute(f"SELECT max({DAY}) FROM {prices.schema}.{prices.name}").fetchone()
     known = [d for d in latest if d is not None]
     return Reference(pl.concat(listing).unique(CODE, keep="first", maintain_order=True),
@@ -101,7 +101,7 @@ def _corrected(con: duckdb.DuckDBPyConnection, table: wind.Table,
     """(S_INFO_WINDCODE, REPORT_PERIOD) with a 408005000 row in `frame` or the warehouse."""
     before = wind.STATEMENT_BEFORE_RESTATEMENT
     parts = [] if frame is None else [frame.filter(pl.col(KIND) == before).select(CODE, PERIOD)]
-    if _exists(con, table):
+    if table_exists(con, table):
         parts.append(con.execute(
             f"SELECT DISTINCT {CODE}, {PERIOD} FROM {table.schema}.{table.name} "
             f"WHERE {KIND} = ?", [before]).pl())
@@ -110,7 +110,7 @@ def _corrected(con: duckdb.DuckDBPyConnection, table: wind.Table,
     return pl.concat(parts).unique()
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: wind.Table) -> bool:
+def table_exists(con: duckdb.DuckDBPyConnection, table: wind.Table) -> bool:
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE lower(table_schema) = lower(?) "
         "AND lower(table_name) = lower(?)", [table.schema, table.name]).fetchone()
@@ -120,7 +120,7 @@ def _exists(con: duckdb.DuckDBPyConnection, table: wind.Table) -> bool:
 def _warehouse(con: duckdb.DuckDBPyConnection, table: wind.Table, columns: str) -> pl.DataFrame:
     """`columns` of a raw table ('' rows when the table does not exist), all text."""
     names = [c.strip() for c in columns.split(",")]
-    if not _exists(con, table):
+    if not table_exists(con, table):
         return pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     found = con.execute(f"SELECT {columns} FROM {table.schema}.{table.name}").pl()
     return found.select(pl.col(c).cast(pl.String) for c in names)
