@@ -39,7 +39,7 @@ class AuditRows(GenericNotificationTarget):
     """Prints the first failing rows of each failed audit, and the raw rows behind them."""
 
     database: str
-    notify_on: t.FrozenSet[NotificationEvent] = frozenset({NotificationEvent.AUDIT_FAILURE})
+    notify_on: frozenset[NotificationEvent] = frozenset({NotificationEvent.AUDIT_FAILURE})
 
     def notify_audit_failure(self, audit_error: AuditError, *args: t.Any, **kwargs: t.Any) -> None:
         try:
