@@ -46,6 +46,13 @@ COMMANDS = {
         "unknown feature of stock_style_daily"),
     "bench zoo --models": (lambda n: ["bench", "zoo", "--models", n],
                            "unknown model|is not a model name"),
+    "data retract TABLE": (lambda n: ["data", "retract", n, "--where", "S_INFO_WINDCODE=x"],
+                           "is not a raw table"),
+    "data retract --where KEY": (lambda n: ["data", "retract", "AShareST", "--where", f"{n}=x"],
+                                 "is not a column of AShareST"),
+    "data retract --where VALUE": (
+        lambda n: ["data", "retract", "AShareST", "--where", f"S_INFO_WINDCODE={n}"],
+        "nothing to retract"),
 }
 
 

@@ -137,6 +137,13 @@ BROKEN = {
                                    "REMOVE_DT after ENTRY_DT", 1),
     "CUR_SIGN 2": ("AShareIndustriesClassCITICS", set_value("CUR_SIGN", "2"), "CUR_SIGN",
                    "CUR_SIGN in {0, 1}", 1),
+    # row 3 is 600000.SH's closed period (REMOVE_DT 20100101), row 0 an open one (issue 17)
+    "CUR_SIGN current on a closed period": ("AShareIndustriesClassCITICS",
+                                            set_value("CUR_SIGN", "1", (3,)), "CUR_SIGN",
+                                            "CUR_SIGN '1' (current) exactly when REMOVE_DT is "
+                                            "NULL", 1),
+    "CUR_SIGN past on an open period": ("AIndexMembers", set_value("CUR_SIGN", "0", (0, 1)),
+                                        "CUR_SIGN", "exactly when S_CON_OUTDATE is NULL", 2),
     "index high below low": ("AIndexEODPrices", set_value("S_DQ_HIGH", 5000.0), "S_DQ_HIGH",
                              "high >= max(open, close, low)", 1),
     "index out before in": ("AIndexMembers", set_value("S_CON_OUTDATE", "20000101", (3,)),

@@ -10,6 +10,8 @@ import pytest
 
 from tests.ingest.conftest import WriteTables
 from tests.ingest.test_load import data_tables, snapshot
+from zoo.ingest import wind
+from zoo.ingest.crosscheck import FUTURE_RULE
 from zoo.ingest.load import LoadError, load_dir
 
 Frames = dict[str, pl.DataFrame]
@@ -110,3 +112,57 @@ def test_the_baostock_calendar_is_the_union_of_k_data_days(tmp_path: Path,
     convert(src, tmp_path / "out")
     report = load_dir(tmp_path / "out", warehouse)
     assert {t.table: t.rows_inserted for t in report.tables}["AShareEODPrices"] == 5
+
+
+def _with_lone_restatement(frames: Frames, ann_dt: str, table: str = "AShareIncome") -> Frames:
+    """`frames` with a 408004000 row for 000001.SZ's Q3 2019, which has no 408005000 row."""
+    statements = frames[table]
+    original = statements.filter((pl.col("S_INFO_WINDCODE") == "000001.SZ")
+                                 & (pl.col("REPORT_PERIOD") == "20190930"))
+    lone = original.with_columns(STATEMENT_TYPE=pl.lit(wind.STATEMENT_RESTATED),
+                                 ANN_DT=pl.lit(ann_dt), ACTUAL_ANN_DT=pl.lit(None, pl.String))
+    return {**frames, table: pl.concat([statements, lone])}
+
+
+def test_a_lone_restatement_announced_after_the_extract_is_refused(
+        warehouse: Path, tmp_path: Path, wind_frames: Frames, write: WriteTables) -> None:
+    """The extract's prices end on 20200108; a restatement dated ten months later would hide
+    the quarter's reported figures until then (issue 17)."""
+    frames = _with_lone_restatement(wind_frames, "20201030")
+    with pytest.raises(LoadError) as caught:
+        load_dir(write(frames, tmp_path / "future"), warehouse)
+    assert (f"AShareIncome.parquet: AShareIncome: column ANN_DT breaks rule '{FUTURE_RULE}' in "
+            "1 row, e.g. S_INFO_WINDCODE=000001.SZ REPORT_PERIOD=20190930 "
+            "STATEMENT_TYPE=408004000 ANN_DT=20201030 extract_last_day=20200108 (row 7)"
+            ) in str(caught.value)
+    assert "408004000 (no 408005000 for its stock and report period) announced at most 14 " \
+           "days after the extract's last price day" in FUTURE_RULE
+    assert not data_tables(snapshot(warehouse))
+
+
+def test_what_the_future_rule_lets_through(warehouse: Path, tmp_path: Path,
+                                           wind_frames: Frames, write: WriteTables) -> None:
+    """Within 14 days of the last price day (an announcement dated the next trading day after
+    a holiday), a correction with its 408005000 original, and statements loaded before any
+    price (nothing says when that extract was taken) all load."""
+    within = _with_lone_restatement(wind_frames, "20200122")
+    corrected = wind_frames["AShareIncome"].with_columns(
+        ANN_DT=pl.when(pl.col("STATEMENT_TYPE") == wind.STATEMENT_RESTATED)
+        .then(pl.lit("20201030")).otherwise(pl.col("ANN_DT")))
+    within["AShareIncome"] = pl.concat([corrected, within["AShareIncome"].tail(1)])
+    report = load_dir(write(within, tmp_path / "within"), warehouse)
+    assert report.rows_inserted == report.rows_in_files
+
+    alone = tmp_path / "alone.duckdb"
+    statements = _with_lone_restatement(wind_frames, "20251030")
+    first = {n: statements[n] for n in ("AShareDescription", "AShareIncome")}
+    assert load_dir(write(first, tmp_path / "statements"), alone).rows_inserted == 10
+
+
+def test_a_later_statement_extract_is_checked_against_the_warehouse_prices(
+        warehouse: Path, tmp_path: Path, wind_frames: Frames, write: WriteTables) -> None:
+    load_dir(write(wind_frames, tmp_path / "market"), warehouse)
+    later = _with_lone_restatement(wind_frames, "20200301", "AShareCashFlow")
+    with pytest.raises(LoadError, match="ANN_DT=20200301 extract_last_day=20200108 \\(row 7\\)"):
+        load_dir(write({"AShareCashFlow": later["AShareCashFlow"]}, tmp_path / "later"),
+                 warehouse)

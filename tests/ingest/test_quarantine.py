@@ -115,6 +115,32 @@ def test_cross_table_rows_are_set_aside_too(warehouse: Path, tmp_path: Path,
     assert [(n, json.loads(j)["TRADE_DT"]) for n, j in day_off] == [(2, "20200104")]
 
 
+def test_a_flipped_cur_sign_and_a_future_restatement_are_set_aside(
+        warehouse: Path, tmp_path: Path, wind_frames: Frames, write: WriteTables) -> None:
+    """The two row rules issue 17 added: CUR_SIGN '1' on a closed period (a contract rule) and
+    a lone 408004000 announced after the extract (a cross-table rule) are quarantinable."""
+    from tests.ingest.test_crosscheck import _with_lone_restatement
+    from zoo.ingest.crosscheck import FUTURE_RULE
+
+    frames = _with_lone_restatement(wind_frames, "20201030", "AShareBalanceSheet")
+    frames["AIndexMembers"] = wind_frames["AIndexMembers"].with_columns(
+        CUR_SIGN=pl.when(pl.col("S_CON_OUTDATE").is_not_null()).then(pl.lit("1"))
+        .otherwise(pl.col("CUR_SIGN")))
+    report = load_dir(write(frames, tmp_path / "flipped"), warehouse, quarantine=True)
+    rejected = {t.table: t.rejected_by_rule for t in report.tables if t.rows_rejected}
+    assert rejected == {
+        "AIndexMembers": (("CUR_SIGN: CUR_SIGN '1' (current) exactly when S_CON_OUTDATE is "
+                           "NULL (open period), '0' when it is set", 1),),
+        "AShareBalanceSheet": ((f"ANN_DT: {FUTURE_RULE}", 1),),
+    }
+    assert report.rows_inserted == report.rows_in_files - 2
+    rows = query(warehouse, "SELECT table_name, row_json FROM raw._rejects ORDER BY 1")
+    assert [(t, json.loads(j)["S_INFO_WINDCODE"]) for t, j in rows] == [
+        ("raw.AIndexMembers", "000905.SH"), ("raw.AShareBalanceSheet", "000001.SZ")]
+    assert query(warehouse, "SELECT count(*) FROM raw.AShareBalanceSheet WHERE STATEMENT_TYPE "
+                            "= '408004000'") == [(1,)]
+
+
 def test_nothing_set_aside_is_said_and_raw_rejects_exists(warehouse: Path,
                                                           market_files: Path) -> None:
     report = load_dir(market_files, warehouse, quarantine=True)

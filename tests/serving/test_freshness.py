@@ -86,8 +86,9 @@ def test_after_a_later_load_the_exports_wait_for_the_refresh(home):
     """A later load (a new day, a correcting extract) makes the exports of every view and the
     scores older than the raw data until they are made again."""
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute("INSERT INTO raw._loads SELECT now()::TIMESTAMP, table_name, source_file, "
-                    "sha256, rows_in_file, 0, 0, 0 FROM raw._loads LIMIT 1")
+        con.execute("INSERT INTO raw._loads (loaded_at, table_name, source_file, sha256, "
+                    "rows_in_file, rows_inserted, rows_closed) SELECT now()::TIMESTAMP, "
+                    "table_name, source_file, sha256, rows_in_file, 0, 0 FROM raw._loads LIMIT 1")
     _refused(CliRunner().invoke(main, GET), *REFRESH)
     _refused(CliRunner().invoke(main, ["features", "get", "--features",
                                        "score_fake_good:score", "--sample", "2"]),

@@ -158,7 +158,8 @@ def test_coverage_says_what_cannot_be_served_and_why(real_home):
     assert "S_INFO_LISTDATE, which is NULL in" in degraded[
         "features.stock_universe_daily.listed_trading_days"]
     report = coverage_report(real_home / "warehouse.duckdb")
-    assert "features.stock_style_daily.bp: needs AShareBalanceSheet, which is empty" in report
+    assert ("features.stock_style_daily.{bp, profitability}: needs AShareBalanceSheet, which is "
+            "empty") in report
 
 
 def test_a_source_without_parent_profit_or_total_revenue_is_served_their_substitutes(

@@ -1,4 +1,5 @@
-"""`zoo data ...`: load a Wind export, make the synthetic market, summarise the warehouse."""
+"""`zoo data ...`: load a Wind export, make the synthetic market, retract raw rows, summarise
+the warehouse."""
 
 from __future__ import annotations
 
@@ -99,17 +100,20 @@ def data_convert(source_format: str, src: Path, out: Path) -> None:
               help="Where the files go (default $ZOO_HOME/synth).")
 @click.option("--no-load", is_flag=True, help="Only write the files, do not load the warehouse.")
 @click.option("--replace", is_flag=True,
-              help="Drop everything in the warehouse first (a different market): raw, truth, "
-                   "and what SQLMesh and `zoo score` built from the old one.")
+              help="Replace another market: the files under --out, and everything in the "
+                   "warehouse (raw, truth, and what SQLMesh and `zoo score` built from it).")
 def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_load,
                replace) -> None:
     """Make the synthetic A-share market and load it into the warehouse.
 
-    Writes every raw table as parquet under --out, the planted truth under --out/truth, and
-    loads both (through the same contracts as a real export) into $ZOO_HOME/warehouse.duckdb.
+    Writes every raw table as parquet under --out, the planted truth under --out/truth and the
+    config in --out/synth_config.json, and loads the tables (through the same contracts as a
+    real export) into $ZOO_HOME/warehouse.duckdb. Without --replace it refuses, before writing
+    anything, when --out holds a market of another config or the warehouse holds other data.
     """
     from zoo.paths import warehouse_path, zoo_home
     from zoo.synth import SynthConfig, generate
+    from zoo.synth.record import OtherMarket, check_same_market
 
     try:
         config = SynthConfig.from_overrides(
@@ -121,13 +125,19 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--set") from err
     out = out or zoo_home() / "synth"
-    result = generate(config, out, progress=True)
-    click.echo(result.summary())
-    if no_load:
-        return
     from zoo.ingest.load import LoadError, load_dir, reset_schemas
 
     warehouse = warehouse_path()
+    try:
+        if not replace:
+            check_same_market(config, out, None if no_load else warehouse)
+        result = generate(config, out, progress=True)
+    # another market (OtherMarket), a folder holding other files (ValueError), a held warehouse
+    except (OtherMarket, ValueError, LoadError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(result.summary())
+    if no_load:
+        return
     try:
         if replace:
             reset_schemas(warehouse)
@@ -137,6 +147,40 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
         raise click.ClickException(str(err)) from err
     click.echo(report.summary())
     click.echo(truth.summary())
+
+
+@data.command("retract")
+@click.argument("table")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="A key column of TABLE and its value (repeat for more key columns); dates "
+                   "YYYY-MM-DD or YYYYMMDD.")
+@click.option("--reason", default="", help="Why: kept with the rows in raw._retracted.")
+@click.option("--dry-run", is_flag=True, help="Only show the rows it would remove.")
+@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="DuckDB file (default $ZOO_HOME/warehouse.duckdb).")
+def data_retract(table: str, where: tuple[str, ...], reason: str, dry_run: bool,
+                 warehouse: Path | None) -> None:
+    """Remove raw rows that should not have got in: the rows of TABLE matching every --where
+    (key columns only), kept in raw._retracted with the reason and recorded in raw._loads.
+
+    Prints the rows and the `sqlmesh plan --restate-model ...` command that rebuilds what was
+    built from them (SQLMesh does not notice rows that disappear); until that and `zoo
+    features apply` have run, the exports are stale and are not served.
+    """
+    from zoo.ingest.load import LoadError
+    from zoo.ingest.retract import RetractError, retract
+    from zoo.overrides import split
+    from zoo.paths import warehouse_path
+
+    try:
+        pairs = [split(item) for item in where]
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--where") from err
+    try:
+        done = retract(warehouse or warehouse_path(), table, pairs, reason, dry_run)
+    except (RetractError, LoadError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(done.summary())
 
 
 @data.command("summary")

@@ -281,6 +281,17 @@ def _index_weight_rules() -> list[Rule]:
     ]
 
 
+def current_sign(end: str) -> Rule:
+    """CUR_SIGN agrees with the period's end: '1' (current) while `end` is NULL, '0' (past) once
+    it is set. Wind fills both in place when a period ends (wind.Column.closes); a row with one
+    and not the other says the period is open and closed at once (a CUR_SIGN flipped on a
+    closed period). A CUR_SIGN outside {0, 1} is the rule before this one's to report."""
+    sign = pl.col("CUR_SIGN")
+    ok = ~sign.is_in(("0", "1")) | ((sign == "1") == pl.col(end).is_null())
+    return _rule("CUR_SIGN", f"CUR_SIGN '1' (current) exactly when {end} is NULL "
+                 "(open period), '0' when it is set", ok, end)
+
+
 def _table_rules() -> dict[str, list[Rule]]:
     return {
         "AShareDescription": _description_rules(),
@@ -295,6 +306,7 @@ def _table_rules() -> dict[str, list[Rule]]:
             matches("CITICS_IND_CODE", r"^b1", "CITIC code starting with 'b1'"),
             after("REMOVE_DT", "ENTRY_DT"),
             one_of("CUR_SIGN", ("0", "1")),
+            current_sign("REMOVE_DT"),
         ],
         "AShareIndustriesCode": [one_of("USED", (0, 1))],
         "AIndexEODPrices": [
@@ -302,7 +314,8 @@ def _table_rules() -> dict[str, list[Rule]]:
             *ohlc(),
             *non_negative("S_DQ_VOLUME", "S_DQ_AMOUNT"),
         ],
-        "AIndexMembers": [after("S_CON_OUTDATE", "S_CON_INDATE"), one_of("CUR_SIGN", ("0", "1"))],
+        "AIndexMembers": [after("S_CON_OUTDATE", "S_CON_INDATE"), one_of("CUR_SIGN", ("0", "1")),
+                          current_sign("S_CON_OUTDATE")],
         "AIndexFreeWeight": _index_weight_rules(),
     }
 

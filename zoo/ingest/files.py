@@ -3,7 +3,8 @@
 `scan_folder` sorts the files of a folder (not its subfolders or hidden files):
 - `<Table>.csv` / `<Table>.parquet` (names matched up to case) for a declared table, or for a
   Wind table that loads into one (`wind.TABLE_ALIASES`, e.g. AIndexCSI500Weight), is loaded;
-- the converter's `convert_report.json` is passed over;
+- the converter's `convert_report.json` and the synthetic market's `synth_config.json` are
+  passed over;
 - any other file is ignored and reported: a Wind table alphazoo does not read
   (`wind_names.OTHER_WIND_TABLES`, e.g. AShareProfitNotice.csv), or any other name;
 - except a near miss: a name within a typo of a table the project reads (AShareEODPrice.csv,
@@ -29,6 +30,9 @@ from zoo.ingest.wind_names import OTHER_WIND_TABLES
 DATA_SUFFIXES = (".csv", ".parquet")
 # What `zoo data convert` writes beside the tables it converted: passed over, not reported.
 CONVERT_REPORT = "convert_report.json"
+# What `zoo data synth` writes beside the market it made: the config that made it.
+SYNTH_CONFIG = "synth_config.json"
+PASSED_OVER = frozenset({CONVERT_REPORT, SYNTH_CONFIG})
 CSV_NULLS = ["", "NULL"]
 # Name similarity (difflib ratio, case and separators ignored) from which a name is taken for
 # a typo of a table the project reads, and from which an ignored file gets a hint.
@@ -91,7 +95,7 @@ def scan_folder(src: Path, tables: Sequence[wind.Table],
     found: dict[wind.Table, list[TableFile]] = {}
     others: list[Path] = []
     for path in sorted(src.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or path.name == CONVERT_REPORT:
+        if not path.is_file() or path.name.startswith(".") or path.name in PASSED_OVER:
             continue
         name = by_name.get(path.stem.lower())
         if name is not None and path.suffix.lower() in DATA_SUFFIXES:

@@ -1,11 +1,16 @@
 """What the warehouse keeps about each load, in the load's own transaction:
 
 - `raw._loads`: one row per file loaded: when (UTC), which table, the file and its sha256, rows
-  in the file, inserted, whose period was closed, and set aside;
+  in the file, inserted, whose period was closed, and set aside; and one row per retraction
+  (`zoo data retract`, zoo.ingest.retract): no file, nothing inserted, the rows retracted;
 - `raw._rejects`: one row per row set aside by `--quarantine`: when (the load's time, as in
   raw._loads), which table and file, the row's 1-based number in the file, the most important
   rule it breaks and that rule's column, the other rules it breaks, and the row's values as
-  JSON text (as read from the file for a contract rule, as validated for a cross-table rule).
+  JSON text (as read from the file for a contract rule, as validated for a cross-table rule);
+- `raw._retracted`: one row per row `zoo data retract` removed: when (as in raw._loads), which
+  table, the filter and the reason given, and the row's values as JSON text.
+Every change to raw data appends to raw._loads, so its latest `loaded_at` says when the raw
+data last changed (zoo.serving.freshness judges the exports by it).
 """
 
 from __future__ import annotations
@@ -17,30 +22,66 @@ import polars as pl
 
 LOADS_TABLE = "raw._loads"
 REJECTS_TABLE = "raw._rejects"
+RETRACTED_TABLE = "raw._retracted"
 
 
-def record_loads(con: duckdb.DuckDBPyConnection, at: datetime,
-                 rows: list[tuple[str, str, str, int, int, int, int]]) -> None:
-    """Append (table, source file, sha256, rows in file, inserted, closed, rejected) rows."""
+def _create_loads(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (\n"
         "  loaded_at TIMESTAMP NOT NULL,  -- UTC\n"
         "  table_name VARCHAR NOT NULL,   -- schema.table\n"
-        "  source_file VARCHAR NOT NULL,\n"
-        "  sha256 VARCHAR NOT NULL,\n"
+        "  source_file VARCHAR NOT NULL,  -- for a retraction: the command, filter and reason\n"
+        "  sha256 VARCHAR NOT NULL,       -- of the file; of the retracted rows' JSON\n"
         "  rows_in_file BIGINT NOT NULL,\n"
         "  rows_inserted BIGINT NOT NULL,\n"
         "  rows_closed BIGINT NOT NULL,   -- existing rows whose period was closed\n"
-        "  rows_rejected BIGINT NOT NULL DEFAULT 0  -- rows set aside (--quarantine)\n)"
+        "  rows_rejected BIGINT NOT NULL DEFAULT 0,  -- rows set aside (--quarantine)\n"
+        "  rows_retracted BIGINT NOT NULL DEFAULT 0  -- rows removed (zoo data retract)\n)"
     )
-    # rows_rejected came after the first warehouses: an older raw._loads gains it (0 before).
-    con.execute(f"ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS "
-                "rows_rejected BIGINT DEFAULT 0")
+    # These columns came after the first warehouses: an older raw._loads gains them (0 before).
+    for column in ("rows_rejected", "rows_retracted"):
+        con.execute(f"ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS {column} BIGINT "
+                    "DEFAULT 0")
+
+
+def record_loads(con: duckdb.DuckDBPyConnection, at: datetime,
+                 rows: list[tuple[str, str, str, int, int, int, int]]) -> None:
+    """Append (table, source file, sha256, rows in file, inserted, closed, rejected) rows."""
+    _create_loads(con)
     con.executemany(
         f"INSERT INTO {LOADS_TABLE} (loaded_at, table_name, source_file, sha256, rows_in_file, "
         "rows_inserted, rows_closed, rows_rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(at, *row) for row in rows])
+
+
+def record_retraction(con: duckdb.DuckDBPyConnection, at: datetime, table: str, command: str,
+                      reason: str, rows: pl.DataFrame) -> str:
+    """Keep the `rows` removed from `table` (schema.table) in raw._retracted and append their
+    retraction to raw._loads (source_file: `command` and the reason; sha256 of the rows' JSON
+    lines, which it returns)."""
+    import hashlib
+
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {RETRACTED_TABLE} (\n"
+        "  retracted_at TIMESTAMP NOT NULL,  -- UTC, its row's loaded_at in raw._loads\n"
+        "  table_name VARCHAR NOT NULL,      -- schema.table\n"
+        "  filter VARCHAR NOT NULL,          -- the command that removed it\n"
+        "  reason VARCHAR NOT NULL,          -- as given ('' when none)\n"
+        "  row_json VARCHAR NOT NULL         -- the row's values, JSON text\n)"
+    )
+    lines = rows.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    con.executemany(f"INSERT INTO {RETRACTED_TABLE} VALUES (?, ?, ?, ?, ?)",
+                    [(at, table, command, reason, line) for line in lines])
+    _create_loads(con)
+    source = command + (f" (reason: {reason})" if reason else "")
+    con.execute(
+        f"INSERT INTO {LOADS_TABLE} (loaded_at, table_name, source_file, sha256, rows_in_file, "
+        "rows_inserted, rows_closed, rows_rejected, rows_retracted) "
+        "VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?)", [at, table, source, digest, rows.height])
+    return digest
 
 
 def record_rejects(con: duckdb.DuckDBPyConnection, at: datetime, table: str, source: str,
@@ -69,3 +110,13 @@ def record_rejects(con: duckdb.DuckDBPyConnection, at: datetime, table: str, sou
         con.execute(f"INSERT INTO {REJECTS_TABLE} SELECT * FROM rejected")
     finally:
         con.unregister("rejected")
+
+
+def loaded_sha256s(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The SHA-256 of every file (or retraction) recorded in raw._loads; empty without a log."""
+    present = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+        "AND table_name = '_loads'").fetchone()
+    if not (present and present[0]):
+        return set()
+    return {row[0] for row in con.execute(f"SELECT DISTINCT sha256 FROM {LOADS_TABLE}").fetchall()}

@@ -12,7 +12,9 @@ One module per step of the generation, each importing only earlier ones: `config
 (trading days, report periods), `universe` (the stocks), `arrow` (Wind tables as parquet),
 `statements` and `fundamentals` (the firms and their reports), `periods` (ST, industry and
 index periods), then the day loop in `market` with its steps in `prices`, `events`, `signal`
-(the planted predictability) and `indices`; `writer` (`generate`) and `oracle`. Each module's
+(the planted predictability) and `indices`; `record` (the config a market folder records,
+and the check that keeps one market from being written over another), `writer`
+(`generate`) and `oracle`. Each module's
 docstring describes its mechanisms.
 """
 

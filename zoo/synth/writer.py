@@ -13,6 +13,7 @@ from zoo.atomic import replace_dir
 from zoo.ingest import wind
 from zoo.synth.config import SynthConfig
 from zoo.synth.market import _Simulation
+from zoo.synth.record import RECORD, write_record
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def generate(config: SynthConfig, out_dir: Path, progress: bool = False) -> Synt
         (tmp / "truth").mkdir()
         sim = _Simulation(config, tmp, progress)
         rows = sim.run()
+        write_record(tmp, config)
     paths = {t.name: out_dir / f"{t.name}.parquet" for t in wind.RAW_TABLES}
     paths.update({t.name: out_dir / "truth" / f"{t.name}.parquet" for t in wind.TRUTH_TABLES})
     return SynthResult(config, out_dir, rows, paths, time.perf_counter() - started,
@@ -69,7 +71,7 @@ def _check_replaceable(out_dir: Path) -> None:
     """Refuse to replace a folder holding anything but a previous synthetic market."""
     if not out_dir.exists():
         return
-    ours = {f"{t.name}.parquet" for t in wind.RAW_TABLES} | {"truth"}
+    ours = {f"{t.name}.parquet" for t in wind.RAW_TABLES} | {"truth", RECORD}
     foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in ours)
     if foreign:
         raise ValueError(f"{out_dir} holds files that are not a synthetic market: {foreign[:5]}")
