@@ -21,8 +21,11 @@ _options = [
     click.option("--horizon", "horizons", default=DEFAULT_HORIZONS, show_default=True,
                  callback=horizons_param, help="Rebalance intervals in trading days."),
     cost_option("--cost", "--fee"),
-    click.option("--start", type=DATE, help="First day (YYYY-MM-DD or YYYYMMDD)."),
-    click.option("--end", type=DATE, help="Last day (YYYY-MM-DD or YYYYMMDD)."),
+    click.option("--start", type=DATE,
+                 help="First day (YYYY-MM-DD or YYYYMMDD); default: the first day every scored "
+                      "model among NAMES has scores (else the factors' first)."),
+    click.option("--end", type=DATE,
+                 help="Last day; default: the last day every scored model has scores."),
     click.option("--style-date", type=DATE,
                  help="Day of the one-date style correlations (default: the last)."),
 ]
@@ -55,18 +58,25 @@ def _evaluate_all(names: list[str], horizons: tuple[int, ...], cost: float,
                   start: date | None, end: date | None,
                   style_date: date | None) -> list:
     from zoo.evaluate.evaluation import EvalConfig, evaluate
-    from zoo.evaluate.inputs import connect, resolve
+    from zoo.evaluate.inputs import common_window, connect, resolve
     from zoo.serving.published import WarehouseBusy
 
     try:
-        config = EvalConfig(horizons=horizons, fee=cost, start=start, end=end,
-                            style_date=style_date)
+        EvalConfig(horizons=horizons, fee=cost, start=start, end=end, style_date=style_date)
         con = connect()
     except (ValueError, FileNotFoundError, WarehouseBusy) as err:
         raise click.ClickException(str(err)) from None
     try:
         # every name is checked before any is evaluated
-        _check_fresh(con, [resolve(con, name) for name in names])
+        sources = [resolve(con, name) for name in names]
+        _check_fresh(con, sources)
+        window = common_window(con, sources) if len(sources) > 1 else None
+        if window and (start is None or end is None):
+            start, end = start or window[0], end or window[1]
+            click.echo(f"window {start}..{end}: the days every scored model has scores "
+                       f"(--start/--end choose others)")
+        config = EvalConfig(horizons=horizons, fee=cost, start=start, end=end,
+                            style_date=style_date)
         return [evaluate(name, config, con=con) for name in names]
     except ValueError as err:  # UnknownFactor and StaleExport included: they say what to do
         raise click.ClickException(str(err)) from None
