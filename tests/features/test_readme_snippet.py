@@ -95,22 +95,21 @@ def test_readme_snippet_without_zoo_home(checkout):
                              "trade_date = ? AND in_universe ORDER BY stock_id LIMIT 2",
                              [day]).fetchall()
     snippet = _readme_snippet()
+    ours = (snippet.replace('"600000.SH", "000001.SZ"', f'"{stocks[0][0]}", "{stocks[1][0]}"')
+            .replace("2024-06-28", f"{day:%Y-%m-%d}"))
+    assert ours != snippet
     report = """
 import json
-import math
 print(json.dumps({"style": frame.to_dict(orient="list"), "scores": scores.to_dict(orient="list"),
                   "columns": list(frame.columns)}, default=str))
 """
     before = _files(checkout)
-    as_printed = json.loads(_run(checkout, snippet + report).splitlines()[-1])
+    # one fresh process: the snippet as printed first, then ours
+    printed = _run(checkout, snippet + report + ours + report).splitlines()
+    as_printed, found = json.loads(printed[-2]), json.loads(printed[-1])
     assert as_printed["style"]["stock_id"] == ["600000.SH", "000001.SZ"]
     assert "size" in as_printed["columns"] and "industry_l1_code" in as_printed["columns"]
     assert all(math.isnan(v) for v in as_printed["scores"]["score"])
-
-    ours = (snippet.replace('"600000.SH", "000001.SZ"', f'"{stocks[0][0]}", "{stocks[1][0]}"')
-            .replace("2024-06-28", f"{day:%Y-%m-%d}"))
-    assert ours != snippet
-    found = json.loads(_run(checkout, ours + report).splitlines()[-1])
     assert found["style"]["size"] == pytest.approx([s for _, s in stocks])
     assert found["scores"]["score"] == [0.5, 0.5]
 

@@ -207,6 +207,7 @@ def correlation_figure(evaluations: list[Evaluation], group: str, on_date: bool)
 
     chinese_figures()
     table = correlation_table(evaluations, group, on_date)
+    title = table.title.removeprefix("表 2（续）").removeprefix("表 2 ")  # a figure, not table 2
     fig, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
     x = np.arange(table.frame.height)
     width = 0.8 / max(len(evaluations), 1)
@@ -216,9 +217,9 @@ def correlation_figure(evaluations: list[Evaluation], group: str, on_date: bool)
     ax.set_xticks(x, table.frame["因子"].to_list(), rotation=30, fontsize=8)
     ax.axhline(0, color="grey", lw=0.6)
     ax.set_ylabel("截面 Spearman 相关")
-    ax.set_title(table.title, fontsize=10)
+    ax.set_title(title, fontsize=10)
     _legend_outside(ax)
-    return Figure(table.title, fig)
+    return Figure(title, fig)
 
 
 def ic_year_figure(evaluations: list[Evaluation]) -> Figure:
