@@ -111,12 +111,37 @@ def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: float,
             click.echo(f"{e.name}: {e.seconds:.1f} s, written to {path}")
 
 
+def _demo_values(evaluations: list) -> dict[str, float | None]:
+    """The numbers zoo.evaluate.guide.DEMO_EXPECTED names, from the evaluations (5-day
+    horizon) and biagru_gat's saved CSI 1000 backtest."""
+    from portfolios.performance import excess_metrics
+    from portfolios.store import load_daily
+
+    found = {e.name: e.summary[5] for e in evaluations if 5 in e.summary}
+    ic = {name: s["ic_vwap"] for name, s in found.items()}
+    values: dict[str, float | None] = {
+        "ic_biagru_gat": ic.get("biagru_gat"), "ic_biagru": ic.get("biagru"),
+        "ic_oracle": ic.get("oracle"),
+        "top10_biagru_gat": (found["biagru_gat"]["top10pct"]["excess_net"]
+                             if "biagru_gat" in found else None)}
+    if "biagru_gat" in ic and "biagru" in ic:
+        values["ic_margin"] = ic["biagru_gat"] - ic["biagru"]
+    daily = load_daily("biagru_gat", "csi1000", "all")
+    if daily is not None:
+        values["csi1000_biagru_gat"] = excess_metrics(
+            daily["trade_date"].to_list(), daily["excess"].to_numpy())["annual_excess"]
+    return values
+
+
 @click.command("report")
 @click.argument("names", nargs=-1)
 @_with_options
+@click.option("--demo", is_flag=True,
+              help="End with what `make demo` should show: its key numbers, the range each "
+                   "should fall in, and why they differ from the README's benchmark.")
 def report_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: float,
                    start: date | None, end: date | None,
-                   style_date: date | None) -> None:
+                   style_date: date | None, demo: bool) -> None:
     """Write the HTML and Markdown report for scored models to $ZOO_HOME/reports/.
 
     Without NAMES: every scored model (scores.score_* tables)."""
@@ -147,3 +172,8 @@ def report_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: floa
     html_path, md_path = write_report(sections, zoo_home() / "reports",
                                       subtitle=f"因子：{', '.join(e.name for e in evaluations)}。")
     click.echo(f"report written to {html_path} (Markdown: {md_path})")
+    if demo:
+        from zoo.evaluate.guide import demo_guide
+
+        click.echo("")
+        click.echo(demo_guide(html_path, _demo_values(evaluations)))
