@@ -32,6 +32,9 @@ def test_backtest_saves_and_reports(scored_home):
             done = runner.invoke(main, ["backtest", model, *args, "--rebalance-days", "5"])
             assert done.exit_code == 0, done.output + repr(done.exception)
             assert "rebalances in" in done.output and "saved to" in done.output
+            # output to a file or a pipe: no progress redraws, tables not folded at 80 columns
+            assert "\r" not in done.output and "Information ratio" in done.output
+            assert "Full period" in done.output
     saved = scored_home / "backtests" / "fake_a" / "csi500_all"
     assert {p.name for p in saved.iterdir()} == {"daily.parquet", "weights.parquet",
                                                  "rebalances.parquet", "summary.json",
