@@ -24,6 +24,9 @@ result names the steps it took.
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,6 +42,24 @@ if TYPE_CHECKING:
 TOLERANCE = 1e-6
 SOLVERS = ("HIGHS", "CLARABEL")
 SOLVER_OPTIONS: dict[str, dict[str, Any]] = {"HIGHS": {"output_flag": False}}
+
+
+@functools.cache
+def _quiet_highs() -> None:
+    """HiGHS prints its banner on the C stdout when a process makes its first solver, before
+    any option (output_flag) can stop it: every backtest began with it. Make that first one
+    here, with the stdout file descriptor pointed at /dev/null; later ones print nothing."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class PortfolioError(RuntimeError):
@@ -240,6 +261,8 @@ class EnhancedIndexOptimiser:
         status, used = "not solved", self.solvers[0]
         for solver in self.solvers:
             used = solver
+            if solver == "HIGHS":
+                _quiet_highs()
             try:
                 # a warm start from another date's basis made HiGHS 10x slower, not faster
                 compiled.solve(solver=solver, warm_start=False, **SOLVER_OPTIONS.get(solver, {}))

@@ -99,8 +99,10 @@ def summary(daily: pl.DataFrame) -> dict[str, float]:
     }
 
 
-def side_by_side(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Tables 8/9 layout: periods down; for each metric, one column per model."""
+def side_by_side(tables: dict[str, pl.DataFrame],
+                 labels: dict[str, str] = LABELS) -> pl.DataFrame:
+    """Tables 8/9 layout: periods down; for each metric, one column per model, named
+    `labels[metric] (model)`."""
     import polars as pl
 
     models = list(tables)
@@ -113,16 +115,17 @@ def side_by_side(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         for model in models:
             values = dict(zip(tables[model]["period"].to_list(),
                               tables[model][metric].to_list(), strict=True))
-            out[f"{LABELS[metric]} ({model})"] = [values.get(p) for p in ordered]
+            out[f"{labels[metric]} ({model})"] = [values.get(p) for p in ordered]
     return pl.DataFrame(out, schema={"period": pl.String, **{
         k: pl.Float64 for k in out if k != "period"}})
 
 
-def side_by_side_formats(frame: pl.DataFrame) -> dict[str, str]:
-    """Format specs for the columns of `side_by_side`."""
+def side_by_side_formats(frame: pl.DataFrame,
+                         labels: dict[str, str] = LABELS) -> dict[str, str]:
+    """Format specs for the columns of `side_by_side` (named with the same `labels`)."""
     out = {}
     for metric in METRICS:
         for column in frame.columns:
-            if column.startswith(f"{LABELS[metric]} ("):
+            if column.startswith(f"{labels[metric]} ("):
                 out[column] = FORMATS[metric]
     return out

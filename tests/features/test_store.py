@@ -166,5 +166,12 @@ def test_cli_get_writes_a_sample(home, tmp_path):
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
     assert len(frame) == 3 and frame["size"].notna().all()
+    # timestamps in Shanghai time: the close is 15:00+08:00, not 07:00+00:00
+    assert str(frame["event_timestamp"].dt.tz) == SHANGHAI
+    assert (frame["event_timestamp"].dt.hour == 15).all()
+    shown = CliRunner().invoke(main, ["features", "get", "--service", "style_v1",
+                                      "--sample", "2"])
+    assert shown.exit_code == 0, shown.output
+    assert "15:00:00+08:00" in shown.output and "+00:00" not in shown.output
     both = CliRunner().invoke(main, ["features", "get", "--service", "style_v1"])
     assert both.exit_code != 0 and "exactly one of --entities" in both.output

@@ -32,6 +32,9 @@ def test_backtest_saves_and_reports(scored_home):
             done = runner.invoke(main, ["backtest", model, *args, "--rebalance-days", "5"])
             assert done.exit_code == 0, done.output + repr(done.exception)
             assert "rebalances in" in done.output and "saved to" in done.output
+            # output to a file or a pipe: no progress redraws, tables not folded at 80 columns
+            assert "\r" not in done.output and "Information ratio" in done.output
+            assert "Full period" in done.output
     saved = scored_home / "backtests" / "fake_a" / "csi500_all"
     assert {p.name for p in saved.iterdir()} == {"daily.parquet", "weights.parquet",
                                                  "rebalances.parquet", "summary.json",
@@ -51,12 +54,29 @@ def test_backtest_saves_and_reports(scored_home):
 
     [section] = sections(["fake_a", "fake_b", "never_run"])
     table7 = section.tables[0].frame
-    assert table7["model"].to_list() == ["fake_a", "fake_b", "never_run"]
-    assert table7["CSI 500 all market"][0] is not None
-    assert table7["CSI 500 all market"][2] is None
-    assert table7["CSI 1000 all market"][0] is None           # not run
-    assert len(section.tables) == 2 and len(section.figures) == 1   # table 8, figure 11 only
-    assert "Excess return (fake_b)" in section.tables[1].frame.columns
+    assert table7["模型"].to_list() == ["fake_a", "fake_b", "never_run"]
+    assert table7["中证500 全市场选股"][0] is not None
+    assert table7["中证500 全市场选股"][2] is None
+    assert table7["中证1000 全市场选股"][0] is None           # not run
+    assert table7["中证1000 成分股权重≥80%"][0] is not None
+    # table 8 (CSI 500, whole market), table 9 (CSI 1000, 80% constituents), a figure each
+    titles = [t.title for t in section.tables]
+    assert titles[0].startswith("表 7") and titles[1].startswith("表 8")
+    assert titles[2].startswith("表 9") and len(titles) == 3
+    assert [f.title[:4] for f in section.figures] == ["图 11", "图 12"]
+    assert "成分股权重≥80%" in section.figures[1].title
+    table9 = section.tables[2].frame
+    assert set(table9["选股范围"]) == {"成分股权重≥80%"} and table9["区间"][-1] == "全区间"
+    assert "年化超额 (fake_b)" in section.tables[1].frame.columns
+    for text in (section.title, section.intro, *titles):  # the report's language throughout
+        assert not any(word in text for word in ("Table", "Figure", "excess", "market"))
+    # two universes the same day for day (the 80% constraint never bound): the notes say so
+    import shutil
+
+    shutil.copytree(saved, saved.parent / "csi500_constituents80")
+    [section] = sections(["fake_a"])
+    assert "fake_a 的全市场选股与成分股权重≥80% 逐日相同" in section.tables[0].note
+    assert "逐日相同" in section.tables[1].note and "逐日相同" not in section.tables[2].note
     assert sections(["never_run"]) == []
 
 

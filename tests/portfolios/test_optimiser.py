@@ -131,3 +131,25 @@ def test_constraint_overrides():
         PortfolioConstraints.from_overrides(["turnover=0.2"])
     with pytest.raises(ValueError, match="both neutral and banded"):
         PortfolioConstraints(neutral_factors=("bp", "ep"))
+
+
+def test_a_solve_prints_no_highs_banner():
+    """HiGHS prints its banner on the C stdout at a process's first solver, whatever the
+    options; a backtest's output should not start with it (issue 20)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from portfolios.optimiser import EnhancedIndexOptimiser\n"
+            "from portfolios.synthetic import random_problem\n"
+            "result = EnhancedIndexOptimiser().solve(random_problem(n=200, members=50))\n"
+            "print('solved by', result.solver)\n")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "solved by HIGHS" in done.stdout
+    assert "HiGHS" not in done.stdout.replace("solved by HIGHS", "") + done.stderr

@@ -33,13 +33,13 @@ def backtest_command(name: str, index: str, universe: str, rebalance_days: int, 
     every --rebalance-days, trades at the next day's VWAP, and saves the result under
     $ZOO_HOME/backtests/NAME/INDEX_UNIVERSE/ (shown by `zoo report`).
     """
-    from rich.console import Console
     from tqdm import tqdm
 
     from portfolios.backtest import BacktestConfig, BacktestError, backtest
     from portfolios.constraints import PortfolioConstraints
     from portfolios.optimiser import PortfolioError
     from portfolios.store import save
+    from zoo.evaluate.report import wide_console
 
     try:
         constraints = PortfolioConstraints.from_overrides(list(overrides))
@@ -48,7 +48,8 @@ def backtest_command(name: str, index: str, universe: str, rebalance_days: int, 
                                 constraints=constraints)
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
-    bar = tqdm(total=0, unit="day", desc=f"{name} {index} {universe}")
+    # no bar where stderr is a file or a pipe: its redraws would run together there
+    bar = tqdm(total=0, unit="day", desc=f"{name} {index} {universe}", disable=None)
 
     def progress(done: int, total: int) -> None:
         bar.total = total
@@ -61,7 +62,7 @@ def backtest_command(name: str, index: str, universe: str, rebalance_days: int, 
     finally:
         bar.close()
     path = save(name, result)
-    console = Console()
+    console = wide_console()
     console.print(_yearly_rich(name, result.daily, config))
     relaxed = int((result.rebalances["relaxed"] != "").sum())
     console.print(f"{result.rebalances.height} rebalances in {result.seconds:.1f}s, "

@@ -21,8 +21,11 @@ _options = [
     click.option("--horizon", "horizons", default=DEFAULT_HORIZONS, show_default=True,
                  callback=horizons_param, help="Rebalance intervals in trading days."),
     cost_option("--cost", "--fee"),
-    click.option("--start", type=DATE, help="First day (YYYY-MM-DD or YYYYMMDD)."),
-    click.option("--end", type=DATE, help="Last day (YYYY-MM-DD or YYYYMMDD)."),
+    click.option("--start", type=DATE,
+                 help="First day (YYYY-MM-DD or YYYYMMDD); default: the first day every scored "
+                      "model among NAMES has scores (else the factors' first)."),
+    click.option("--end", type=DATE,
+                 help="Last day; default: the last day every scored model has scores."),
     click.option("--style-date", type=DATE,
                  help="Day of the one-date style correlations (default: the last)."),
 ]
@@ -55,18 +58,25 @@ def _evaluate_all(names: list[str], horizons: tuple[int, ...], cost: float,
                   start: date | None, end: date | None,
                   style_date: date | None) -> list:
     from zoo.evaluate.evaluation import EvalConfig, evaluate
-    from zoo.evaluate.inputs import connect, resolve
+    from zoo.evaluate.inputs import common_window, connect, resolve
     from zoo.serving.published import WarehouseBusy
 
     try:
-        config = EvalConfig(horizons=horizons, fee=cost, start=start, end=end,
-                            style_date=style_date)
+        EvalConfig(horizons=horizons, fee=cost, start=start, end=end, style_date=style_date)
         con = connect()
     except (ValueError, FileNotFoundError, WarehouseBusy) as err:
         raise click.ClickException(str(err)) from None
     try:
         # every name is checked before any is evaluated
-        _check_fresh(con, [resolve(con, name) for name in names])
+        sources = [resolve(con, name) for name in names]
+        _check_fresh(con, sources)
+        window = common_window(con, sources) if len(sources) > 1 else None
+        if window and (start is None or end is None):
+            start, end = start or window[0], end or window[1]
+            click.echo(f"window {start}..{end}: the days every scored model has scores "
+                       f"(--start/--end choose others)")
+        config = EvalConfig(horizons=horizons, fee=cost, start=start, end=end,
+                            style_date=style_date)
         return [evaluate(name, config, con=con) for name in names]
     except ValueError as err:  # UnknownFactor and StaleExport included: they say what to do
         raise click.ClickException(str(err)) from None
@@ -101,12 +111,37 @@ def eval_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: float,
             click.echo(f"{e.name}: {e.seconds:.1f} s, written to {path}")
 
 
+def _demo_values(evaluations: list) -> dict[str, float | None]:
+    """The numbers zoo.evaluate.guide.DEMO_EXPECTED names, from the evaluations (5-day
+    horizon) and biagru_gat's saved CSI 1000 backtest."""
+    from portfolios.performance import excess_metrics
+    from portfolios.store import load_daily
+
+    found = {e.name: e.summary[5] for e in evaluations if 5 in e.summary}
+    ic = {name: s["ic_vwap"] for name, s in found.items()}
+    values: dict[str, float | None] = {
+        "ic_biagru_gat": ic.get("biagru_gat"), "ic_biagru": ic.get("biagru"),
+        "ic_oracle": ic.get("oracle"),
+        "top10_biagru_gat": (found["biagru_gat"]["top10pct"]["excess_net"]
+                             if "biagru_gat" in found else None)}
+    if "biagru_gat" in ic and "biagru" in ic:
+        values["ic_margin"] = ic["biagru_gat"] - ic["biagru"]
+    daily = load_daily("biagru_gat", "csi1000", "all")
+    if daily is not None:
+        values["csi1000_biagru_gat"] = excess_metrics(
+            daily["trade_date"].to_list(), daily["excess"].to_numpy())["annual_excess"]
+    return values
+
+
 @click.command("report")
 @click.argument("names", nargs=-1)
 @_with_options
+@click.option("--demo", is_flag=True,
+              help="End with what `make demo` should show: its key numbers, the range each "
+                   "should fall in, and why they differ from the README's benchmark.")
 def report_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: float,
                    start: date | None, end: date | None,
-                   style_date: date | None) -> None:
+                   style_date: date | None, demo: bool) -> None:
     """Write the HTML and Markdown report for scored models to $ZOO_HOME/reports/.
 
     Without NAMES: every scored model (scores.score_* tables)."""
@@ -137,3 +172,8 @@ def report_command(names: tuple[str, ...], horizons: tuple[int, ...], cost: floa
     html_path, md_path = write_report(sections, zoo_home() / "reports",
                                       subtitle=f"因子：{', '.join(e.name for e in evaluations)}。")
     click.echo(f"report written to {html_path} (Markdown: {md_path})")
+    if demo:
+        from zoo.evaluate.guide import demo_guide
+
+        click.echo("")
+        click.echo(demo_guide(html_path, _demo_values(evaluations)))

@@ -83,6 +83,22 @@ def _write(table, out: Path) -> None:
             write(temp)
 
 
+def _in_market_time(table):
+    """`table` with its timezone-aware timestamps shown in Shanghai time (the same instants:
+    Feast hands them back in UTC, where the close reads 07:00+00:00)."""
+    import pyarrow as pa
+
+    from zoo.serving.export import MARKET_TIME_ZONE
+
+    for i, column in enumerate(table.schema):
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            table = table.set_column(i, column.name, table.column(i).cast(
+                pa.timestamp(column.type.unit, tz=MARKET_TIME_ZONE)))
+    # pandas' metadata still names the old zone, and pandas would read it back in that one
+    metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
+    return table.replace_schema_metadata(metadata or None)
+
+
 @features.command("get")
 @click.option("--service", default=None, help="A versioned feature service, e.g. style_v1.")
 @click.option("--features", "refs", default=None, metavar="VIEW:FEATURE,...",
@@ -125,6 +141,7 @@ def features_get(service: str | None, refs: str | None, entities_path: Path | No
                                features=features_list)
     except (FeatureStoreError, ValueError) as err:
         raise _fail(err) from None
+    table = _in_market_time(table)
     unknown = unknown_stocks(entities)
     if unknown:
         click.echo(f"note: {len(unknown)} stock id(s) are in no exported view, their features "

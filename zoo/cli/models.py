@@ -9,10 +9,10 @@ import click
 @click.argument("pattern", default="*")
 def list_cmd(pattern: str) -> None:
     """Registered models matching PATTERN (fnmatch, e.g. 'biagru*') and their data contracts."""
-    from rich.console import Console
     from rich.table import Table
 
     import zoo.models  # noqa: F401  (registers the models)
+    from zoo.evaluate.report import wide_console
     from zoo.registry import list_models, model_contract
 
     names = list_models(pattern)
@@ -28,7 +28,7 @@ def list_cmd(pattern: str) -> None:
         table.add_row(name, "\n".join(inputs), c.label, f"{c.sequence_days}d {c.quarters}q",
                       "yes" if c.two_stage else "trees only" if c.tree_only else "",
                       "\n".join(c.feature_services))
-    Console().print(table)
+    wide_console().print(table)
 
 
 @click.command("train")

@@ -225,3 +225,19 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
 def _last_label_day(con: duckdb.DuckDBPyConnection) -> str:
     (last,) = con.execute(f"SELECT MAX(trade_date) FROM {published.LABELS.sql}").fetchone()
     return str(last)
+
+
+def common_window(con: duckdb.DuckDBPyConnection,
+                  sources: list[FactorSource]) -> tuple[date, date] | None:
+    """The days every scored model among `sources` has scores on: from the latest first day
+    to the earliest last day (None when no source is a model, or their spans do not meet).
+
+    Factors side by side under one title must be measured over the same days: the oracle and a
+    feature column span the whole market's history, a model only its out-of-sample years."""
+    spans = [con.execute(f"SELECT MIN(trade_date), MAX(trade_date) FROM ({s.sql})").fetchone()
+             for s in sources if s.kind == "model"]
+    spans = [span for span in spans if span[0] is not None]
+    if not spans:
+        return None
+    first, last = max(s[0] for s in spans), min(s[1] for s in spans)
+    return (first, last) if first <= last else None

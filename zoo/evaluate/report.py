@@ -102,14 +102,30 @@ def render_markdown(title: str, sections: list[Section], subtitle: str = "") -> 
     return "\n".join(parts)
 
 
+# Output to a file or a pipe has no width; rich would fold every table at 80 columns
+FILE_WIDTH = 200
+
+
+def wide_console() -> Console:
+    """A rich Console for the terminal, or, when stdout is a file or a pipe (and COLUMNS is
+    not set), one FILE_WIDTH columns wide, so a logged table keeps one row per line."""
+    import os
+
+    from rich.console import Console
+
+    console = Console()
+    if console.is_terminal or "COLUMNS" in os.environ:
+        return console
+    return Console(width=FILE_WIDTH)
+
+
 def print_tables(tables: list[Table], console: Console | None = None) -> None:
     """Rich tables on the terminal, for people who do not open the HTML."""
-    from rich.console import Console
     from rich.table import Table as RichTable
 
     from zoo.evaluate.tables import frame_for
 
-    console = console or Console()
+    console = console or wide_console()
     for table in tables:
         frame = frame_for(table)
         rich = RichTable(title=table.title, caption=table.note or None)

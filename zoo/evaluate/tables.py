@@ -2,15 +2,17 @@
 
 Tables keep raw numbers (formatted by `Table.formats`) so the Markdown, HTML and terminal views
 agree. Column names follow the seed report, its two header rows joined with a space
-("Top10%超额 费前"). Figures are labelled in English: the machine's matplotlib has no CJK font.
-The "weekly" tables (3-6) use the shortest evaluated horizon (5 days by default).
+("Top10%超额 费前"). Figures are labelled in Chinese too (zoo.evaluate.sections.chinese_figures).
+The "weekly" tables (3-6) use the shortest evaluated horizon (5 days by default). Every title
+carries the window of its numbers; `zoo eval` and `zoo report` align the factors to the days
+every scored model has scores, so they share one window.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.evaluate.sections import Figure, Section, Table
+from zoo.evaluate.sections import Figure, Section, Table, chinese_figures
 from zoo.evaluate.topn import PORTFOLIO_NAMES, PORTFOLIOS
 from zoo.vocabulary import FUNDAMENTAL_FACTORS, STYLE_FACTORS
 
@@ -21,14 +23,7 @@ if TYPE_CHECKING:
 
 PCT = ".1%"
 IC = ".3f"
-STYLE_ENGLISH = {"size": "Size", "midcap": "Mid-cap", "bp": "BP", "ep": "EP",
-                 "momentum_20d": "1M momentum", "liquidity_20d": "Liquidity",
-                 "volatility_20d": "Volatility", "profitability": "Profitability",
-                 "growth": "Growth", "sue": "SUE"}
-FUNDAMENTAL_ENGLISH = {"roe_ttm": "ROE", "roa_ttm": "ROA", "gross_margin_q": "Gross margin",
-                       "net_margin_q": "Net margin", "revenue_yoy": "Revenue YoY",
-                       "net_profit_yoy": "Profit YoY", "accruals_ttm": "Accruals",
-                       "leverage": "Leverage", "sue": "SUE"}
+ORACLE_KIND = "oracle"
 
 
 def _span(evaluations: list[Evaluation]) -> str:
@@ -138,7 +133,7 @@ def ic_year_table(evaluations: list[Evaluation]) -> Table:
             for e in evaluations]
     frame = pl.DataFrame(rows, schema={"因子名称": pl.Utf8, **{str(y): pl.Float64 for y in years},
                                        "全区间": pl.Float64})
-    return Table(f"分年度 Rank IC（T1 均价，{h} 日）", frame,
+    return Table(f"分年度 Rank IC（T1 均价，{h} 日）{_span(evaluations)}", frame,
                  formats={c: IC for c in frame.columns[1:]})
 
 
@@ -160,70 +155,82 @@ def correlation_table(evaluations: list[Evaluation], group: str, on_date: bool) 
                                              dtype=pl.Float64))
     kind = "风格、量价因子" if group == "style" else "基本面因子"
     when = f"（{date:%Y.%m.%d}）" if on_date and date else _span(evaluations)
-    return Table(f"与{kind}截面相关性{when}", frame,
+    # the seed report's table 2 is the style correlations averaged over dates
+    number = "" if on_date else "表 2 " if group == "style" else "表 2（续）"
+    return Table(f"{number}与{kind}截面相关性{when}", frame,
                  note="截面 Spearman 相关系数" + ("" if on_date else "，按调仓日取均值") + "。",
                  formats={e.name: ".2f" for e in evaluations})
 
 
 # --------------------------------------------------------------------------- figures
-def nav_figure(evaluations: list[Evaluation], portfolio: str) -> Figure:
-    """Figures 4 and 6: the excess NAV of a portfolio at the shortest horizon, per factor."""
-    import matplotlib
+def _legend_outside(ax) -> None:
+    """The legend right of the axes, where it hides no bar or line."""
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
-    matplotlib.use("Agg")
+
+def nav_figure(evaluations: list[Evaluation], portfolio: str) -> Figure:
+    """Figures 4 and 6: the excess NAV of a portfolio at the shortest horizon, per factor.
+
+    The oracle (the planted expected return) compounds to many times its start, the models to
+    a few tens of percent: on one axis the models lie flat at 1, so the oracle has its own."""
     import matplotlib.pyplot as plt
     import polars as pl
 
+    chinese_figures()
     h = min(evaluations[0].config.horizons)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    for e in evaluations:
-        run = e.periods.filter((pl.col("horizon") == h) & (pl.col("portfolio") == portfolio))
-        ax.plot(run["trade_date"].to_list(), (1 + run["excess_gross"]).cum_prod().to_list(),
-                label=e.name)
-    ax.axhline(1.0, color="grey", lw=0.6)
-    ax.set_yscale("log")  # a strong factor compounds for years: equal steps read as rates
-    ax.set_title(f"{PORTFOLIO_NAMES[portfolio]} excess NAV before fees ({h}-day rebalance)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return Figure(f"{PORTFOLIO_NAMES[portfolio]}组合超额净值走势（{h} 日调仓）", fig)
+    groups = [g for g in ([e for e in evaluations if e.kind != ORACLE_KIND],
+                          [e for e in evaluations if e.kind == ORACLE_KIND]) if g]
+    fig, axes = plt.subplots(1, len(groups), figsize=(9, 3.6), squeeze=False, layout="constrained",
+                             width_ratios=[2, 1][:len(groups)])
+    for ax, group in zip(axes[0], groups, strict=True):
+        for e in group:
+            run = e.periods.filter((pl.col("horizon") == h) & (pl.col("portfolio") == portfolio))
+            ax.plot(run["trade_date"].to_list(),
+                    (1 + run["excess_gross"]).cum_prod().to_list(), label=e.name)
+        ax.axhline(1.0, color="grey", lw=0.6)
+        ax.set_ylabel("超额净值（费前）")
+        ax.set_title("oracle（单独坐标）" if group[0].kind == ORACLE_KIND else "模型与因子",
+                     fontsize=10)
+        ax.legend(fontsize=8, loc="upper left")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    title = f"{PORTFOLIO_NAMES[portfolio]}组合超额净值走势（{h} 日调仓）{_span(evaluations)}"
+    fig.suptitle(title, fontsize=11)
+    note = ("oracle 是合成市场植入的预期收益（上限参照），其净值增长远超模型，单独一轴，"
+            "以免把模型曲线压平。" if len(groups) == 2 else "")
+    return Figure(title, fig, note=note)
 
 
 def correlation_figure(evaluations: list[Evaluation], group: str, on_date: bool) -> Figure:
     """Figures 2, 3, 7-10: grouped bars of the correlations, one colour per factor."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
+    chinese_figures()
     table = correlation_table(evaluations, group, on_date)
-    english = STYLE_ENGLISH if group == "style" else FUNDAMENTAL_ENGLISH
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    title = table.title.removeprefix("表 2（续）").removeprefix("表 2 ")  # a figure, not table 2
+    fig, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
     x = np.arange(table.frame.height)
     width = 0.8 / max(len(evaluations), 1)
     for i, e in enumerate(evaluations):
         values = np.array([np.nan if v is None else v for v in table.frame[e.name].to_list()])
         ax.bar(x + i * width - 0.4 + width / 2, values, width, label=e.name)
-    ax.set_xticks(x, list(english.values()), rotation=30, fontsize=8)
+    ax.set_xticks(x, table.frame["因子"].to_list(), rotation=30, fontsize=8)
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set_title("Cross-sectional rank correlation" + (" on one date" if on_date else
-                                                         ", mean over dates"))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return Figure(table.title, fig)
+    ax.set_ylabel("截面 Spearman 相关")
+    ax.set_title(title, fontsize=10)
+    _legend_outside(ax)
+    return Figure(title, fig)
 
 
 def ic_year_figure(evaluations: list[Evaluation]) -> Figure:
     """Mean T1-VWAP Rank IC per year, grouped bars per factor."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
+    chinese_figures()
     table = ic_year_table(evaluations)
     years = table.frame.columns[1:-1]
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(9, 3.2), layout="constrained")
     x = np.arange(len(years))
     width = 0.8 / max(len(evaluations), 1)
     for i, row in enumerate(table.frame.iter_rows(named=True)):
@@ -231,9 +238,9 @@ def ic_year_figure(evaluations: list[Evaluation]) -> Figure:
         ax.bar(x + i * width - 0.4 + width / 2, values, width, label=row["因子名称"])
     ax.set_xticks(x, years)
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set_title("Rank IC by year (T+1 VWAP entry)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_ylabel("Rank IC 均值")
+    ax.set_title(table.title, fontsize=10)
+    _legend_outside(ax)
     return Figure(table.title, fig)
 
 

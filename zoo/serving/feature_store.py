@@ -25,13 +25,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo.paths import feature_repo_path, offline_dir, warehouse_path, zoo_home
+from zoo.paths import feature_repo_path, offline_dir, warehouse_path
 from zoo.serving.published import open_warehouse, quote
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
     from feast import FeatureService, FeatureStore
+    from feast.repo_config import RepoConfig
 
 # Only these schemas are exported. The trading calendar (reference.trade_calendar, see
 # zoo.serving.published) is left out on purpose: it has no stock_id to key a Feast view on, and
@@ -48,27 +49,30 @@ class FeatureStoreError(ValueError):
     """A request Feast cannot answer as asked; the message says what to change."""
 
 
-@contextlib.contextmanager
-def _zoo_home_env() -> Iterator[Path]:
-    """feature_store.yaml reads ${ZOO_HOME}: make sure it is set (to the default if unset)."""
-    home = zoo_home()
-    previous = os.environ.get("ZOO_HOME")
-    os.environ["ZOO_HOME"] = str(home)
-    try:
-        yield home
-    finally:
-        if previous is None:
-            os.environ.pop("ZOO_HOME", None)
+def repo_config(plain_sqlite: bool = False) -> RepoConfig:
+    """feature_store.yaml of feature_repo/. Its registry and online store live under $ZOO_HOME
+    (data/ when unset; zoo.serving.home_stores). With `plain_sqlite`, the online store is
+    Feast's own `sqlite` type at the same file: Feast offers its plan-then-apply (which says
+    what changed, and "No changes to registry" on a second apply) only to that type."""
+    from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+    from feast.repo_config import load_repo_config
+
+    from zoo.serving.home_stores import in_home
+
+    repo = feature_repo_path()
+    config = load_repo_config(repo, repo / "feature_store.yaml")
+    if plain_sqlite:
+        config.online_config = SqliteOnlineStoreConfig(
+            path=str(in_home(config.online_store.path)))
+        config._online_store = None  # Feast builds it from online_config on first use
+    return config
 
 
 def registry_path() -> Path:
     """Where the Feast registry is (feature_store.yaml's `registry.path` under $ZOO_HOME)."""
-    from feast.repo_config import load_repo_config
+    from zoo.serving.home_stores import in_home
 
-    repo = feature_repo_path()
-    with _zoo_home_env():
-        path = Path(load_repo_config(repo, repo / "feature_store.yaml").registry.path)
-    return path if path.is_absolute() else repo / path
+    return in_home(repo_config().registry.path)
 
 
 @contextlib.contextmanager
@@ -151,13 +155,12 @@ def export(warehouse: Path | None = None, names: list[str] | None = None) -> lis
 
 
 def apply(rebuild: bool = False) -> str:
-    """`feast apply` on feature_repo/ with $ZOO_HOME set; returns what Feast printed. With
+    """`feast apply` on feature_repo/ under $ZOO_HOME; returns what Feast printed. With
     `rebuild`, the registry is deleted first and made anew (a damaged one cannot be read)."""
     import io
     import sys
     from contextlib import redirect_stdout
 
-    from feast.repo_config import load_repo_config
     from feast.repo_operations import apply_total
 
     repo = feature_repo_path()
@@ -169,10 +172,9 @@ def apply(rebuild: bool = False) -> str:
         sys.modules.pop(path.stem, None)
     if rebuild:
         registry_path().unlink(missing_ok=True)
-    with _zoo_home_env(), _registry_readable(), redirect_stdout(out):
+    with _registry_readable(), redirect_stdout(out):
         try:
-            config = load_repo_config(repo, repo / "feature_store.yaml")
-            apply_total(config, repo, skip_source_validation=False)
+            apply_total(repo_config(plain_sqlite=True), repo, skip_source_validation=False)
         finally:
             os.chdir(cwd)  # apply_total changes into the repo
     return out.getvalue()
@@ -182,7 +184,7 @@ def store() -> FeatureStore:
     """The project's FeatureStore (feature_repo/, paths under $ZOO_HOME)."""
     from feast import FeatureStore
 
-    with _zoo_home_env(), _registry_readable():
+    with _registry_readable():
         return FeatureStore(repo_path=str(feature_repo_path()))
 
 

@@ -88,8 +88,9 @@ class _Simulation(_PriceSteps, _EventSteps, _SignalSteps, _IndexSteps):
         self._close_quarters(cal.first)
         self._apply_known_before(cal.first)
         self._reconstitute(cal.first, self._initial_rank_scores())
-        for t in tqdm(range(cal.first, cal.stop), disable=not self.progress, unit="day",
-                      desc="synth"):
+        # disable=None: no bar where stderr is a file or a pipe (its redraws run together)
+        for t in tqdm(range(cal.first, cal.stop), disable=None if self.progress else True,
+                      unit="day", desc="synth"):
             self._day(t)
         rows = {w.table.name: w.close() for w in (self.eod, self.deriv, self.truth)}
         rows.update(self._write_small_tables())
