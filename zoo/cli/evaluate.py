@@ -73,8 +73,8 @@ def _evaluate_all(names: list[str], horizons: tuple[int, ...], cost: float,
         window = common_window(con, sources) if len(sources) > 1 else None
         if window and (start is None or end is None):
             start, end = start or window[0], end or window[1]
-            click.echo(f"window {start}..{end}: the days every scored model has scores "
-                       f"(--start/--end choose others)")
+            click.echo(f"window {start}..{end}: where --start/--end do not say, the days "
+                       f"every scored model has scores")
         config = EvalConfig(horizons=horizons, fee=cost, start=start, end=end,
                             style_date=style_date)
         return [evaluate(name, config, con=con) for name in names]
