@@ -76,7 +76,8 @@ def pit_versions(evaluator, table: exp.Expression) -> exp.Expression:
           WHERE s.statement_type IN ('{_CONSOLIDATED}', '{_RESTATED}', '{_BEFORE_RESTATEMENT}')
         ) AS versions
         WHERE statement_type <> '{_CONSOLIDATED}'
-          OR (NOT has_original_row AND version_date < COALESCE(first_restated_date, DATE '9999-12-31'))
+          OR (NOT has_original_row
+              AND version_date < COALESCE(first_restated_date, DATE '9999-12-31'))
         QUALIFY ROW_NUMBER() OVER (
           PARTITION BY stock_id, report_period, version_date
           ORDER BY statement_type = '{_RESTATED}' DESC
