@@ -85,7 +85,7 @@ def test_a_bench_training_child_reports_wall_and_cpu_seconds_per_epoch(model, tm
                                                                         monkeypatch):
     """`train` as `run` calls it, its child training on seeded fake cross-sections instead of
     a market: the shared options reach each model as it can take them."""
-    monkeypatch.setattr(zoo, "_zoo", lambda *args: [
+    monkeypatch.setattr(zoo.harness, "zoo_command", lambda *args: [
         sys.executable, "-m", "zoo.cli", *args, "--fake", "--fake-stocks", "12"])
     settings = ("first_test_year=2018", "train_years=1", "max_epochs=1", "days_per_epoch=5",
                 "model.hidden_channels=4", "model.xgb_n_estimators=10")

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["ChildFailed", "Measured", "machine", "measure", "measure_command", "print_table",
-           "scratch_dir", "write_result"]
+           "scratch_dir", "sqlmesh_command", "write_result", "zoo_command"]
 
 POLL_SECONDS = 0.2
 MIB = 2**20
@@ -138,6 +138,16 @@ def _logs_folder(logs: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as temp:
         yield Path(temp)
+
+
+def zoo_command(*args: str) -> list[str]:
+    """The `zoo` CLI of this interpreter with `args`, for `measure_command`."""
+    return [sys.executable, "-m", "zoo.cli", *args]
+
+
+def sqlmesh_command(*args: str) -> list[str]:
+    """The `sqlmesh` of this interpreter's environment with `args`, for `measure_command`."""
+    return [str(Path(sys.executable).with_name("sqlmesh")), *args]
 
 
 def measure_command(args: Sequence[str], *, cwd: Path | None = None,

@@ -46,9 +46,6 @@ HORIZON = 5
 STYLE_TABLE = "stock_style_daily"  # the published table the factors are read from
 
 
-def _zoo(*args: str) -> list[str]:
-    return [sys.executable, "-m", "zoo.cli", *args]
-
 
 def build(src: Path, home: Path, logs: Path) -> dict[str, dict[str, float]]:
     """Import, plan and apply in a fresh `home`; wall and CPU seconds and peak MiB of each."""
@@ -56,12 +53,13 @@ def build(src: Path, home: Path, logs: Path) -> dict[str, dict[str, float]]:
         shutil.rmtree(home)
     home.mkdir(parents=True)
     env = {"ZOO_HOME": str(home), "COLUMNS": "200"}
-    sqlmesh = str(Path(sys.executable).with_name("sqlmesh"))
     steps = {}
     for name, args, cwd in (
-        ("import", _zoo("data", "load", "--format", "baostock", str(src)), None),
-        ("plan", [sqlmesh, "plan", "--auto-apply", "--no-prompts", "--skip-tests"], TRANSFORMS),
-        ("apply", _zoo("features", "apply"), None),
+        ("import", harness.zoo_command("data", "load", "--format", "baostock", str(src)),
+         None),
+        ("plan", harness.sqlmesh_command(
+            "plan", "--auto-apply", "--no-prompts", "--skip-tests"), TRANSFORMS),
+        ("apply", harness.zoo_command("features", "apply"), None),
     ):
         done = harness.measure_command(args, cwd=cwd, env=env, logs=logs, name=f"real_{name}")
         steps[name] = {"seconds": round(done.wall_seconds, 1),

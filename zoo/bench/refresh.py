@@ -39,7 +39,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -209,9 +208,8 @@ def pandas_baseline(market: Path, output: Path) -> dict[str, Any]:
 
 
 def _sqlmesh(command: str, home: Path, logs: Path) -> Measured:
-    sqlmesh = Path(sys.executable).with_name("sqlmesh")
-    args = [str(sqlmesh), command] + (["--auto-apply", "--no-prompts"] if command == "plan"
-                                      else [])
+    args = harness.sqlmesh_command(command, *(["--auto-apply", "--no-prompts"]
+                                              if command == "plan" else []))
     return harness.measure_command(args, cwd=TRANSFORMS, logs=logs, name=f"sqlmesh-{command}",
                                    env={"ZOO_HOME": str(home), "COLUMNS": "250"})
 

@@ -70,9 +70,6 @@ FULL_MARKET_STOCKS, FULL_MARKET_K = 5000, 10
 TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
 
 
-def _zoo(*args: str) -> list[str]:
-    return [sys.executable, "-m", "zoo.cli", *args]
-
 
 # --------------------------------------------------------------------------- markets
 def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[str, Any]:
@@ -97,12 +94,12 @@ def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[st
     home.mkdir(parents=True, exist_ok=True)
     env = {"ZOO_HOME": str(home), "COLUMNS": "200"}
     sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
-    sqlmesh = str(Path(sys.executable).with_name("sqlmesh"))
     started = time.perf_counter()
     for name, args, cwd in (
-        ("synth", _zoo("data", "synth", "--replace", *sets), None),
-        ("plan", [sqlmesh, "plan", "--auto-apply", "--no-prompts", "--skip-tests"], TRANSFORMS),
-        ("features", _zoo("features", "apply"), None),
+        ("synth", harness.zoo_command("data", "synth", "--replace", *sets), None),
+        ("plan", harness.sqlmesh_command(
+            "plan", "--auto-apply", "--no-prompts", "--skip-tests"), TRANSFORMS),
+        ("features", harness.zoo_command("features", "apply"), None),
     ):
         harness.measure_command(args, cwd=cwd, env=env, logs=logs, name=f"{home.name}_{name}")
     built = {**wanted, "build_seconds": round(time.perf_counter() - started, 1)}
@@ -133,8 +130,8 @@ def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
         env["OMP_NUM_THREADS"] = str(threads)
     sets = [arg for item in (*model_settings(model, settings), f"seeds={seed}")
             for arg in ("--set", item)]
-    done = harness.measure_command(_zoo("train", model, "--quiet", *sets), env=env, logs=logs,
-                                   name=f"{home.name}_{model}_s{seed}")
+    done = harness.measure_command(harness.zoo_command("train", model, "--quiet", *sets),
+                                   env=env, logs=logs, name=f"{home.name}_{model}_s{seed}")
     found = re.search(r"^run (\S+): (.+)$", done.stdout, re.MULTILINE)
     if not found:
         raise RuntimeError(f"zoo train {model}: no run folder in its output:\n"
