@@ -163,9 +163,9 @@ def data_retract(table: str, where: tuple[str, ...], reason: str, dry_run: bool,
     """Remove raw rows that should not have got in: the rows of TABLE matching every --where
     (key columns only), kept in raw._retracted with the reason and recorded in raw._loads.
 
-    Prints the rows and the `sqlmesh plan --restate-model ...` command that rebuilds what was
-    built from them (SQLMesh does not notice rows that disappear); until that and `zoo
-    features apply` have run, the exports are stale and are not served.
+    What was built from them is marked for rebuild (SQLMesh does not notice rows that
+    disappear): `zoo data refresh` (or `sqlmesh run` in transforms/) builds it again; until
+    that and `zoo features apply` have run, the exports are stale and are not served.
     """
     from zoo.ingest.load import LoadError
     from zoo.ingest.retract import RetractError, retract
@@ -179,6 +179,22 @@ def data_retract(table: str, where: tuple[str, ...], reason: str, dry_run: bool,
     try:
         done = retract(warehouse or warehouse_path(), table, pairs, reason, dry_run)
     except (RetractError, LoadError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(done.summary())
+
+
+@data.command("refresh")
+def data_refresh() -> None:
+    """Bring every model up to the raw data: `sqlmesh run` in transforms/ after marking what
+    changed raw rows affect for rebuild (`zoo data load` and `retract` mark it themselves;
+    this catches a load that was killed before it could). On a warehouse nothing was built in
+    yet it runs the first `sqlmesh plan`. After any sequence of loads the models then equal a
+    full build from scratch."""
+    from zoo.daily.refresh import RefreshError, refresh
+
+    try:
+        done = refresh()
+    except RefreshError as err:
         raise click.ClickException(str(err)) from err
     click.echo(done.summary())
 

@@ -86,6 +86,9 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     schema: str = field(default="raw")
+    # The DATE columns whose earliest value in a row is the first day that row can change
+    # anything built from the table (zoo.ingest.changes); empty: every DATE column.
+    changes_from: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -96,6 +99,11 @@ class Table:
             if c.name == name:
                 return c
         raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def effective_dates(self) -> tuple[str, ...]:
+        """`changes_from`, or every DATE column when it is empty (none: no dates at all)."""
+        return self.changes_from or tuple(c.name for c in self.columns if c.kind == DATE)
 
     def create_sql(self) -> str:
         cols = ",\n  ".join(
@@ -132,6 +140,10 @@ _STATEMENT_KEYS = (
     _c("COMP_TYPE_CODE", INT, "1 non-financial, 2 bank, 3 insurer, 4 broker", nullable=True),
 )
 _STATEMENT_KEY = ("S_INFO_WINDCODE", "REPORT_PERIOD", "STATEMENT_TYPE", "ANN_DT")
+# A statement row is used from its announcement (REPORT_PERIOD is months earlier): a version,
+# a correction's original (408005000, under the original ANN_DT) or a late rewrite
+# (ACTUAL_ANN_DT) changes nothing served before the earlier of its two dates.
+_STATEMENT_CHANGES_FROM = ("ANN_DT", "ACTUAL_ANN_DT")
 
 
 # Statement items may be NULL in a real export (a bank has no cost of sales); the synthetic
@@ -243,6 +255,7 @@ ASHARE_INCOME = Table(
         _ytd("MINORITY_INT_INC", "minority interests"),
     ),
     _STATEMENT_KEY,
+    changes_from=_STATEMENT_CHANGES_FROM,
 )
 
 ASHARE_BALANCE_SHEET = Table(
@@ -265,6 +278,7 @@ ASHARE_BALANCE_SHEET = Table(
         _bal("TOT_LIAB_SHRHLDR_EQY", "total liabilities and equity"),
     ),
     _STATEMENT_KEY,
+    changes_from=_STATEMENT_CHANGES_FROM,
 )
 
 ASHARE_CASH_FLOW = Table(
@@ -278,6 +292,7 @@ ASHARE_CASH_FLOW = Table(
         _bal("CASH_CASH_EQU_END_PERIOD", "cash and equivalents"),
     ),
     _STATEMENT_KEY,
+    changes_from=_STATEMENT_CHANGES_FROM,
 )
 
 ASHARE_ST = Table(
