@@ -102,8 +102,12 @@ def data_convert(source_format: str, src: Path, out: Path) -> None:
 @click.option("--replace", is_flag=True,
               help="Replace another market: the files under --out, and everything in the "
                    "warehouse (raw, truth, and what SQLMesh and `zoo score` built from it).")
+@click.option("--hold-out-days", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Load the market without its last N trading days and write each of them "
+                   "as the extract of that evening, under --out/extracts/YYYYMMDD, for `zoo "
+                   "daily --extract` (the daily cycle).")
 def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_load,
-               replace) -> None:
+               replace, hold_out_days) -> None:
     """Make the synthetic A-share market and load it into the warehouse.
 
     Writes every raw table as parquet under --out, the planted truth under --out/truth and the
@@ -136,12 +140,22 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
     except (OtherMarket, ValueError, LoadError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(result.summary())
+    first_load = out
+    if hold_out_days:
+        from zoo.synth.holdout import hold_out
+
+        try:
+            held = hold_out(out, hold_out_days, out)
+        except ValueError as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(held.summary())
+        first_load = held.first_load
     if no_load:
         return
     try:
         if replace:
             reset_schemas(warehouse)
-        report = load_dir(out, warehouse)
+        report = load_dir(first_load, warehouse)
         truth = load_dir(out / "truth", warehouse, schema="truth")
     except LoadError as err:
         raise click.ClickException(str(err)) from err

@@ -386,14 +386,19 @@ def _insert(con: duckdb.DuckDBPyConnection, item: _Incoming, new_table: bool) ->
 
 def _close_periods(con: duckdb.DuckDBPyConnection, table: wind.Table,
                    view: str) -> tuple[int, str | None]:
-    """Fill in the period-closing columns of existing rows (see wind.Column.closes); returns
-    the rows closed and the first day they can affect (raw only)."""
+    """Fill in the period-closing columns of existing rows (see wind.Column.closes): a date
+    that was NULL, and the flags that go with it; returns the rows closed and the first day
+    they can affect (raw only). A period only closes: an older extract still showing it open
+    (NULL where the warehouse has the date) changes nothing, whatever order they came in."""
     closing = [c for c in table.columns if c.closes]
-    if not closing:
+    dates = [c for c in closing if c.kind == wind.DATE]
+    if not dates:
         return 0, None
-    assignments = ", ".join(f"{c.name} = i.{c.name}" for c in closing)
-    changed = " OR ".join(f"i.{c.name} IS DISTINCT FROM t.{c.name}" for c in closing)
-    matched = f"{view} AS i WHERE {_key_match(table, 't', 'i')} AND ({changed})"
+    assignments = ", ".join(f"{c.name} = COALESCE(t.{c.name}, i.{c.name})"
+                            if c.kind == wind.DATE else f"{c.name} = i.{c.name}"
+                            for c in closing)
+    filled = " OR ".join(f"(t.{c.name} IS NULL AND i.{c.name} IS NOT NULL)" for c in dates)
+    matched = f"{view} AS i WHERE {_key_match(table, 't', 'i')} AND ({filled})"
     first = None
     if table.schema == "raw":
         first = con.execute(
@@ -407,10 +412,12 @@ def _close_periods(con: duckdb.DuckDBPyConnection, table: wind.Table,
 def _differs(column: wind.Column) -> str:
     """SQL: the file's value conflicts with the warehouse's (i = incoming, t = table)."""
     if column.closes:
-        # a period may be closed (NULL -> date) and its CUR_SIGN flipped; nothing else changes
+        # a period may be closed (NULL -> date) and its CUR_SIGN flipped, and an older extract
+        # may still show it open; a closing date never moves
         if column.kind == wind.STR:
             return "FALSE"
-        return f"(t.{column.name} IS NOT NULL AND {_raw_differs(column)})"
+        return (f"(t.{column.name} IS NOT NULL AND i.{column.name} IS NOT NULL AND "
+                f"{_raw_differs(column)})")
     return _raw_differs(column)
 
 

@@ -21,7 +21,8 @@ Project decisions where Wind users differ:
   (`Column.closes`: a listing or delisting date, a REMOVE_DT / S_CON_OUTDATE going from NULL
   to a date, CUR_SIGN flipping): a later extract may set those on an existing row, nothing
   else. A period's end and its CUR_SIGN go together: '1' while REMOVE_DT / S_CON_OUTDATE is
-  NULL, '0' once it is set; a row with one and not the other is refused (contracts).
+  NULL, '0' once it is set; a row with one and not the other is refused (contracts). An older
+  extract arriving after a newer one may still show a period open: that changes nothing.
 - Columns other sources cannot feed are nullable (names and listing dates, free float,
   COMP_TYPE_CODE): NULL means unknown, and the rules involving them skip it.
 - Wind's own index-weight tables (AIndexHS300FreeWeight, AIndexCSI500Weight, ...) load into
