@@ -393,3 +393,22 @@ def test_a_closed_period_cannot_be_moved(loaded: Path, tmp_path: Path,
     with pytest.raises(LoadError, match="AShareST: 1 row already in the warehouse"):
         load_dir(write({"AShareST": st}, tmp_path / "moved", "parquet"), loaded)
     assert snapshot(loaded) == before
+
+
+def test_an_older_extract_showing_a_closed_period_open_changes_nothing(
+        loaded: Path, tmp_path: Path, wind_frames: Frames, write: WriteTables) -> None:
+    """Extracts may arrive out of order: yesterday's, still showing the ST period open, after
+    today's that closed it. The period stays closed, and nothing counts as changed."""
+    st = wind_frames["AShareST"]
+    closed = st.with_columns(
+        REMOVE_DT=pl.when(pl.col("S_INFO_WINDCODE") == "830799.BJ")
+        .then(pl.lit("20200106")).otherwise(pl.col("REMOVE_DT")))
+    assert load_dir(write({"AShareST": closed}, tmp_path / "closed", "parquet"),
+                    loaded).tables[0].changed_from == "20200106"
+    before = snapshot(loaded)
+    report = load_dir(write({"AShareST": st}, tmp_path / "older", "parquet"), loaded)
+    assert [(t.rows_inserted, t.rows_closed, t.changed_from) for t in report.tables] == [
+        (0, 0, None)]
+    assert query(loaded, "SELECT REMOVE_DT FROM raw.AShareST "
+                         "WHERE S_INFO_WINDCODE = '830799.BJ'") == [("20200106",)]
+    assert data_tables(snapshot(loaded)) == data_tables(before)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -40,8 +41,8 @@ def test_a_retraction_removes_the_row_keeps_it_and_records_it(loaded: Path) -> N
     assert ("Retracted 1 row of raw.AShareEODPrices where S_INFO_WINDCODE = 000001.SZ AND "
             "TRADE_DT = 20200103; they are kept in raw._retracted") in done.output
     assert "  S_INFO_WINDCODE=000001.SZ TRADE_DT=20200103 CRNCY_CODE=CNY" in done.output
-    assert ("sqlmesh plan --restate-model raw.AShareEODPrices --start 2019-11-04 --auto-apply "
-            "--no-prompts") in done.output
+    # nothing was built from this warehouse yet: the change is recorded and marked done
+    assert "Nothing was built from the raw data yet" in done.output
     assert query(loaded, "SELECT count(*) FROM raw.AShareEODPrices WHERE S_INFO_WINDCODE = "
                          "'000001.SZ'") == [(4,)]
     (at, table, command, reason, row), = query(loaded, "SELECT * FROM raw._retracted")
@@ -50,16 +51,20 @@ def test_a_retraction_removes_the_row_keeps_it_and_records_it(loaded: Path) -> N
                        "--where TRADE_DT=20200103")
     assert json.loads(row)["S_DQ_TRADESTATUSCODE"] == -1
     last = query(loaded, "SELECT loaded_at, table_name, source_file, rows_inserted, "
-                         "rows_retracted FROM raw._loads ORDER BY loaded_at DESC LIMIT 1")
-    assert last == [(at, "raw.AShareEODPrices", f"{command} (reason: preclose wrong)", 0, 1)]
+                         "rows_retracted, changed_from, cleared_at IS NOT NULL FROM raw._loads "
+                         "ORDER BY loaded_at DESC LIMIT 1")
+    assert last == [(at, "raw.AShareEODPrices", f"{command} (reason: preclose wrong)", 0, 1,
+                     "20200103", True)]
     assert at > before  # the warehouse's latest change: the exports are stale now
 
 
 def test_a_partial_key_retracts_every_row_it_names(loaded: Path) -> None:
-    """A key column alone names all its rows; statements are restated from the report period."""
+    """A key column alone names all its rows; a statement changes what is built from the
+    earliest announcement among them (not its report period, months before)."""
     found = retract(loaded, "ashareincome", [("S_INFO_WINDCODE", "600000.SH")], dry_run=True)
     assert found.rows.height == 3 and found.dry_run
-    assert found.restate_from().isoformat() == "2019-08-01"
+    earliest = found.rows.select(pl.min_horizontal("ANN_DT", "ACTUAL_ANN_DT").min()).item()
+    assert found.changed_from == earliest > found.rows["REPORT_PERIOD"].min()
     done = retract(loaded, "AShareIncome", [("S_INFO_WINDCODE", "600000.SH"),
                                             ("STATEMENT_TYPE", "408005000")])
     assert done.rows["STATEMENT_TYPE"].to_list() == ["408005000"]
@@ -139,7 +144,7 @@ def test_a_missing_warehouse_is_a_clean_error(tmp_path: Path) -> None:
 
 
 def test_retracting_the_last_days_prices_says_what_stays_built(loaded: Path) -> None:
-    """SQLMesh computes a day only once its prices are loaded, so a restatement leaves the
+    """SQLMesh computes a day only once its prices are loaded, so a rebuild leaves the
     built rows of days after the new last price day as they were: the summary says so."""
     done = retract(loaded, "AShareEODPrices", [("TRADE_DT", "20200108")], dry_run=True)
     assert done.last_price_day == ("20200108", "20200107")

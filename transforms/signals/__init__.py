@@ -6,6 +6,12 @@ days as filled, and `sqlmesh run` would never revisit them). Daily models theref
 `signals (raw_arrived())`: an interval is ready only when the day it covers is on or before the
 latest TRADE_DT loaded into raw.AShareEODPrices, so loading a later extract and running
 `sqlmesh run` fills exactly the new days.
+
+Days already built are another matter: a load that adds or removes rows for them clears what
+was built from them in SQLMesh's state (zoo/ingest/changes.py), so `sqlmesh run` computes them
+again. Should that step not have happened (the loading process was killed after its commit),
+raw._loads holds the change as pending, and both signals refuse to go on: building on top of
+a change SQLMesh cannot see would leave the old values in place without a word.
 """
 
 from __future__ import annotations
@@ -20,6 +26,27 @@ if t.TYPE_CHECKING:
     from sqlmesh.utils.date import DatetimeRanges
 
 
+PENDING_MESSAGE = (
+    "raw data changed ({n} load(s) or retraction(s), from {day}) but what was built from it "
+    "is not marked for rebuild yet: run `zoo data refresh` (it marks it, then runs `sqlmesh "
+    "run`)"
+)
+
+
+def _refuse_pending(context: ExecutionContext) -> None:
+    adapter = context.engine_adapter
+    tracked = adapter.fetchone(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'raw' "
+        "AND table_name = '_loads' AND column_name = 'cleared_at'")
+    if not (tracked and tracked[0]):
+        return
+    n, day = adapter.fetchone(
+        "SELECT count(*), min(changed_from) FROM raw._loads "
+        "WHERE changed_from IS NOT NULL AND cleared_at IS NULL")
+    if n:
+        raise RuntimeError(PENDING_MESSAGE.format(n=n, day=day))
+
+
 @signal()
 def raw_arrived(
     batch: DatetimeRanges,
@@ -28,6 +55,7 @@ def raw_arrived(
     column: str = "trade_dt",
 ) -> bool | DatetimeRanges:
     """Ready: the intervals that start on or before the latest Wind date in `table.column`."""
+    _refuse_pending(context)
     latest = context.engine_adapter.fetchone(f"SELECT MAX({column}) FROM {table}")[0]
     if latest is None:
         return False
@@ -49,6 +77,7 @@ def horizon_arrived(
     Without it a label row would be written with NULL horizons at the edge of the data and,
     its interval counted as done, never be completed by a later `sqlmesh run`.
     """
+    _refuse_pending(context)
     cutoff = context.engine_adapter.fetchone(
         f"SELECT MIN(day) FROM (SELECT DISTINCT {column} AS day FROM {table} "
         f"ORDER BY day DESC LIMIT {int(trading_days) + 1}) AS latest_days "

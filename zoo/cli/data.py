@@ -102,8 +102,12 @@ def data_convert(source_format: str, src: Path, out: Path) -> None:
 @click.option("--replace", is_flag=True,
               help="Replace another market: the files under --out, and everything in the "
                    "warehouse (raw, truth, and what SQLMesh and `zoo score` built from it).")
+@click.option("--hold-out-days", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Load the market without its last N trading days and write each of them "
+                   "as the extract of that evening, under --out/extracts/YYYYMMDD, for `zoo "
+                   "daily --extract` (the daily cycle).")
 def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_load,
-               replace) -> None:
+               replace, hold_out_days) -> None:
     """Make the synthetic A-share market and load it into the warehouse.
 
     Writes every raw table as parquet under --out, the planted truth under --out/truth and the
@@ -136,12 +140,22 @@ def data_synth(stocks, start, end, seed, signal_strength, overrides, out, no_loa
     except (OtherMarket, ValueError, LoadError) as err:
         raise click.ClickException(str(err)) from err
     click.echo(result.summary())
+    first_load = out
+    if hold_out_days:
+        from zoo.synth.holdout import hold_out
+
+        try:
+            held = hold_out(out, hold_out_days, out)
+        except ValueError as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(held.summary())
+        first_load = held.first_load
     if no_load:
         return
     try:
         if replace:
             reset_schemas(warehouse)
-        report = load_dir(out, warehouse)
+        report = load_dir(first_load, warehouse)
         truth = load_dir(out / "truth", warehouse, schema="truth")
     except LoadError as err:
         raise click.ClickException(str(err)) from err
@@ -163,9 +177,9 @@ def data_retract(table: str, where: tuple[str, ...], reason: str, dry_run: bool,
     """Remove raw rows that should not have got in: the rows of TABLE matching every --where
     (key columns only), kept in raw._retracted with the reason and recorded in raw._loads.
 
-    Prints the rows and the `sqlmesh plan --restate-model ...` command that rebuilds what was
-    built from them (SQLMesh does not notice rows that disappear); until that and `zoo
-    features apply` have run, the exports are stale and are not served.
+    What was built from them is marked for rebuild (SQLMesh does not notice rows that
+    disappear): `zoo data refresh` (or `sqlmesh run` in transforms/) builds it again; until
+    that and `zoo features apply` have run, the exports are stale and are not served.
     """
     from zoo.ingest.load import LoadError
     from zoo.ingest.retract import RetractError, retract
@@ -179,6 +193,22 @@ def data_retract(table: str, where: tuple[str, ...], reason: str, dry_run: bool,
     try:
         done = retract(warehouse or warehouse_path(), table, pairs, reason, dry_run)
     except (RetractError, LoadError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(done.summary())
+
+
+@data.command("refresh")
+def data_refresh() -> None:
+    """Bring every model up to the raw data: `sqlmesh run` in transforms/ after marking what
+    changed raw rows affect for rebuild (`zoo data load` and `retract` mark it themselves;
+    this catches a load that was killed before it could). On a warehouse nothing was built in
+    yet it runs the first `sqlmesh plan`. After any sequence of loads the models then equal a
+    full build from scratch."""
+    from zoo.daily.refresh import RefreshError, refresh
+
+    try:
+        done = refresh()
+    except RefreshError as err:
         raise click.ClickException(str(err)) from err
     click.echo(done.summary())
 

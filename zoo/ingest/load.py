@@ -39,7 +39,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from zoo.ingest import contracts, crosscheck, files, records, wind
+from zoo.ingest import changes, contracts, crosscheck, files, records, wind
 from zoo.ingest.report import LoadReport, TableLoad
 from zoo.locks import busy_message
 
@@ -184,9 +184,21 @@ def load_dir(src: Path, warehouse: Path, schema: str = "raw", quarantine: bool =
     incoming = _read_and_validate(src, scan.files, quarantine)
     with connect(warehouse) as con:
         loads, created = _write(con, incoming, schema, quarantine, origin)
+    rebuild, problem = mark_for_rebuild(warehouse) if schema == "raw" else (None, "")
     return LoadReport(src, warehouse, schema, tuple(loads), perf_counter() - started,
                       scan.ignored, tuple(t.name for t in created), quarantine,
-                      REJECTS_TABLE if quarantine else "", origin)
+                      REJECTS_TABLE if quarantine else "", origin, rebuild, problem)
+
+
+def mark_for_rebuild(warehouse: Path) -> tuple[changes.Rebuild | None, str]:
+    """Mark what the committed changes affect for rebuild (zoo.ingest.changes); a failure is
+    returned as text, not raised: the change is in and stays pending until a later try."""
+    try:
+        return changes.mark_for_rebuild(warehouse), ""
+    except Exception as err:  # noqa: BLE001 - the load is committed; say so, do not lose it
+        return None, (f"the change is loaded, but the models built from it could not be "
+                      f"marked for rebuild ({type(err).__name__}: {err}); it stays pending: "
+                      f"{changes.REFRESH_HINT}")
 
 
 def _read_and_validate(src: Path, table_files: Sequence[files.TableFile],
@@ -288,7 +300,7 @@ def _record(con: duckdb.DuckDBPyConnection, incoming: list[_Incoming], loads: li
     now = datetime.now(UTC).replace(tzinfo=None)
     records.record_loads(con, now, [
         (_qualified(item.table), _source(item, origin), item.sha256, load.rows_in_file,
-         load.rows_inserted, load.rows_closed, load.rows_rejected)
+         load.rows_inserted, load.rows_closed, load.rows_rejected, load.changed_from)
         for item, load in zip(incoming, loads, strict=True)])
     if quarantine:
         for item in incoming:
@@ -348,45 +360,64 @@ def _key_match(table: wind.Table, left: str, right: str) -> str:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, item: _Incoming, new_table: bool) -> TableLoad:
-    """Insert the rows whose key is not in the table yet (all of them into a new table)."""
+    """Insert the rows whose key is not in the table yet (all of them into a new table), and
+    say from which day the rows inserted or closed can change what is built (raw only)."""
     started = perf_counter()
     table, cols = item.table, ", ".join(item.table.column_names)
     with _registered(con, item) as view:
-        sql = f"INSERT INTO {_qualified(table)} ({cols}) SELECT {cols} FROM {view} AS i"
-        if not new_table:
-            sql += (f" WHERE NOT EXISTS (SELECT 1 FROM {_qualified(table)} AS t "
-                    f"WHERE {_key_match(table, 't', 'i')})")
-        inserted = con.execute(sql).fetchone()
-        closed = 0 if new_table else _close_periods(con, table, view)
+        new = "" if new_table else (
+            f" WHERE NOT EXISTS (SELECT 1 FROM {_qualified(table)} AS t "
+            f"WHERE {_key_match(table, 't', 'i')})")
+        first = None
+        if table.schema == "raw":
+            first = con.execute(f"SELECT min({changes.first_day_sql(table, 'i')}) "
+                                f"FROM {view} AS i{new}").fetchone()[0]
+        inserted = con.execute(f"INSERT INTO {_qualified(table)} ({cols}) SELECT {cols} "
+                               f"FROM {view} AS i{new}").fetchone()
+        closed, first_closed = (0, None) if new_table else _close_periods(con, table, view)
     rejected = item.rejects()
     return TableLoad(table.name, item.path, item.sha256, item.rows_in_file,
                      int(inserted[0]) if inserted else 0,
                      item.seconds + perf_counter() - started, closed, rejected.height,
                      _by_rule(rejected), item.ignored_columns,
-                     item.file.alias.name if item.file.alias else "")
+                     item.file.alias.name if item.file.alias else "",
+                     min((d for d in (first, first_closed) if d is not None), default=None))
 
 
-def _close_periods(con: duckdb.DuckDBPyConnection, table: wind.Table, view: str) -> int:
-    """Fill in the period-closing columns of existing rows (see wind.Column.closes)."""
+def _close_periods(con: duckdb.DuckDBPyConnection, table: wind.Table,
+                   view: str) -> tuple[int, str | None]:
+    """Fill in the period-closing columns of existing rows (see wind.Column.closes): a date
+    that was NULL, and the flags that go with it; returns the rows closed and the first day
+    they can affect (raw only). A period only closes: an older extract still showing it open
+    (NULL where the warehouse has the date) changes nothing, whatever order they came in."""
     closing = [c for c in table.columns if c.closes]
-    if not closing:
-        return 0
-    assignments = ", ".join(f"{c.name} = i.{c.name}" for c in closing)
-    changed = " OR ".join(f"i.{c.name} IS DISTINCT FROM t.{c.name}" for c in closing)
+    dates = [c for c in closing if c.kind == wind.DATE]
+    if not dates:
+        return 0, None
+    assignments = ", ".join(f"{c.name} = COALESCE(t.{c.name}, i.{c.name})"
+                            if c.kind == wind.DATE else f"{c.name} = i.{c.name}"
+                            for c in closing)
+    filled = " OR ".join(f"(t.{c.name} IS NULL AND i.{c.name} IS NOT NULL)" for c in dates)
+    matched = f"{view} AS i WHERE {_key_match(table, 't', 'i')} AND ({filled})"
+    first = None
+    if table.schema == "raw":
+        first = con.execute(
+            f"SELECT min({changes.closed_first_day_sql(table, 'i', 't')}) "
+            f"FROM {_qualified(table)} AS t, {matched}").fetchone()[0]
     updated = con.execute(
-        f"UPDATE {_qualified(table)} AS t SET {assignments} FROM {view} AS i "
-        f"WHERE {_key_match(table, 't', 'i')} AND ({changed})"
-    ).fetchone()
-    return int(updated[0]) if updated else 0
+        f"UPDATE {_qualified(table)} AS t SET {assignments} FROM {matched}").fetchone()
+    return (int(updated[0]) if updated else 0), first
 
 
 def _differs(column: wind.Column) -> str:
     """SQL: the file's value conflicts with the warehouse's (i = incoming, t = table)."""
     if column.closes:
-        # a period may be closed (NULL -> date) and its CUR_SIGN flipped; nothing else changes
+        # a period may be closed (NULL -> date) and its CUR_SIGN flipped, and an older extract
+        # may still show it open; a closing date never moves
         if column.kind == wind.STR:
             return "FALSE"
-        return f"(t.{column.name} IS NOT NULL AND {_raw_differs(column)})"
+        return (f"(t.{column.name} IS NOT NULL AND i.{column.name} IS NOT NULL AND "
+                f"{_raw_differs(column)})")
     return _raw_differs(column)
 
 

@@ -3,6 +3,9 @@
 - `raw._loads`: one row per file loaded: when (UTC), which table, the file and its sha256, rows
   in the file, inserted, whose period was closed, and set aside; and one row per retraction
   (`zoo data retract`, zoo.ingest.retract): no file, nothing inserted, the rows retracted;
+  with the first day the change can affect (`changed_from`, NULL when nothing changed) and
+  when the models built from that day were marked for rebuild (`cleared_at`,
+  zoo.ingest.changes);
 - `raw._rejects`: one row per row set aside by `--quarantine`: when (the load's time, as in
   raw._loads), which table and file, the row's 1-based number in the file, the most important
   rule it breaks and that rule's column, the other rules it breaks, and the row's values as
@@ -37,29 +40,35 @@ def _create_loads(con: duckdb.DuckDBPyConnection) -> None:
         "  rows_inserted BIGINT NOT NULL,\n"
         "  rows_closed BIGINT NOT NULL,   -- existing rows whose period was closed\n"
         "  rows_rejected BIGINT NOT NULL DEFAULT 0,  -- rows set aside (--quarantine)\n"
-        "  rows_retracted BIGINT NOT NULL DEFAULT 0  -- rows removed (zoo data retract)\n)"
+        "  rows_retracted BIGINT NOT NULL DEFAULT 0,  -- rows removed (zoo data retract)\n"
+        "  changed_from VARCHAR,  -- YYYYMMDD: first day the change can affect; NULL: none\n"
+        "  cleared_at TIMESTAMP   -- UTC: built models marked for rebuild; NULL: pending\n)"
     )
-    # These columns came after the first warehouses: an older raw._loads gains them (0 before).
-    for column in ("rows_rejected", "rows_retracted"):
-        con.execute(f"ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS {column} BIGINT "
-                    "DEFAULT 0")
+    # These columns came after the first warehouses: an older raw._loads gains them (0 or
+    # NULL before: an old load is not pending).
+    for column, kind in (("rows_rejected", "BIGINT DEFAULT 0"),
+                         ("rows_retracted", "BIGINT DEFAULT 0"),
+                         ("changed_from", "VARCHAR"), ("cleared_at", "TIMESTAMP")):
+        con.execute(f"ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 
 def record_loads(con: duckdb.DuckDBPyConnection, at: datetime,
-                 rows: list[tuple[str, str, str, int, int, int, int]]) -> None:
-    """Append (table, source file, sha256, rows in file, inserted, closed, rejected) rows."""
+                 rows: list[tuple[str, str, str, int, int, int, int, str | None]]) -> None:
+    """Append (table, source file, sha256, rows in file, inserted, closed, rejected, changed
+    from) rows."""
     _create_loads(con)
     con.executemany(
         f"INSERT INTO {LOADS_TABLE} (loaded_at, table_name, source_file, sha256, rows_in_file, "
-        "rows_inserted, rows_closed, rows_rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_inserted, rows_closed, rows_rejected, changed_from) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(at, *row) for row in rows])
 
 
 def record_retraction(con: duckdb.DuckDBPyConnection, at: datetime, table: str, command: str,
-                      reason: str, rows: pl.DataFrame) -> str:
+                      reason: str, rows: pl.DataFrame, changed_from: str | None) -> str:
     """Keep the `rows` removed from `table` (schema.table) in raw._retracted and append their
     retraction to raw._loads (source_file: `command` and the reason; sha256 of the rows' JSON
-    lines, which it returns)."""
+    lines, which it returns; `changed_from`: the first day the removal can affect)."""
     import hashlib
 
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
@@ -79,8 +88,9 @@ def record_retraction(con: duckdb.DuckDBPyConnection, at: datetime, table: str, 
     source = command + (f" (reason: {reason})" if reason else "")
     con.execute(
         f"INSERT INTO {LOADS_TABLE} (loaded_at, table_name, source_file, sha256, rows_in_file, "
-        "rows_inserted, rows_closed, rows_rejected, rows_retracted) "
-        "VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?)", [at, table, source, digest, rows.height])
+        "rows_inserted, rows_closed, rows_rejected, rows_retracted, changed_from) "
+        "VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?)",
+        [at, table, source, digest, rows.height, changed_from])
     return digest
 
 

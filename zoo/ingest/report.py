@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from zoo.ingest.changes import Rebuild
 from zoo.ingest.files import IgnoredFile
 
 RULES_SHOWN = 5  # broken rules shown per file in the summary of rows set aside
@@ -25,6 +26,7 @@ class TableLoad:
     rejected_by_rule: tuple[tuple[str, int], ...] = ()  # ('COLUMN: rule', rows), most first
     ignored_columns: tuple[str, ...] = ()  # the file's columns wind.py does not declare
     alias: str = ""  # the Wind table name the file carries when it is not `table`
+    changed_from: str | None = None  # first day the new or closed rows can affect (YYYYMMDD)
 
     @property
     def rows_already_there(self) -> int:
@@ -45,6 +47,8 @@ class LoadReport:
     quarantine: bool = False
     rejects_table: str = ""
     origin: str = ""  # what the files were converted from, if anything
+    rebuild: Rebuild | None = None  # what the load marked for rebuild (raw only)
+    rebuild_problem: str = ""  # why it could not mark it ('' when it could)
 
     @property
     def rows_in_files(self) -> int:
@@ -78,6 +82,10 @@ class LoadReport:
             for t in self.tables
         ]
         lines += self._rejected_lines() + self._left_out_lines()
+        if self.rebuild is not None and self.rebuild.changes:
+            lines.append(self.rebuild.summary())
+        if self.rebuild_problem:
+            lines.append(f"Warning: {self.rebuild_problem}")
         return "\n".join(lines)
 
     def _rejected_lines(self) -> list[str]:

@@ -18,11 +18,9 @@ What a retraction may name:
   daily stock row), or nothing is removed and the error says which rows still need them.
 
 The refresh. SQLMesh does not notice rows that disappear: `sqlmesh run` only fills new
-intervals, and a plain `sqlmesh plan` sees no change. `Retraction.restatement()` is the command
-that rebuilds what was built from the table: a restatement of the raw table as SQLMesh's
-external model, which restates every model downstream of it, from `RESTATE_MARGIN_DAYS`
-before the earliest date in the removed rows (a label at T reads prices up to 21 trading days
-after T) to now; a table without dates is restated over its whole history.
+intervals, and a plain `sqlmesh plan` sees no change. So a retraction, like a load, records the
+first day the removed rows can affect and clears what was built from that day on in SQLMesh's
+state (zoo.ingest.changes); the next `sqlmesh run` (or `zoo data refresh`) builds it again.
 """
 
 from __future__ import annotations
@@ -31,19 +29,16 @@ import difflib
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from zoo.dates import parse_date, wind_date
-from zoo.ingest import contracts, crosscheck, records, wind
-from zoo.ingest.load import LoadError, connect
+from zoo.dates import wind_date
+from zoo.ingest import changes, contracts, crosscheck, records, wind
+from zoo.ingest.load import LoadError, connect, mark_for_rebuild
 
-# A removed row at T changes labels from about 21 trading days before T: 60 calendar days
-# cover that and the longest exchange closure.
-RESTATE_MARGIN_DAYS = 60
 ROWS_SHOWN = 20
 
 
@@ -63,6 +58,9 @@ class Retraction:
     retracted_at: datetime | None = None
     # the latest price day before and after, when the retraction moves it back (else None)
     last_price_day: tuple[str, str | None] | None = None
+    changed_from: str | None = None  # the first day the removal can affect (YYYYMMDD)
+    rebuild: changes.Rebuild | None = None  # what it marked for rebuild
+    rebuild_problem: str = ""  # why it could not ('' when it could)
 
     @property
     def condition(self) -> str:
@@ -72,23 +70,6 @@ class Retraction:
     def command(self) -> str:
         where = " ".join(f"--where {k}={v}" for k, v in self.where)
         return f"zoo data retract {self.table.name} {where}"
-
-    def restatement(self) -> str:
-        """The SQLMesh command (run in transforms/) that rebuilds what used these rows."""
-        start = self.restate_from()
-        since = f" --start {start.isoformat()}" if start else ""
-        return (f"sqlmesh plan --restate-model {self.table.schema}.{self.table.name}{since} "
-                "--auto-apply --no-prompts")
-
-    def restate_from(self) -> date | None:
-        """RESTATE_MARGIN_DAYS before the earliest date in the rows; None: every day."""
-        dates = [c.name for c in self.table.columns if c.kind == wind.DATE]
-        if not dates:
-            return None
-        earliest = self.rows.select(pl.min_horizontal(pl.col(dates)).min()).item()
-        if earliest is None:
-            return None
-        return parse_date(earliest) - timedelta(days=RESTATE_MARGIN_DAYS)
 
     def summary(self) -> str:
         n = self.rows.height
@@ -103,14 +84,16 @@ class Retraction:
                  for row in self.rows.head(ROWS_SHOWN).iter_rows(named=True)]
         if n > ROWS_SHOWN:
             shown.append(f"  ... and {n - ROWS_SHOWN:,} more")
-        verb = "After the retraction, rebuild" if self.dry_run else "Now rebuild"
-        refresh = [
-            f"{verb} what was built from them (SQLMesh does not notice rows that disappear); "
-            "load the corrected rows first, if there are any, then in transforms/:",
-            f"  {self.restatement()}",
-            "then `zoo features apply` (and `zoo score MODEL` for each score view): until then "
-            "the exports are older than the raw data and are not served.",
-        ]
+        if self.dry_run:
+            refresh = ["A retraction marks what was built from the rows for rebuild; `sqlmesh "
+                       "run` in transforms/ (or `zoo data refresh`) then builds it again."]
+        elif self.rebuild_problem:
+            refresh = [f"Warning: {self.rebuild_problem}"]
+        else:
+            refresh = [self.rebuild.summary() if self.rebuild else "",
+                       "Load the corrected rows first, if there are any, then refresh, and "
+                       "`zoo features apply` (and `zoo score MODEL` for each score view): until "
+                       "then the exports are older than the raw data and are not served."]
         if self.last_price_day is not None:
             old, new = self.last_price_day
             refresh.append(
@@ -188,6 +171,8 @@ def retract(warehouse: Path, table_name: str, where: Sequence[tuple[str, str]],
             condition = Retraction(table, pairs, rows, reason, dry_run).condition
             raise RetractError(f"no row of {qualified} has {condition}: nothing to retract")
         at = datetime.now(UTC).replace(tzinfo=None)
+        first_day = con.execute(f"SELECT min({changes.first_day_sql(table, 'r')}) FROM "
+                                f"{qualified} AS r WHERE {match}", values).fetchone()[0]
         con.execute("BEGIN TRANSACTION")
         try:
             before = _last_price_day(con)
@@ -198,14 +183,16 @@ def retract(warehouse: Path, table_name: str, where: Sequence[tuple[str, str]],
             after = _last_price_day(con)
             command = Retraction(table, pairs, rows, reason, dry_run).command
             if not dry_run:
-                records.record_retraction(con, at, qualified, command, reason, rows)
+                records.record_retraction(con, at, qualified, command, reason, rows, first_day)
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             with suppress(duckdb.Error):  # a connection too broken to roll back discards it
                 con.execute("ROLLBACK")
             raise
     moved = (before, after) if before is not None and after != before else None
-    return Retraction(table, pairs, rows, reason, dry_run, None if dry_run else at, moved)
+    rebuild, problem = (None, "") if dry_run else mark_for_rebuild(warehouse)
+    return Retraction(table, pairs, rows, reason, dry_run, None if dry_run else at, moved,
+                      first_day, rebuild, problem)
 
 
 def _last_price_day(con: duckdb.DuckDBPyConnection) -> str | None:

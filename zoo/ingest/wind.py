@@ -21,7 +21,8 @@ Project decisions where Wind users differ:
   (`Column.closes`: a listing or delisting date, a REMOVE_DT / S_CON_OUTDATE going from NULL
   to a date, CUR_SIGN flipping): a later extract may set those on an existing row, nothing
   else. A period's end and its CUR_SIGN go together: '1' while REMOVE_DT / S_CON_OUTDATE is
-  NULL, '0' once it is set; a row with one and not the other is refused (contracts).
+  NULL, '0' once it is set; a row with one and not the other is refused (contracts). An older
+  extract arriving after a newer one may still show a period open: that changes nothing.
 - Columns other sources cannot feed are nullable (names and listing dates, free float,
   COMP_TYPE_CODE): NULL means unknown, and the rules involving them skip it.
 - Wind's own index-weight tables (AIndexHS300FreeWeight, AIndexCSI500Weight, ...) load into
@@ -86,6 +87,9 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     schema: str = field(default="raw")
+    # The DATE columns whose earliest value in a row is the first day that row can change
+    # anything built from the table (zoo.ingest.changes); empty: every DATE column.
+    changes_from: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -96,6 +100,11 @@ class Table:
             if c.name == name:
                 return c
         raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def effective_dates(self) -> tuple[str, ...]:
+        """`changes_from`, or every DATE column when it is empty (none: no dates at all)."""
+        return self.changes_from or tuple(c.name for c in self.columns if c.kind == DATE)
 
     def create_sql(self) -> str:
         cols = ",\n  ".join(
@@ -132,6 +141,10 @@ _STATEMENT_KEYS = (
     _c("COMP_TYPE_CODE", INT, "1 non-financial, 2 bank, 3 insurer, 4 broker", nullable=True),
 )
 _STATEMENT_KEY = ("S_INFO_WINDCODE", "REPORT_PERIOD", "STATEMENT_TYPE", "ANN_DT")
+# A statement row is used from its announcement (REPORT_PERIOD is months earlier): a version,
+# a correction's original (408005000, under the original ANN_DT) or a late rewrite
+# (ACTUAL_ANN_DT) changes nothing served before the earlier of its two dates.
+_STATEMENT_CHANGES_FROM = ("ANN_DT", "ACTUAL_ANN_DT")
 
 
 # Statement items may be NULL in a real export (a bank has no cost of sales); the synthetic
@@ -243,6 +256,7 @@ ASHARE_INCOME = Table(
         _ytd("MINORITY_INT_INC", "minority interests"),
     ),
     _STATEMENT_KEY,
+    changes_from=_STATEMENT_CHANGES_FROM,
 )
 
 ASHARE_BALANCE_SHEET = Table(
@@ -265,6 +279,7 @@ ASHARE_BALANCE_SHEET = Table(
         _bal("TOT_LIAB_SHRHLDR_EQY", "total liabilities and equity"),
     ),
     _STATEMENT_KEY,
+    changes_from=_STATEMENT_CHANGES_FROM,
 )
 
 ASHARE_CASH_FLOW = Table(
@@ -278,6 +293,7 @@ ASHARE_CASH_FLOW = Table(
         _bal("CASH_CASH_EQU_END_PERIOD", "cash and equivalents"),
     ),
     _STATEMENT_KEY,
+    changes_from=_STATEMENT_CHANGES_FROM,
 )
 
 ASHARE_ST = Table(

@@ -42,6 +42,9 @@ def market_files(out_dir: Path) -> list[Path]:
     """The parquet files of a market folder (raw tables and truth) that exist."""
     names = [out_dir / f"{t.name}.parquet" for t in wind.RAW_TABLES]
     names += [out_dir / "truth" / f"{t.name}.parquet" for t in wind.TRUTH_TABLES]
+    # a market held out as a first load and daily extracts (zoo.synth.holdout)
+    names += sorted((out_dir / "load").glob("*.parquet"))
+    names += sorted((out_dir / "extracts").glob("*/*.parquet"))
     return [p for p in names if p.is_file()]
 
 

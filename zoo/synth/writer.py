@@ -71,7 +71,9 @@ def _check_replaceable(out_dir: Path) -> None:
     """Refuse to replace a folder holding anything but a previous synthetic market."""
     if not out_dir.exists():
         return
-    ours = {f"{t.name}.parquet" for t in wind.RAW_TABLES} | {"truth", RECORD}
+    from zoo.synth.holdout import EXTRACTS, LOAD  # a market held out (--hold-out-days)
+
+    ours = {f"{t.name}.parquet" for t in wind.RAW_TABLES} | {"truth", RECORD, LOAD, EXTRACTS}
     foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in ours)
     if foreign:
         raise ValueError(f"{out_dir} holds files that are not a synthetic market: {foreign[:5]}")
