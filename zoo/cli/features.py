@@ -168,3 +168,104 @@ def features_materialize() -> None:
     except FeatureStoreError as err:
         raise _fail(err) from err
     click.echo(f"online store filled as of {latest}")
+
+
+def _port(name: str, default: int, help_: str):
+    return click.option(name, type=click.IntRange(0, 65535), default=default, show_default=True,
+                        help=help_)
+
+
+def _client_options(command):
+    """--host and the three ports, shared by `serve` and `client-config`."""
+    from zoo.serving.servers import DEFAULT_HOST, OFFLINE_PORT, ONLINE_PORT, REGISTRY_PORT
+
+    for option in reversed([
+        click.option("--host", default=DEFAULT_HOST, show_default=True,
+                     help="The interface to listen on (0.0.0.0: every one; unauthenticated, "
+                          "so only behind a firewall)."),
+        _port("--offline-port", OFFLINE_PORT, "Arrow Flight offline server (0: any free one)."),
+        _port("--online-port", ONLINE_PORT, "HTTP feature server (0: any free one)."),
+        _port("--registry-port", REGISTRY_PORT, "gRPC registry server (0: any free one)."),
+    ]):
+        command = option(command)
+    return command
+
+
+@features.command("serve")
+@click.option("--offline", is_flag=True,
+              help="Serve point-in-time retrieval (Feast's offline server, Arrow Flight).")
+@click.option("--online", is_flag=True,
+              help="Serve the materialized latest values (Feast's HTTP feature server).")
+@_client_options
+@click.option("--client-config", "client_config_path", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the clients' feature_store.yaml here once every server listens.")
+def features_serve(offline: bool, online: bool, host: str, offline_port: int, online_port: int,
+                   registry_port: int, client_config_path: Path | None) -> None:
+    """Serve this home's features to other teams with Feast's own servers, read-only.
+
+    --offline, --online or both; the registry server (gRPC), which every remote client needs,
+    runs with either. Prints where each listens and the feature_store.yaml a client uses, then
+    serves until Ctrl-C. No authentication and no TLS: keep --host on loopback or a private,
+    firewalled interface."""
+    from zoo.atomic import write_text
+    from zoo.paths import zoo_home
+    from zoo.serving.servers import (
+        OFFLINE_PORT,
+        ONLINE_PORT,
+        Endpoints,
+        ServeError,
+        client_config,
+        host_port,
+        serve_until_stopped,
+    )
+
+    if not (offline or online):
+        raise click.UsageError("say what to serve: --offline, --online or both")
+
+    def ready(at: Endpoints) -> None:
+        # a server not running here keeps its port in the yaml (Feast's default for 0), so
+        # the same file works once it is started too
+        yaml = client_config(at.host, at.offline_port or offline_port or OFFLINE_PORT,
+                             at.online_port or online_port or ONLINE_PORT, at.registry_port)
+        click.echo(f"serving {zoo_home()} read-only, without authentication:")
+        click.echo(f"  registry  gRPC          {host_port(at.host, at.registry_port)}")
+        if at.offline_port is not None:
+            where = host_port(at.host, at.offline_port)
+            click.echo(f"  offline   Arrow Flight  grpc+tcp://{where}")
+        if at.online_port is not None:
+            click.echo(f"  online    HTTP          http://{host_port(at.host, at.online_port)}")
+        if client_config_path is not None:
+            write_text(client_config_path, yaml)
+            click.echo(f"wrote the clients' feature_store.yaml to {client_config_path}")
+        click.echo("A client's feature_store.yaml (alone in its folder; "
+                   "FeatureStore(repo_path=folder)):")
+        click.echo(yaml.rstrip())
+        click.echo("Ctrl-C stops the servers.")
+
+    try:
+        serve_until_stopped(host, offline_port if offline else None,
+                            online_port if online else None, registry_port, on_ready=ready)
+    except ServeError as err:
+        raise _fail(err) from None
+    click.echo("servers stopped")
+
+
+@features.command("client-config")
+@_client_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write it here instead of printing it.")
+def features_client_config(host: str, offline_port: int, online_port: int, registry_port: int,
+                           out: Path | None) -> None:
+    """The feature_store.yaml another team uses to read `zoo features serve` over the network
+    (Feast's remote registry, offline and online stores; no file of this machine)."""
+    from zoo.serving.servers import client_config
+
+    yaml = client_config(host, offline_port, online_port, registry_port)
+    if out is None:
+        click.echo(yaml.rstrip())
+        return
+    from zoo.atomic import write_text
+
+    write_text(out, yaml)
+    click.echo(f"wrote {out}")
