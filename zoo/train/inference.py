@@ -144,6 +144,8 @@ class NewScores:
 
     Attributes:
         days: the days scored now (each with features; `rows` scores over them).
+        unscorable: those of `days` without a stock the model can score (none with a whole
+            price window, say): they have no row.
         skipped: days after the run's own scores, up to `through`, already in the table and
             left as they are (`rescore` scores them again).
         checkpoints: the checkpoints that scored, relative to the run folder.
@@ -162,6 +164,7 @@ class NewScores:
     skipped: tuple[Date, ...]
     checkpoints: tuple[str, ...]
     device: str
+    unscorable: tuple[Date, ...] = ()
     seeded_rows: int = 0
     table: str | None = None
     view: str | None = None
@@ -186,6 +189,9 @@ class NewScores:
                          f"{self.first}..{self.last}: {self.rows:,} rows, by run "
                          f"{self.run_id} of {self.model} on {self.device}")
             lines.extend(f"  checkpoint {path}" for path in self.checkpoints)
+            if self.unscorable:
+                lines.append(f"  {len(self.unscorable)} of the days had no stock the model can "
+                             f"score ({self.unscorable[0]}..{self.unscorable[-1]}): no row")
         else:
             since = f"after {self.after} " if self.after else ""
             lines.append(f"no new day with features {since}up to {self.through}: nothing "
@@ -279,6 +285,8 @@ def score_new_days(model: str, through: Date, run_id: str | None = None,
     written = append_scores(model, pl.concat(frames), apply=apply)
     return dataclasses.replace(
         summary, rows=scores.height if scores is not None else 0,
+        unscorable=tuple(sorted(set(days) - set(scores["trade_date"].to_list())))
+        if scores is not None else (),
         checkpoints=tuple(str(p.relative_to(run.path)) for w in used for p in w.checkpoints),
         seeded_rows=seed.height if seed is not None else 0,
         table=written.table, view=written.view, path=written.path)
