@@ -162,13 +162,14 @@ def test_new_days_without_labels_are_scored_as_training_would_and_appended(home,
     run = load_run("biagru_gat", "r1")
 
     first = score_new_days("biagru_gat", D(2020, 11, 30), apply=False, device="cpu")
-    assert first.seeded_rows == run.scores().height  # no table yet: the run's scores first
+    assert first.run_rows_written == run.scores().height  # no table yet: the run's scores first
     assert first.days[0].year == 2019 and first.last == D(2020, 11, 30) and first.rows > 0
     assert first.checkpoints == ("checkpoints/split0_seed0.pt", "checkpoints/split0_seed1.pt")
     before = _table(home, "biagru_gat")
 
     second = score_new_days("biagru_gat", D(2020, 12, 31), device="cpu")  # applies Feast
-    assert second.seeded_rows == 0 and second.first == D(2020, 12, 1)
+    assert second.run_rows_written == 0 and second.other_runs == ()
+    assert second.first == D(2020, 12, 1)
     assert second.skipped == tuple(sorted({d for d in before["trade_date"] if d.year >= 2019}))
     unlabelled = _unlabelled_days(home)
     assert len(unlabelled) >= 15 and set(unlabelled) <= set(second.days)
@@ -242,6 +243,12 @@ def test_score_through_skips_scored_days_and_rescores_on_request(home):
     assert "2019-01-02..2020-12-31" in rescored.output and "already scored" not in rescored.output
     after = _table(home, "biagru")
     assert max_gap(unchanged, after) <= TOLERANCE
+
+    # A newer run scores the next days; the table says whose scores it holds besides.
+    assert CliRunner().invoke(main, TRAIN).exit_code == 0
+    newer = CliRunner().invoke(main, ["score", "biagru", "--through", "2020-12-31"])
+    assert newer.exit_code == 0, newer.output
+    assert f"also holds scores of run {run_dir.name}" in newer.output
 
     wrong = CliRunner().invoke(main, ["score", "biagru", "--rescore"])
     assert wrong.exit_code != 0 and "--through" in wrong.output

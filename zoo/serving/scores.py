@@ -113,12 +113,21 @@ def append_scores(model: str, scores: pl.DataFrame, apply: bool = True,
 def scored_days(model: str, warehouse: Path | None = None) -> list[datetime.date]:
     """The days `scores.score_<model>` holds a score for, ascending ([] when there is no such
     table)."""
+    return _distinct(model, "trade_date", warehouse)
+
+
+def scored_runs(model: str, warehouse: Path | None = None) -> list[str]:
+    """The runs whose scores `scores.score_<model>` holds, sorted ([] when there is none)."""
+    return _distinct(model, "run_id", warehouse)
+
+
+def _distinct(model: str, column: str, warehouse: Path | None) -> list:
     relation = score_table(model)
     con = connect(warehouse)
     try:
         if not columns(con, relation):
             return []
-        rows = con.execute(f"SELECT DISTINCT trade_date FROM {relation.sql} ORDER BY 1")
+        rows = con.execute(f"SELECT DISTINCT {quote(column)} FROM {relation.sql} ORDER BY 1")
         return [row[0] for row in rows.fetchall()]
     finally:
         con.close()

@@ -149,8 +149,9 @@ class NewScores:
         skipped: days after the run's own scores, up to `through`, already in the table and
             left as they are (`rescore` scores them again).
         checkpoints: the checkpoints that scored, relative to the run folder.
-        seeded_rows: the run's out-of-sample scores written first, when the model had no
-            score table yet (0 otherwise).
+        run_rows_written: the run's own out-of-sample scores written first, when the model
+            had no score table yet (0 otherwise).
+        other_runs: runs other than this one whose scores the table holds (they stay).
         after: the days scored are those after this day (None: from the run's first).
         table, view, path: where the scores went (None when nothing was written).
     """
@@ -165,7 +166,8 @@ class NewScores:
     checkpoints: tuple[str, ...]
     device: str
     unscorable: tuple[Date, ...] = ()
-    seeded_rows: int = 0
+    run_rows_written: int = 0
+    other_runs: tuple[str, ...] = ()
     table: str | None = None
     view: str | None = None
     path: Path | None = None
@@ -181,9 +183,9 @@ class NewScores:
     def describe(self) -> str:
         """What was done, a line per fact (what `zoo score --through` prints)."""
         lines = []
-        if self.seeded_rows:
+        if self.run_rows_written:
             lines.append(f"{self.table} did not exist: wrote run {self.run_id}'s "
-                         f"{self.seeded_rows:,} out-of-sample scores first")
+                         f"{self.run_rows_written:,} out-of-sample scores first")
         if self.days:
             lines.append(f"scored {len(self.days)} day{'s' * (len(self.days) != 1)} "
                          f"{self.first}..{self.last}: {self.rows:,} rows, by run "
@@ -200,9 +202,13 @@ class NewScores:
             lines.append(f"skipped {len(self.skipped)} day{'s' * (len(self.skipped) != 1)} "
                          f"already scored ({self.skipped[0]}..{self.skipped[-1]}); --rescore "
                          f"scores them again")
-        if self.table and (self.days or self.seeded_rows):
+        if self.table and (self.days or self.run_rows_written):
             lines.append(f"appended to {self.table} and the Feast view {self.view} "
                          f"({self.path})")
+        if self.other_runs:
+            lines.append(f"note: the table also holds scores of run "
+                         f"{', '.join(self.other_runs)}; `zoo score {self.model} --run "
+                         f"{self.run_id}` replaces them with this run's")
         return "\n".join(lines)
 
 
@@ -232,7 +238,7 @@ def score_new_days(model: str, through: Date, run_id: str | None = None,
 
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.registry import model_contract
-    from zoo.serving.scores import COLUMNS, append_scores, scored_days
+    from zoo.serving.scores import COLUMNS, append_scores, scored_days, scored_runs
     from zoo.train.loop import resolve_device
 
     contract = model_contract(model)
@@ -243,10 +249,11 @@ def score_new_days(model: str, through: Date, run_id: str | None = None,
     run_last = run_last.item()
 
     table_days = scored_days(model)
-    seed = None
+    own = None  # the run's own scores, written first when there is no table yet
     if not table_days:
-        seed = run.scores()
-        table_days = sorted(set(seed["trade_date"].to_list()))
+        own = run.scores()
+        table_days = sorted(set(own["trade_date"].to_list()))
+    other_runs = tuple(r for r in scored_runs(model) if r != run.run_id)
     table_last = table_days[-1] if table_days else None
     after = table_last
     if rescore and run_last is not None and (after is None or run_last < after):
@@ -265,13 +272,13 @@ def score_new_days(model: str, through: Date, run_id: str | None = None,
         days = universe_days(after, through)
     summary = NewScores(model=model, run_id=run.run_id, through=through, after=after,
                         days=tuple(days), rows=0, skipped=skipped, checkpoints=(),
-                        device=device)
-    if not days and seed is None:
+                        device=device, other_runs=other_runs)
+    if not days and own is None:
         return summary
 
     frames, used = [], ()
-    if seed is not None:
-        frames.append(seed.select(COLUMNS))
+    if own is not None:
+        frames.append(own.select(COLUMNS))
     scores = None
     if days:
         if data is None:
@@ -288,5 +295,5 @@ def score_new_days(model: str, through: Date, run_id: str | None = None,
         unscorable=tuple(sorted(set(days) - set(scores["trade_date"].to_list())))
         if scores is not None else (),
         checkpoints=tuple(str(p.relative_to(run.path)) for w in used for p in w.checkpoints),
-        seeded_rows=seed.height if seed is not None else 0,
+        run_rows_written=own.height if own is not None else 0,
         table=written.table, view=written.view, path=written.path)
