@@ -7,7 +7,8 @@ exported since is scored here by the run's checkpoints, the way training scored 
   block. A window never scores a day before its first test day, so no label it was trained or
   validated on reaches past the day (the purge of zoo.train.rolling);
 - every seed of the window scores the day (`score_block` with the trainers of `load_checkpoint`,
-  trees and all) and the seeds' scores are combined by `ensemble`, as the block's were;
+  trees and all) and the seeds' scores are combined by `ensemble`, as the block's were
+  (it standardises each day by that day alone, so a day scored alone gets its block score);
 - the day's batch is made by the dataset code of training (`build_day_batches` with the
   model's contract and the defaults `zoo train` uses, the kNN graph included), over a span
   ending on the last day to score that starts early enough for every price window. A batch
