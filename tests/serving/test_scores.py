@@ -64,3 +64,21 @@ def test_duplicate_scores_are_refused(home):
     with pytest.raises(ValueError, match="more than one score"):
         write_back("toy", twice, apply=False)
     assert not (home / "offline" / "score_toy.parquet").exists()
+
+
+def test_appended_scores_replace_only_their_days(home):
+    from zoo.serving.scores import append_scores, scored_days, scored_runs
+
+    assert scored_days("toy") == [] and scored_runs("toy") == []
+    append_scores("toy", _scores(["2020-06-29", "2020-06-30"], ["000001.SZ", "000002.SZ"],
+                                 "run-1"), apply=False)  # no table yet: made
+    written = append_scores("toy", _scores(["2020-06-30", "2020-07-01"], ["000003.SZ"],
+                                           "run-2"), apply=False)
+    exported = pd.read_parquet(home / "offline" / "score_toy.parquet")
+    assert written.rows == len(exported) == 4
+    rows = set(zip(exported["trade_date"].astype(str), exported["stock_id"],
+                   exported["run_id"], strict=True))
+    assert rows == {("2020-06-29", "000001.SZ", "run-1"), ("2020-06-29", "000002.SZ", "run-1"),
+                    ("2020-06-30", "000003.SZ", "run-2"), ("2020-07-01", "000003.SZ", "run-2")}
+    assert [str(d) for d in scored_days("toy")] == ["2020-06-29", "2020-06-30", "2020-07-01"]
+    assert scored_runs("toy") == ["run-1", "run-2"]

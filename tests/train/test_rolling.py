@@ -87,6 +87,17 @@ def test_ensemble_is_the_mean_of_the_seeds_standardised_scores():
     assert out["stock_id"].to_list() == ["x", "y", "z"]
     np.testing.assert_allclose(out["score"].to_numpy(), expected)
 
+    # Each day is standardised alone: another day in the frames (here one of a larger
+    # scale, later) changes nothing of this day's scores.
+    later = D(2020, 1, 3)
+    more = [pl.concat([f, f.with_columns(pl.lit(later).alias("trade_date"),
+                                         pl.col("score") * 100 + 7)]) for f in (a, b)]
+    both = ensemble(more)
+    np.testing.assert_allclose(both.filter(pl.col("trade_date") == day)["score"].to_numpy(),
+                               expected)
+    np.testing.assert_allclose(both.filter(pl.col("trade_date") == later)["score"].to_numpy(),
+                               expected)
+
 
 ROLLING = ["model.hidden_channels=4", "model.head_channels=4", "max_epochs=1",
            "days_per_epoch=10", "lr=5e-3", "train_years=1", "valid_years=1"]

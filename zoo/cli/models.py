@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 import click
+
+from zoo.cli.options import DATE
 
 
 @click.command("list")
@@ -117,12 +121,30 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
               help="Which run (default: the latest finished one).")
 @click.option("--no-write", "write", is_flag=True, flag_value=False, default=True,
               help="Only summarise; do not write the scores to the warehouse and Feast.")
-def score_cmd(name: str, run_id: str | None, write: bool) -> None:
-    """Summarise a run's out-of-sample scores and write them back (warehouse + Feast view)."""
+@click.option("--through", type=DATE, default=None, metavar="DATE",
+              help="Score the days with features after the last scored day, up to DATE, with "
+                   "the run's checkpoints, and append them to the scores (warehouse + Feast).")
+@click.option("--rescore", is_flag=True,
+              help="With --through: score again the days after the run's own scores that "
+                   "are already scored.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="With --through: where the checkpoints run (default auto: CUDA when "
+                   "present).")
+def score_cmd(name: str, run_id: str | None, write: bool, through: datetime.date | None,
+              rescore: bool, device: str | None) -> None:
+    """Summarise a run's out-of-sample scores and write them back (warehouse + Feast view),
+    replacing the model's scores; or, with --through DATE, score the days after the last
+    scored day with the run's models and append them."""
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.registry import model_contract
     from zoo.train.runs import load_run, run_summary
 
+    if through is None and (rescore or device):
+        raise click.BadParameter("--rescore and --device go with --through DATE",
+                                 param_hint="--rescore / --device")
+    if through is not None and not write:
+        raise click.BadParameter("--no-write summarises a run's own scores; --through "
+                                 "scores new days and writes them", param_hint="--no-write")
     try:
         model_contract(name)  # only a registered model has runs and a score view
         run = load_run(name, run_id)
@@ -130,6 +152,16 @@ def score_cmd(name: str, run_id: str | None, write: bool) -> None:
         raise click.BadParameter(str(err), param_hint="NAME / --run") from err
     except FileNotFoundError as err:
         raise click.ClickException(str(err)) from err
+    if through is not None:
+        from zoo.train.inference import score_new_days
+
+        try:
+            done = score_new_days(name, through, run_id=run.run_id, rescore=rescore,
+                                  device=device)
+        except (FileNotFoundError, RuntimeError, ValueError) as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(done.describe())
+        return
     click.echo(run_summary(run))
     if not write:
         return

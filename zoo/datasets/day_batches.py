@@ -214,6 +214,21 @@ def _later_trading_days(end: dt.date, days: int = 60) -> list[dt.date]:
     return [r[0] for r in rows]
 
 
+def universe_days(after: dt.date, through: dt.date) -> list[dt.date]:
+    """The days in (after, through] with a universe stock in the exports, labelled or not:
+    the `score_dates` of a dataset over them (what `zoo score --through` scores)."""
+    import duckdb
+
+    path = offline_dir() / "stock_universe_daily.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `sqlmesh plan` in transforms/ and "
+                                f"`zoo features apply` first")
+    rows = duckdb.execute("SELECT DISTINCT trade_date FROM read_parquet($path) WHERE trade_date "
+                          "> $after AND trade_date <= $through AND in_universe ORDER BY 1",
+                          {"path": str(path), "after": after, "through": through}).fetchall()
+    return [r[0] for r in rows]
+
+
 def build_day_batches(contract: DataContract, start: dt.date, end: dt.date,
                       progress: bool = True, graph_k: int = 10,
                       graph_max_distance: float | None = None,

@@ -163,10 +163,13 @@ def ensemble(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     import polars as pl
 
     standardised = []
+    # The mean and deviation of each day alone (aggregate, then `over`): a day's score must
+    # not depend on the other days of its block, which may lie after it.
+    mean = pl.col("score").mean().over("trade_date")
+    std = pl.col("score").std(ddof=0).over("trade_date")
     for seed, frame in enumerate(frames):
-        day = pl.col("score").over("trade_date")
         standardised.append(frame.with_columns(
-            ((pl.col("score") - day.mean()) / day.std(ddof=0)).fill_nan(0.0).alias("score"),
+            ((pl.col("score") - mean) / std).fill_nan(0.0).alias("score"),
             pl.lit(seed).alias("seed"),
         ))
     return (pl.concat(standardised).group_by("stock_id", "trade_date")
