@@ -3,7 +3,7 @@ another in a circle, shared terms are defined in one place, files stay small, an
 source travels in strings.
 
 The stages, in the order data flows (DESIGN: raw ingestion -> transforms/ -> feature serving
--> datasets -> models -> training -> evaluation and portfolios):
+-> datasets -> models -> training -> evaluation and portfolios -> the daily cycle):
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("zoo.train",),
     ("zoo.evaluate",),
     ("portfolios",),
+    ("zoo.daily",),
     ("zoo.bench",),
     ("zoo.cli",),
 )

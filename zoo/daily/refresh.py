@@ -70,9 +70,19 @@ def built(warehouse: Path) -> bool:
 def refresh(home: Path | None = None) -> Refreshed:
     """Mark pending changes, then `sqlmesh run` (or the first `sqlmesh plan`) in `home`
     (default $ZOO_HOME). Raises RefreshError with SQLMesh's output when it fails."""
+    import duckdb
+
+    from zoo.locks import busy_message
+
     home = Path(home) if home is not None else zoo_home()
     warehouse = home / warehouse_path().name
-    rebuild = mark_for_rebuild(warehouse)
+    if not warehouse.is_file():
+        raise RefreshError(f"no warehouse at {warehouse}: load data first (`zoo data load` or "
+                           "`zoo data synth`)")
+    try:
+        rebuild = mark_for_rebuild(warehouse)
+    except duckdb.IOException as err:
+        raise RefreshError(busy_message(warehouse, err)) from err
     command = ("run",) if built(warehouse) else ("plan", "--auto-apply", "--no-prompts")
     args = sqlmesh_args(*command)
     started = perf_counter()

@@ -207,11 +207,12 @@ def _wind_ms(day: str) -> int:
 
 def mark_for_rebuild(warehouse: Path) -> Rebuild:
     """Clear, in SQLMesh's state, the intervals the pending raw changes affect (see the module
-    doc), then mark those changes done. A warehouse without a build has nothing to clear."""
-    from zoo.ingest.load import connect
+    doc), then mark those changes done. A warehouse without a build has nothing to clear.
+    Raises duckdb.IOException when another process holds the warehouse (nothing changed)."""
+    import duckdb
 
     warehouse = Path(warehouse)
-    with connect(warehouse) as con:
+    with duckdb.connect(str(warehouse)) as con:
         changes, latest = pending_changes(con)
     if not changes:
         return Rebuild(())
@@ -223,7 +224,7 @@ def mark_for_rebuild(warehouse: Path) -> Rebuild:
             cleared = _clear(adapter, state, changes)
         finally:
             adapter.close()
-    with connect(warehouse) as con:
+    with duckdb.connect(str(warehouse)) as con:
         con.execute(f"UPDATE {LOADS_TABLE} SET cleared_at = ? WHERE changed_from IS NOT NULL "
                     "AND cleared_at IS NULL AND loaded_at <= ?",
                     [datetime.now(UTC).replace(tzinfo=None), latest])
