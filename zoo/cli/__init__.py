@@ -19,13 +19,14 @@ def main() -> None:
 
 from zoo.cli.backtest import backtest_command  # noqa: E402  (click only; heavy imports inside)
 from zoo.cli.bench import bench  # noqa: E402
+from zoo.cli.daily import daily_command  # noqa: E402
 from zoo.cli.data import data  # noqa: E402
 from zoo.cli.evaluate import eval_command, report_command  # noqa: E402
 from zoo.cli.features import features  # noqa: E402
 from zoo.cli.models import list_cmd, score_cmd, train_cmd  # noqa: E402
 
 for command in (data, features, list_cmd, train_cmd, score_cmd, eval_command, report_command,
-                backtest_command, bench):
+                backtest_command, daily_command, bench):
     main.add_command(command)
 
 
