@@ -41,6 +41,21 @@ def bench_refresh(stocks: int, start: date, end: date) -> None:
     run(stocks=stocks, start=wind_date(start), end=wind_date(end))
 
 
+@bench.command("daily")
+@click.option("--stocks", type=int, default=5000, show_default=True)
+@click.option("--start", type=DATE, default="20140101", show_default=True)
+@click.option("--end", type=DATE, default="20231231", show_default=True)
+@click.option("--repeats", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the prepared market is kept and reused (default "
+                   "$ZOO_HOME/bench/daily).")
+def bench_daily(stocks: int, start: date, end: date, repeats: int, root: Path | None) -> None:
+    """`zoo daily` for one new day on the full-market warehouse, step by step (no model)."""
+    from zoo.bench.daily import run
+
+    run(stocks=stocks, start=wind_date(start), end=wind_date(end), repeats=repeats, root=root)
+
+
 @bench.command("retrieve")
 @click.option("--rows", type=int, default=10_000_000, show_default=True,
               help="Entity rows (stock, event_timestamp) to retrieve.")

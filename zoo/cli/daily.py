@@ -19,8 +19,11 @@ import click
 @click.option("--models", default=None, metavar="A,B",
               help="Models whose new days to score (default: every model with a score "
                    "table; '' for none).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the report (each step's seconds, days built, "
+                                 "scores) to this JSON file, for monitoring.")
 def daily_command(extract: Path | None, source_format: str, quarantine: bool,
-                  models: str | None) -> None:
+                  models: str | None, json_path: Path | None) -> None:
     """The daily cycle: load --extract, refresh the features (`sqlmesh run`: the new days and
     the days a late row changed), export them for Feast, fill the online store, score the new
     days of each model with its trained run and write the scores back; then a summary of rows
@@ -42,5 +45,15 @@ def daily_command(extract: Path | None, source_format: str, quarantine: bool,
                            echo=lambda text: click.echo(f"... {text}", err=True))
     except DailyError as err:
         click.echo(err.report.summary(), err=True)
+        if json_path:
+            _write(json_path, {**err.report.as_dict(), "error": str(err)})
         raise click.ClickException(str(err)) from err
+    if json_path:
+        _write(json_path, report.as_dict())
     click.echo(report.summary())
+
+
+def _write(path: Path, values: dict) -> None:
+    from zoo.atomic import write_json
+
+    write_json(path, values, default=str)

@@ -18,6 +18,7 @@ where it stopped (a load of the same extract changes nothing, the refresh finds 
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -66,6 +67,18 @@ class DailyReport:
     @property
     def seconds(self) -> float:
         return sum(s.seconds for s in self.steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-able values (`zoo daily --json`)."""
+        return {
+            "seconds": self.seconds, "latest_day": self.latest_day,
+            "steps": [dataclasses.asdict(s) for s in self.steps],
+            "rows_in": self.rows_in, "rows_already_there": self.rows_already_there,
+            "built_before": self.built_before, "built_after": self.built_after,
+            "missing": self.missing, "stale": self.stale,
+            "scores": [{"model": s.model, "days": [str(d) for d in s.days], "rows": s.rows}
+                       for s in self.scores],
+        }
 
     def summary(self) -> str:
         lines = [f"zoo daily: {self.seconds:.1f} s"
