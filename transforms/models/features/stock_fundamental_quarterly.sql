@@ -16,7 +16,7 @@ MODEL (
     statement_not_before_announcement(as_of := available_date, announced := last_announced_date),
     -- 0 is legitimate: a first report that is not a Q1 (a mid-year IPO's H1) has no single
     -- quarter yet
-    accepted_range(column := quarters_known, min_v := 0, max_v := 12)
+    in_range(column := quarters_known, low := 0, high := 12)
   )
 );
 

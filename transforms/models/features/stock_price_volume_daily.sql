@@ -17,17 +17,17 @@ MODEL (
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
     not_null(columns := (stock_id, trade_date, adj_close, adj_vwap, ret_1d, is_suspended)),
-    accepted_range(column := adj_open, min_v := 0, inclusive := false),
-    accepted_range(column := adj_high, min_v := 0, inclusive := false),
-    accepted_range(column := adj_low, min_v := 0, inclusive := false),
-    accepted_range(column := adj_close, min_v := 0, inclusive := false),
-    accepted_range(column := adj_vwap, min_v := 0, inclusive := false),
-    accepted_range(column := volume_shares, min_v := 0),
-    accepted_range(column := amount_yuan, min_v := 0),
+    in_range(column := adj_open, low := 0, low_inclusive := false),
+    in_range(column := adj_high, low := 0, low_inclusive := false),
+    in_range(column := adj_low, low := 0, low_inclusive := false),
+    in_range(column := adj_close, low := 0, low_inclusive := false),
+    in_range(column := adj_vwap, low := 0, low_inclusive := false),
+    in_range(column := volume_shares, low := 0),
+    in_range(column := amount_yuan, low := 0),
     -- T+1 settlement: a float share changes hands at most once a day
-    accepted_range(column := turnover_pct, min_v := 0, max_v := 100),
-    accepted_range(column := free_turnover_pct, min_v := 0),
-    accepted_range(column := ret_1d, min_v := -0.9, max_v := 10)
+    in_range(column := turnover_pct, low := 0, high := 100),
+    in_range(column := free_turnover_pct, low := 0),
+    in_range(column := ret_1d, low := -0.9, high := 10)
   )
 );
 

@@ -18,8 +18,8 @@ MODEL (
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
     not_null(columns := (stock_id, trade_date, size, total_mv_yuan)),
-    accepted_range(column := size, min_v := -10, max_v := 10),
-    accepted_range(column := momentum_20d, min_v := -10, max_v := 10)
+    in_range(column := size, low := -10, high := 10),
+    in_range(column := momentum_20d, low := -10, high := 10)
   )
 );
 

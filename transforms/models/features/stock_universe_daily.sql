@@ -28,11 +28,11 @@ MODEL (
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
     not_null(columns := (stock_id, trade_date, listed_trading_days, in_universe)),
-    accepted_range(column := listed_trading_days, min_v := 0),
+    in_range(column := listed_trading_days, low := 0),
     -- 100 and float noise: an index with one member known holds all of the share covered
-    accepted_range(column := csi300_weight_pct, min_v := 0, max_v := 100.000001),
-    accepted_range(column := csi500_weight_pct, min_v := 0, max_v := 100.000001),
-    accepted_range(column := csi1000_weight_pct, min_v := 0, max_v := 100.000001),
+    in_range(column := csi300_weight_pct, low := 0, high := 100.000001),
+    in_range(column := csi500_weight_pct, low := 0, high := 100.000001),
+    in_range(column := csi1000_weight_pct, low := 0, high := 100.000001),
     -- an extract covering part of the market holds part of each index: sums up to 100
     index_weights_sum(weight := csi300_weight_pct),
     index_weights_sum(weight := csi500_weight_pct),

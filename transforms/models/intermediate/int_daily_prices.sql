@@ -36,8 +36,8 @@ MODEL (
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
     not_null(columns := (stock_id, trade_date, adj_close, vwap, is_suspended)),
-    accepted_range(column := adj_close, min_v := 0, inclusive := false),
-    accepted_range(column := ret_1d, min_v := -0.9, max_v := 10)
+    in_range(column := adj_close, low := 0, low_inclusive := false),
+    in_range(column := ret_1d, low := -0.9, high := 10)
   )
 );
 

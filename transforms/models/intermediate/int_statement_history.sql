@@ -23,7 +23,7 @@ MODEL (
     unique_combination_of_columns(columns := (stock_id, as_of_date, report_period)),
     not_null(columns := (stock_id, as_of_date, report_period, quarters_back)),
     statement_not_before_announcement(as_of := as_of_date, announced := version_date),
-    accepted_range(column := quarters_back, min_v := 0, max_v := 24)
+    in_range(column := quarters_back, low := 0, high := 24)
   )
 );
 

@@ -32,8 +32,8 @@ MODEL (
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
     not_null(columns := (stock_id, trade_date)),
-    accepted_range(column := fwd_ret_vwap_20d, min_v := -1),
-    accepted_range(column := fwd_ret_close_20d, min_v := -1)
+    in_range(column := fwd_ret_vwap_20d, low := -1),
+    in_range(column := fwd_ret_close_20d, low := -1)
   )
 );
 
