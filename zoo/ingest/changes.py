@@ -30,7 +30,6 @@ so a plain `sqlmesh run` fails loudly instead of building on top of a change it 
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -195,7 +194,9 @@ def _state(warehouse: Path) -> tuple[Any, Any] | None:
     from sqlmesh.core.state_sync.db.facade import EngineAdapterStateSync
 
     adapter = DuckDBConnectionConfig(database=str(warehouse)).create_engine_adapter()
-    cache = Path(tempfile.mkdtemp(prefix="zoo-sqlmesh-state-"))
+    # SQLMesh's cache of the home (transforms/config.py): the snapshots are read from it
+    # instead of parsed and optimised again (seconds at every load otherwise)
+    cache = warehouse.parent / "sqlmesh" / "cache"
     return adapter, EngineAdapterStateSync(adapter, schema=STATE_SCHEMA, cache_dir=cache)
 
 
