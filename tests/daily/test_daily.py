@@ -90,12 +90,14 @@ def test_each_evening_builds_serves_and_scores_the_new_day(home: Path) -> None:
     assert n > 0
 
 
-def test_without_models_or_extract_it_refreshes_and_exports(home: Path) -> None:
+def test_without_models_or_extract_it_refreshes_exports_and_registers(home: Path) -> None:
+    """A home whose exports and Feast registry are gone gets them back."""
     shutil.rmtree(home / "offline")
+    (home / "registry.db").unlink()
     out = _invoke("daily", "--models", "")
     assert "score" not in out.split("Built through")[0], out
-    assert "latest day 2020-12-29" in out, out
-    assert (home / "offline").is_dir()
+    assert "latest day 2020-12-29" in out and "Feast repo applied (first time)" in out, out
+    assert (home / "offline").is_dir() and (home / "registry.db").is_file()
 
 
 def test_a_failed_step_says_which_and_what_came_before(home: Path, tmp_path: Path) -> None:

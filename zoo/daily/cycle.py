@@ -231,6 +231,10 @@ def run_daily(extract: Path | None = None, models: Sequence[str] | None = None, 
     with _step(report, "export") as detail:
         written = feature_store.export()
         detail.append(_export_detail(written))
+        if not feature_store.registry_path().is_file():  # a home never applied: register
+            with _quiet():
+                feature_store.apply()
+            detail.append("Feast repo applied (first time)")
     say("exported")
     with _step(report, "online") as detail, _quiet():
         latest = feature_store.materialize()
