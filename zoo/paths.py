@@ -42,10 +42,29 @@ def feature_repo_path() -> Path:
 
 
 def offline_dir() -> Path:
-    """The parquet exports Feast reads (one file per feature view)."""
+    """The parquet exports Feast reads (one folder per feature view)."""
     path = zoo_home() / "offline"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def export_path(view: str) -> Path:
+    """The export of feature view `view`: a folder of one parquet file per month
+    (zoo.serving.export); it need not exist."""
+    return offline_dir() / view
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The parquet files that make up `path`: itself when it is a file; for a folder, every
+    `*.parquet` below it, sorted, leaving out names that begin with `.` or `_` (temporary files,
+    the export's manifest), as pyarrow's datasets do; none when it does not exist."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.rglob("*.parquet") if p.is_file() and not any(
+        part.startswith((".", "_")) for part in p.relative_to(path).parts))
 
 
 def cache_dir() -> Path:

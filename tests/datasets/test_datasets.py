@@ -36,7 +36,8 @@ def test_a_day_is_the_universe_cross_section_with_the_model_shapes(datasets, fea
     assert set(batch) == set(BATCH_KEYS)
     n = len(batch["stock_index"])
     universe = duckdb.sql(
-        f"SELECT stock_id FROM read_parquet('{feast_home}/offline/stock_universe_daily.parquet') "
+        f"SELECT stock_id FROM read_parquet('{feast_home}/offline/stock_universe_daily/"
+        f"*.parquet') "
         f"WHERE in_universe AND trade_date = DATE '{day}' ORDER BY 1").fetchall()
     assert [data.stock_ids[i] for i in batch["stock_index"]] == [r[0] for r in universe]
     assert batch["price_volume"].shape == (n, 40, 6)
@@ -59,7 +60,7 @@ def test_industry_is_the_level_1_industry_in_force_that_day(datasets, feast_home
     batch = data.arrays(day)
     rows = dict(duckdb.sql(
         f"SELECT stock_id, industry_l1_code FROM read_parquet('{feast_home}/offline/"
-        f"stock_style_daily.parquet') WHERE trade_date = DATE '{day}'").fetchall())
+        f"stock_style_daily/*.parquet') WHERE trade_date = DATE '{day}'").fetchall())
     codes = [rows.get(data.stock_ids[i]) for i in batch["stock_index"]]
     ids = batch["industry"]
     assert ids.dtype == np.int64 and len(set(c for c in codes if c)) > 1
@@ -79,7 +80,7 @@ def test_the_window_matches_the_feature_store(datasets, feast_home):
     stock = data.stock_ids[batch["stock_index"][i]]
     rows = duckdb.sql(
         f"SELECT adj_close, volume_shares FROM read_parquet('{feast_home}/offline/"
-        f"stock_price_volume_daily.parquet') WHERE stock_id = '{stock}' AND trade_date <= "
+        f"stock_price_volume_daily/*.parquet') WHERE stock_id = '{stock}' AND trade_date <= "
         f"DATE '{day}' ORDER BY trade_date DESC LIMIT 40").fetchnumpy()
     close = rows["adj_close"][::-1]
     volume = rows["volume_shares"][::-1]

@@ -18,9 +18,7 @@ PANELS = ("present", "prices", "universe", "label", "buyable", "style", "fund_in
 @pytest.fixture
 def home(feast_home, tmp_path, monkeypatch):
     """A private copy of the Feast home: the cache writes into its home, and exports are
-    changed here. (Its registry still names the original's parquet files, which hold the same
-    data; applying the copy instead would leave Feast state behind that breaks the online store
-    of later tests.)"""
+    changed here (the copy's registry reads the copy's own files)."""
     copy = tmp_path / "home"
     shutil.copytree(feast_home, copy, ignore=shutil.ignore_patterns("cache"))
     monkeypatch.setenv("ZOO_HOME", str(copy))
@@ -97,16 +95,25 @@ def test_changed_exports_make_a_new_entry(home, feast_calls):
     build("biagru")
     (old,) = entries(home)
     feast_calls.clear()
-    feature_store.export(names=["stock_style_daily"])  # re-exported features
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # a restated day
+        (view,), = con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'features' "
+                               "AND view_name = 'stock_style_daily'").fetchall()
+        table = view.rstrip(";").rsplit(" FROM ", 1)[1]  # SQLMesh's table behind the view
+        con.execute(f"UPDATE {table} SET size = size + 1 WHERE trade_date = DATE '2020-06-30'")
+    (written,) = feature_store.export(names=["stock_style_daily"])  # re-exported features
+    assert written.months_written == ("2020-06",)
     data = build("biagru")
     assert feast_calls and not data.from_cache
     assert len(entries(home)) == 2 and data.cache_path != old
     feast_calls.clear()
-    os.utime(home / "offline" / "stock_price_volume_daily.parquet")  # rewritten, same bytes
+    os.utime(home / "offline" / "stock_price_volume_daily" / "2020-01.parquet")  # same bytes
     assert not build("biagru").from_cache and feast_calls
     # a written-back score is not a feature: the entry stands
     feast_calls.clear()
-    (home / "offline" / "score_x.parquet").write_bytes(b"not read by the datasets")
+    (home / "offline" / "score_x").mkdir()
+    (home / "offline" / "score_x" / "2020-06.parquet").write_bytes(b"not read by the datasets")
     assert build("biagru").from_cache and not feast_calls
 
 

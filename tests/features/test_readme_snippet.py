@@ -82,8 +82,8 @@ write_back("biagru_gat", rows.with_columns(score=pl.lit(0.5), run_id=pl.lit("tes
 def test_zoo_commands_without_zoo_home_use_data(checkout):
     home = checkout / "data"
     assert (home / "registry.db").is_file()
-    assert (home / "offline" / "stock_style_daily.parquet").is_file()
-    assert (home / "offline" / "score_biagru_gat.parquet").is_file()
+    assert (home / "offline" / "stock_style_daily" / "2020-12.parquet").is_file()
+    assert list((home / "offline" / "score_biagru_gat").glob("*.parquet"))
 
 
 def test_readme_snippet_without_zoo_home(checkout):

@@ -38,7 +38,7 @@ def _query(home: Path, sql: str, *params):
 
 
 def test_exports_and_apply_from_a_fresh_home(home):
-    assert (home / "offline" / "stock_style_daily.parquet").is_file()
+    assert (home / "offline" / "stock_style_daily" / "2020-12.parquet").is_file()
     assert (home / "registry.db").is_file()
 
 

@@ -127,16 +127,22 @@ def test_an_export_removes_the_temporary_files_of_a_killed_one(feast_home, tmp_p
     offline = home / "offline"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    killed = offline / f".stock_style_daily.parquet.{dead.stdout.strip()}.k1ll3d_x.parquet.tmp"
+    view = offline / "stock_style_daily"
+    pid = dead.stdout.strip()
+    # the former layout's, beside the folders, and a month's and the manifest's in the folder
+    killed = [offline / f".stock_style_daily.parquet.{pid}.k1ll3d_x.parquet.tmp",
+              view / f".2020-06.parquet.{pid}.k1ll3d_x.parquet.tmp",
+              view / f"._export.json.{pid}.k1ll3d_x.json.tmp"]
     unnamed = offline / ".stock_style_daily.parquet.abcd_123.parquet.tmp"  # older naming
-    writing = offline / f".stock_style_daily.parquet.{os.getppid()}.livewrit.parquet.tmp"
-    for path in (killed, unnamed, writing):
+    writing = [offline / f".stock_style_daily.parquet.{os.getppid()}.livewrit.parquet.tmp",
+               view / f".2020-06.parquet.{os.getppid()}.livewrit.parquet.tmp"]
+    for path in (*killed, unnamed, *writing):
         path.write_bytes(b"PAR1 half written")
     old = time.time() - 3600
     os.utime(unnamed, (old, old))
     export(names=["stock_style_daily"])
-    left = sorted(p.name for p in offline.iterdir() if p.name.startswith("."))
-    assert left == [writing.name]  # a live process's file is kept
+    left = sorted(p for p in (*offline.iterdir(), *view.iterdir()) if p.name.startswith("."))
+    assert left == sorted(writing)  # a live process's files are kept
 
 
 def test_a_home_with_an_apostrophe_and_a_space(built_warehouse, tmp_path, monkeypatch):

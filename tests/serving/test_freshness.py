@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from zoo.cli import main
-from zoo.serving.freshness import STAMP_KEY
+from zoo.serving.freshness import STAMP_KEY, export_stamp
 
 GET = ["features", "get", "--service", "style_v1", "--sample", "2"]
 REFRESH = ("older than the raw data", "sqlmesh plan", "zoo features apply")
@@ -53,9 +53,12 @@ def _latest_load(home) -> datetime:
 
 def test_every_export_records_the_load_it_was_made_from(home):
     for name in ("stock_style_daily", "stock_fwd_return_daily", "score_fake_good"):
-        metadata = pq.read_schema(home / "offline" / f"{name}.parquet").metadata
+        assert export_stamp(home / "offline" / name) == _latest_load(home), name
+        # and each month's file the load it was written at
+        month = sorted((home / "offline" / name).glob("*.parquet"))[-1]
+        metadata = pq.read_schema(month).metadata
         assert datetime.fromisoformat(metadata[STAMP_KEY.encode()].decode()) == \
-            _latest_load(home), name
+            _latest_load(home), month
 
 
 def test_current_exports_are_served(home):
@@ -73,7 +76,7 @@ def test_after_a_new_market_the_old_exports_are_refused(home, tiny_market):
     reset_schemas(warehouse)
     load_dir(tiny_market, warehouse)
     load_dir(tiny_market / "truth", warehouse, schema="truth")
-    _refused(CliRunner().invoke(main, GET), *REFRESH, "stock_style_daily.parquet")
+    _refused(CliRunner().invoke(main, GET), *REFRESH, "stock_style_daily")
     _refused(CliRunner().invoke(main, ["eval", "oracle"]), *REFRESH)
     # without exports, evaluation reads the warehouse alone: nothing is built from the new
     # market yet, and it says so (not that the labels lack horizons)
@@ -97,6 +100,8 @@ def test_after_a_later_load_the_exports_wait_for_the_refresh(home):
              *REFRESH)
     from zoo.serving.feature_store import export
 
-    export()  # zoo features apply (the views are already applied)
+    exported = export()  # zoo features apply (the views are already applied)
+    # nothing but the load log changed: no month is rewritten, yet the exports are current
+    assert all(not e.months_written and e.months_unchanged for e in exported), exported
     result = CliRunner().invoke(main, GET)
     assert result.exit_code == 0 and "(2 rows)" in result.output, result.output

@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from zoo.paths import parquet_files
+
 feast = pytest.importorskip("feast")
 
 UTC = "UTC"
@@ -232,6 +234,31 @@ def test_a_folder_of_parquet_files_is_one_source(asof_store, data_dir, tmp_path)
     assert _normalised(parts) == _normalised(whole)
 
 
+def test_a_file_replaced_while_it_is_read_is_read_again(asof_store, monkeypatch):
+    """A view is matched and fetched by file position in two reads of one query: when a file
+    changed in between (an export swapped it), the answer is thrown away and read again."""
+    from zoo.serving import offline_store
+
+    whole = asof_store.get_historical_features(entity_df=_entities(), features=DAILY).to_df()
+    real, checks, reads = offline_store._identities, [], []
+
+    def replaced_once(files):  # the check after the first read finds another file
+        checks.append(files)
+        return [None] * len(files) if len(checks) == 3 else real(files)
+
+    real_sql = offline_store._ViewPlan.sql
+    monkeypatch.setattr(offline_store, "_identities", replaced_once)
+    monkeypatch.setattr(offline_store._ViewPlan, "sql",
+                        lambda self, *a: reads.append(1) or real_sql(self, *a))
+    again = asof_store.get_historical_features(entity_df=_entities(), features=DAILY).to_df()
+    assert len(reads) == 2
+    assert _normalised(again) == _normalised(whole)
+
+    monkeypatch.setattr(offline_store, "_identities", lambda files: [object()] * len(files))
+    with pytest.raises(RuntimeError, match="'daily'.*replaced during each of 5 reads"):
+        asof_store.get_historical_features(entity_df=_entities(), features=DAILY).to_df()
+
+
 def test_naive_entity_timestamps_are_refused(asof_store):
     entities = _entities()
     entities["event_timestamp"] = entities["event_timestamp"].dt.tz_localize(None)
@@ -303,7 +330,8 @@ def test_export_stamps_event_timestamp_at_the_close(tmp_path):
     })
     assert written["stock_style_daily"]["rows"] == 12
     assert written["by_query"]["rows"] == 6
-    table = pq.read_table(tmp_path / "offline" / "stock_style_daily.parquet")
+    assert written["stock_style_daily"]["months_written"] == ["2024-01"]
+    table = pq.read_table(tmp_path / "offline" / "stock_style_daily" / "2024-01.parquet")
     assert table.schema.field("event_timestamp").type == pa.timestamp("us", tz="UTC")
     frame = table.to_pandas()
     expected = (pd.to_datetime(frame["trade_date"]) + pd.Timedelta(hours=7)).dt.tz_localize(UTC)
@@ -312,28 +340,39 @@ def test_export_stamps_event_timestamp_at_the_close(tmp_path):
     assert frame["created_timestamp"].nunique() == 1
     assert frame.equals(frame.sort_values(["stock_id", "event_timestamp"]).reset_index(
         drop=True))
-    assert not list((tmp_path / "offline").glob(".*tmp"))
+    assert not list((tmp_path / "offline").rglob(".*tmp"))
 
 
 def test_export_replaces_files_atomically(tmp_path):
+    """A reader of the folder during exports sees every month whole, each of one version (the
+    months of one read may be of two versions), and never a row too many or too few."""
     from zoo.serving.export import export_tables
 
-    warehouse = _warehouse(tmp_path / "warehouse.duckdb", rows=60_000)
+    warehouse = _warehouse(tmp_path / "warehouse.duckdb", rows=9_000)  # 100 months
     offline = tmp_path / "offline"
-    path = offline / "values.parquet"
+    folder = offline / "values"
 
     def version(value: int) -> dict:
         query = f"SELECT stock_id, trade_date, {value} AS value FROM features.stock_style_daily"
         return {"values": (query, "trade_date")}
 
     export_tables(warehouse, offline, version(1))
-    seen: list[tuple[set, int]] = []
+    seen: list[tuple[list[set], int, int]] = []
+    failed: list[Exception] = []
     stop = threading.Event()
 
     def read_repeatedly() -> None:
         while not stop.is_set():
-            column = pq.read_table(path, columns=["value"]).column("value")
-            seen.append((set(column.unique().to_pylist()), len(column)))
+            try:  # as Feast's own stores read a folder (pyarrow), and as ours does (DuckDB)
+                table = pq.read_table(folder, columns=["value", "trade_date"]).to_pandas()
+                files = [str(f) for f in parquet_files(folder)]
+                rows = duckdb.execute("SELECT count(*) FROM read_parquet($f)", {"f": files}
+                                      ).fetchone()[0]
+            except Exception as err:  # noqa: BLE001 - reported by the assertion below
+                failed.append(err)
+                return
+            months = table.groupby(table["trade_date"].astype(str).str[:7])["value"]
+            seen.append(([set(v) for _, v in months], len(table), rows))
 
     reader = threading.Thread(target=read_repeatedly)
     reader.start()
@@ -343,6 +382,8 @@ def test_export_replaces_files_atomically(tmp_path):
     finally:
         stop.set()
         reader.join()
+    assert not failed, failed
     assert seen, "the reader never read"
-    assert all(values in ({1}, {2}) and rows == 60_000 for values, rows in seen), seen
-    assert set(pq.read_table(path).column("value").unique().to_pylist()) == {2}
+    assert all(rows == by_duckdb == 9_000 and all(v in ({1}, {2}) for v in months)
+               for months, rows, by_duckdb in seen), seen
+    assert set(pq.read_table(folder).column("value").unique().to_pylist()) == {2}

@@ -13,8 +13,6 @@ import pytest
 @pytest.fixture()
 def home(feast_home, tmp_path, monkeypatch):
     """A writable copy of the exported, applied tiny market."""
-    # not registry.db: it records the online tables by path, and applying a copy elsewhere
-    # would drop feast_home's (Feast tears down the infra it no longer sees)
     shutil.copy(feast_home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
     shutil.copytree(feast_home / "offline", tmp_path / "offline")
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))
@@ -52,7 +50,7 @@ def test_a_new_run_replaces_the_scores(home):
 
     write_back("toy", _scores(["2020-06-30"], ["000001.SZ"], "run-1"), apply=False)
     write_back("toy", _scores(["2020-06-30"], ["000002.SZ"], "run-2"), apply=False)
-    exported = pd.read_parquet(home / "offline" / "score_toy.parquet")
+    exported = pd.read_parquet(home / "offline" / "score_toy")
     assert exported["stock_id"].tolist() == ["000002.SZ"]
     assert exported["run_id"].tolist() == ["run-2"]
 
@@ -63,7 +61,7 @@ def test_duplicate_scores_are_refused(home):
     twice = pl.concat([_scores(["2020-06-30"], ["000001.SZ"], "r")] * 2)
     with pytest.raises(ValueError, match="more than one score"):
         write_back("toy", twice, apply=False)
-    assert not (home / "offline" / "score_toy.parquet").exists()
+    assert not (home / "offline" / "score_toy").exists()
 
 
 def test_appended_scores_replace_only_their_days(home):
@@ -74,7 +72,7 @@ def test_appended_scores_replace_only_their_days(home):
                                  "run-1"), apply=False)  # no table yet: made
     written = append_scores("toy", _scores(["2020-06-30", "2020-07-01"], ["000003.SZ"],
                                            "run-2"), apply=False)
-    exported = pd.read_parquet(home / "offline" / "score_toy.parquet")
+    exported = pd.read_parquet(home / "offline" / "score_toy")  # monthly files
     assert written.rows == len(exported) == 4
     rows = set(zip(exported["trade_date"].astype(str), exported["stock_id"],
                    exported["run_id"], strict=True))

@@ -42,7 +42,7 @@ def _check_fresh(con, sources: list) -> None:
     prices, style, fundamentals, the factors' tables) are older than the warehouse's raw data:
     the refresh has not run since the last load (or `zoo data synth --replace`). A home without
     exports is not checked."""
-    from zoo.paths import offline_dir, warehouse_path
+    from zoo.paths import export_path, warehouse_path
     from zoo.serving import published
     from zoo.serving.freshness import check_fresh
 
@@ -50,7 +50,7 @@ def _check_fresh(con, sources: list) -> None:
             published.FUNDAMENTALS]
     tables = {r.table for r in read} | {s.table.partition(".")[2] for s in sources
                                         if s.kind != "oracle"}
-    check_fresh([offline_dir() / f"{t}.parquet" for t in sorted(tables)], con,
+    check_fresh([export_path(t) for t in sorted(tables)], con,
                 warehouse_path())
 
 

@@ -22,14 +22,18 @@ def _fail(err: Exception) -> click.ClickException:
               help="Delete the Feast registry and make it anew from feature_repo/ (when it is "
                    "damaged, e.g. by an apply that was killed).")
 def features_apply(skip_export: bool, rebuild: bool) -> None:
-    """Export every SQLMesh features/labels model to parquet, then `feast apply`."""
+    """Export every SQLMesh features/labels model to parquet (only the months that changed),
+    then `feast apply`."""
     from zoo.serving.feature_store import FeatureStoreError, apply, export
     from zoo.serving.published import WarehouseBusy
 
     try:
         if not skip_export:
             for item in export():
-                click.echo(f"exported {item.name:<32} {item.rows:>12,} rows  {item.path}")
+                removed = f", {len(item.months_removed)} removed" if item.months_removed else ""
+                click.echo(f"exported {item.name:<32} {item.rows:>12,} rows  months: "
+                           f"{len(item.months_written)} written ({item.rows_written:,} rows), "
+                           f"{item.months_unchanged} unchanged{removed}  {item.path}")
         click.echo(apply(rebuild=rebuild).rstrip())
     except (FeatureStoreError, WarehouseBusy) as err:
         raise _fail(err) from None
@@ -38,7 +42,7 @@ def features_apply(skip_export: bool, rebuild: bool) -> None:
 def _check_fresh(views: list[str]) -> None:
     """Refuse exports older than the warehouse's raw data; when the warehouse cannot be read
     now (another process writes it), say so and serve them (Feast reads only the exports)."""
-    from zoo.paths import offline_dir, warehouse_path
+    from zoo.paths import export_path, warehouse_path
     from zoo.serving import published
     from zoo.serving.freshness import check_fresh
 
@@ -51,7 +55,7 @@ def _check_fresh(views: list[str]) -> None:
                    err=True)
         return
     try:
-        check_fresh([offline_dir() / f"{view}.parquet" for view in views], con,
+        check_fresh([export_path(view) for view in views], con,
                     warehouse_path())
     finally:
         con.close()

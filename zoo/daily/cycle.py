@@ -288,16 +288,14 @@ def _load(extract: Path, warehouse: Path, source_format: str, quarantine: bool) 
 def _export_paths() -> list[Path]:
     from zoo.paths import offline_dir
 
-    folder = offline_dir()
-    return sorted(p for p in folder.glob("*.parquet")) + sorted(
-        p for p in folder.glob("*/*.parquet"))
+    folder = offline_dir()  # a folder per view (monthly files), or a file of the old layout
+    return sorted(p for p in folder.iterdir() if p.is_dir() or p.suffix == ".parquet")
 
 
 def _export_detail(written: Sequence[Any]) -> str:
-    rows = sum(getattr(w, "rows", 0) for w in written)
-    months = [getattr(w, "months_written", None) for w in written]
-    if all(m is not None for m in months) and months:
-        kept = sum(getattr(w, "months_unchanged", 0) for w in written)
-        return (f"{len(written)} views: {sum(months)} month files rewritten, {kept} unchanged, "
-                f"{rows:,} rows written")
-    return f"{len(written)} views, {rows:,} rows written"
+    rows = sum(w.rows_written for w in written)
+    months = sum(len(w.months_written) for w in written)
+    kept = sum(w.months_unchanged for w in written)
+    gone = sum(len(w.months_removed) for w in written)
+    return (f"{len(written)} views: {months} month files rewritten ({rows:,} rows), {kept} "
+            "unchanged" + (f", {gone} removed" if gone else ""))

@@ -42,13 +42,15 @@ def entry_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def file_fingerprint(paths: list[Path]) -> list[list[Any]]:
+def file_fingerprint(paths: list[Path], root: Path | None = None) -> list[list[Any]]:
     """[name, size, mtime in ns] of each file: what changes when a file is rewritten (an
-    export is written beside its target and renamed over it, so it gets a new mtime)."""
+    export is written beside its target and renamed over it, so it gets a new mtime). The
+    name is the path below `root` when given (files of two folders may share a name)."""
     out = []
     for path in sorted(paths):
         stat = path.stat()
-        out.append([path.name, stat.st_size, stat.st_mtime_ns])
+        name = path.relative_to(root).as_posix() if root is not None else path.name
+        out.append([name, stat.st_size, stat.st_mtime_ns])
     return out
 
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.datasets import cache
-from zoo.paths import cache_dir, feature_repo_path, offline_dir
+from zoo.paths import cache_dir, export_path, feature_repo_path, offline_dir, parquet_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,26 +191,27 @@ def _entities(start: dt.date, end: dt.date) -> pd.DataFrame:
     """
     import duckdb
 
-    path = offline_dir() / "stock_universe_daily.parquet"
-    if not path.is_file():
+    path = export_path("stock_universe_daily")
+    files = [str(f) for f in parquet_files(path)]
+    if not files:
         raise FileNotFoundError(f"{path} is missing: run `sqlmesh plan` in transforms/ and "
                                 f"`zoo features apply` first")
     return duckdb.execute("""
         SELECT stock_id, trade_date, event_timestamp, in_universe
-        FROM read_parquet($path)
+        FROM read_parquet($files)
         WHERE trade_date BETWEEN $start AND $end
         ORDER BY trade_date, stock_id
-    """, {"path": str(path), "start": start - dt.timedelta(days=WARMUP_DAYS), "end": end}).df()
+    """, {"files": files, "start": start - dt.timedelta(days=WARMUP_DAYS), "end": end}).df()
 
 
 def _later_trading_days(end: dt.date, days: int = 60) -> list[dt.date]:
     """Trading days after `end` known to the exports (for label_end near the end)."""
     import duckdb
 
-    path = offline_dir() / "stock_universe_daily.parquet"
-    rows = duckdb.execute("SELECT DISTINCT trade_date FROM read_parquet($path) WHERE trade_date "
+    files = [str(f) for f in parquet_files(export_path("stock_universe_daily"))]
+    rows = duckdb.execute("SELECT DISTINCT trade_date FROM read_parquet($files) WHERE trade_date "
                           "> $end ORDER BY 1 LIMIT $days",
-                          {"path": str(path), "end": end, "days": int(days)}).fetchall()
+                          {"files": files, "end": end, "days": int(days)}).fetchall()
     return [r[0] for r in rows]
 
 
@@ -266,20 +267,23 @@ def _cache_key(label: str, start: dt.date, end: dt.date) -> str | None:
     then fails with the reason)."""
     import duckdb
 
-    universe = offline_dir() / "stock_universe_daily.parquet"
-    if not universe.is_file():
+    universe = [str(f) for f in parquet_files(export_path("stock_universe_daily"))]
+    if not universe:
         return None
-    last = duckdb.execute("SELECT MAX(trade_date) FROM read_parquet($path) "
-                          "WHERE trade_date <= $end", {"path": str(universe), "end": end}
+    last = duckdb.execute("SELECT MAX(trade_date) FROM read_parquet($files) "
+                          "WHERE trade_date <= $end", {"files": universe, "end": end}
                           ).fetchone()[0]
-    exports = [p for p in offline_dir().glob("*.parquet") if not p.name.startswith("score_")]
+    # every monthly file of every view but the scores: a month an export rewrote has a new mtime
+    exports = [f for view in offline_dir().iterdir()
+               if not view.name.startswith(("score_", ".", "_"))
+               for f in parquet_files(view)]
     repo = sorted(p for p in feature_repo_path().iterdir()
                   if p.suffix in (".py", ".yaml") and p.is_file())
     declarations = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in repo))
     return cache.entry_key({
         "label": label, "start": start.isoformat(),
         "end": (last or end).isoformat(),
-        "exports": cache.file_fingerprint(exports),
+        "exports": cache.file_fingerprint(exports, offline_dir()),
         "feature_repo": declarations.hexdigest(),
         "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
     })

@@ -1,10 +1,11 @@
 """The Feast side of the pipeline: export what SQLMesh built, apply the repo, retrieve, serve.
 
 A data engineer's flow is `sqlmesh plan` then `zoo features apply`, which exports every
-SQLMesh `features` / `labels` model to `$ZOO_HOME/offline/<model>.parquet` (atomically, see
-zoo/serving/export.py) and runs `feast apply` on feature_repo/. Feast reads the parquet files, never
-the DuckDB warehouse, so retrieval keeps working while a refresh holds the warehouse's write
-lock, and sees the previous export until the new one is swapped in.
+SQLMesh `features` / `labels` model to `$ZOO_HOME/offline/<model>/`, one parquet file per month,
+rewriting only the months that changed (atomically, see zoo/serving/export.py), and runs `feast
+apply` on feature_repo/. Feast reads the parquet files, never the DuckDB warehouse, so retrieval
+keeps working while a refresh holds the warehouse's write lock, and sees the previous export
+until the new one is swapped in.
 
 Feast writes its registry (`$ZOO_HOME/registry.db`) in place, so an apply killed half way
 leaves it cut short: reading it is then a FeatureStoreError that says so, and
@@ -25,7 +26,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo.paths import feature_repo_path, offline_dir, warehouse_path
+from zoo.paths import (
+    export_path,
+    feature_repo_path,
+    offline_dir,
+    parquet_files,
+    warehouse_path,
+)
 from zoo.serving.published import open_warehouse, quote
 
 if TYPE_CHECKING:
@@ -91,9 +98,15 @@ def _registry_readable() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Exported:
+    """One view's export: all its rows, and what this export rewrote (zoo.serving.export)."""
+
     name: str
     rows: int
     path: Path
+    rows_written: int = 0
+    months_written: tuple[str, ...] = ()
+    months_unchanged: int = 0
+    months_removed: tuple[str, ...] = ()
 
 
 def _models(warehouse: Path) -> dict[str, tuple[str, str]]:
@@ -151,7 +164,10 @@ def export(warehouse: Path | None = None, names: list[str] | None = None) -> lis
                                     f"known: {sorted(models)}")
         models = {n: models[n] for n in names}
     written = export_tables(warehouse, offline_dir(), models)
-    return [Exported(name, info["rows"], Path(info["path"])) for name, info in written.items()]
+    return [Exported(name, info["rows"], Path(info["path"]), info["rows_written"],
+                     tuple(info["months_written"]), info["months_unchanged"],
+                     tuple(info["months_removed"]))
+            for name, info in written.items()]
 
 
 def apply(rebuild: bool = False) -> str:
@@ -285,14 +301,14 @@ def sample_entities(n: int) -> pd.DataFrame:
 
     if n < 1:
         raise FeatureStoreError(f"a sample needs at least one stock, not {n}")
-    path = offline_dir() / "stock_universe_daily.parquet"
-    if not path.is_file():
+    files = [str(f) for f in parquet_files(export_path("stock_universe_daily"))]
+    if not files:
         raise FeatureStoreError("nothing exported yet: run `zoo features apply` first")
     with duckdb.connect() as con:
         return con.execute(
-            "SELECT stock_id, event_timestamp FROM read_parquet($path) WHERE in_universe "
-            "AND event_timestamp = (SELECT MAX(event_timestamp) FROM read_parquet($path)) "
-            "ORDER BY stock_id LIMIT $n", {"path": str(path), "n": int(n)}).df()
+            "SELECT stock_id, event_timestamp FROM read_parquet($files) WHERE in_universe "
+            "AND event_timestamp = (SELECT MAX(event_timestamp) FROM read_parquet($files)) "
+            "ORDER BY stock_id LIMIT $n", {"files": files, "n": int(n)}).df()
 
 
 def get_historical(service: str | None, entities: pd.DataFrame, fs: FeatureStore | None = None,
@@ -316,17 +332,17 @@ def unknown_stocks(entities: pd.DataFrame) -> list[str]:
     """Stock ids of the entity frame found in no exported daily view."""
     import duckdb
 
-    known = offline_dir() / "stock_universe_daily.parquet"
-    if not known.is_file():
+    known = [str(f) for f in parquet_files(export_path("stock_universe_daily"))]
+    if not known:
         return []
     ids = sorted(set(entities["stock_id"].dropna().astype(str)))
     if not ids:
         return []
     with duckdb.connect() as con:
         found = {r[0] for r in con.execute(
-            "SELECT DISTINCT stock_id FROM read_parquet($path) "
+            "SELECT DISTINCT stock_id FROM read_parquet($files) "
             "WHERE stock_id IN (SELECT unnest($ids))",
-            {"path": str(known), "ids": ids}).fetchall()}
+            {"files": known, "ids": ids}).fetchall()}
     return [s for s in ids if s not in found]
 
 
@@ -339,12 +355,13 @@ def materialize(fs: FeatureStore | None = None) -> datetime:
     latest = None
     with _registry_readable():
         views = fs.list_feature_views()
+    exported = {view.name: [str(f) for f in parquet_files(export_path(view.name))]
+                for view in views}
     for view in views:
-        path = offline_dir() / f"{view.name}.parquet"
-        if path.is_file():
+        if exported[view.name]:
             with duckdb.connect() as con:
                 value = con.execute(f"SELECT MAX({quote(ENTITY_TIMESTAMP)}) "
-                                    f"FROM read_parquet($path)", {"path": str(path)}
+                                    f"FROM read_parquet($files)", {"files": exported[view.name]}
                                     ).fetchone()[0]
             latest = value if latest is None or (value and value > latest) else latest
     if latest is None:
@@ -352,7 +369,7 @@ def materialize(fs: FeatureStore | None = None) -> datetime:
     for view in views:
         if view.tags.get("kind") == "labels":
             continue  # labels look ahead: nothing to serve online
-        if (offline_dir() / f"{view.name}.parquet").is_file():
+        if exported[view.name]:
             # the latest row per stock within the view's TTL, as get_online_features will serve
             fs.materialize(start_date=latest - (view.ttl or timedelta(days=1)),
                            end_date=latest + timedelta(seconds=1), feature_views=[view.name])

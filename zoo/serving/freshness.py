@@ -1,12 +1,14 @@
 """Whether an export still shows the warehouse's raw data: the stamp each export carries.
 
-Every parquet export (zoo.serving.export) records, in its key-value metadata under
-`STAMP_KEY`, the latest `loaded_at` of the warehouse's load log `raw._loads` when it was
-written: the raw data it was built from. A load after that (a new day, a correcting extract,
-or a whole new market from `zoo data synth --replace`) appends a later row to the log, and the
-export then shows data the warehouse no longer holds as it is: `stale(...)` names such exports
-and `check_fresh` refuses to serve them until the refresh (`sqlmesh plan`, `zoo features
-apply`; `zoo score` for a score view) has run.
+Every export (zoo.serving.export, a folder of monthly parquet files) records in its manifest
+`<view>/_export.json`, under `STAMP_KEY`, the latest `loaded_at` of the warehouse's load log
+`raw._loads` when it was written: the raw data it was built from (months an export left
+unchanged were checked against that data too); an export of the former layout, one parquet
+file, carries it in its key-value metadata. A load after that (a new day, a correcting
+extract, or a whole new market from `zoo data synth --replace`) appends a later row to the log,
+and the export then shows data the warehouse no longer holds as it is: `stale(...)` names such
+exports and `check_fresh` refuses to serve them until the refresh (`sqlmesh plan`, `zoo
+features apply`; `zoo score` for a score view) has run.
 
 The warehouse is read only for the log's latest stamp; a warehouse without one (no load yet)
 makes nothing stale.
@@ -14,6 +16,7 @@ makes nothing stale.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     import duckdb
 
 STAMP_KEY = "zoo_raw_loaded_at"
+MANIFEST = "_export.json"  # in each export's folder: what the last complete export wrote
 NO_LOAD = "none"  # the stamp of an export made from a warehouse without a load log
 LOAD_LOG = ("raw", "_loads")  # the loader's log of every file loaded (zoo.ingest.load)
 
@@ -52,15 +56,23 @@ def stamp(loaded_at: datetime | None) -> str:
 
 
 def export_stamp(path: Path) -> datetime | None | str:
-    """The load stamp recorded in the export `path`: a datetime, None (made without a load
-    log), or "" when the file carries none (written before stamps were recorded)."""
+    """The load stamp recorded in the export `path` (a folder, or a file of the former
+    layout): a datetime, None (made without a load log), or "" when it carries none (an
+    export that never completed, or one written before stamps were recorded)."""
     import pyarrow.parquet as pq
 
-    metadata = pq.read_schema(path).metadata or {}
-    value = metadata.get(STAMP_KEY.encode())
-    if value is None:
-        return ""
-    text = value.decode()
+    if path.is_dir():
+        try:
+            text = json.loads((path / MANIFEST).read_text(encoding="utf-8")).get(STAMP_KEY)
+        except (FileNotFoundError, ValueError):
+            text = None
+        if not isinstance(text, str):
+            return ""
+    else:
+        value = (pq.read_schema(path).metadata or {}).get(STAMP_KEY.encode())
+        if value is None:
+            return ""
+        text = value.decode()
     return None if text == NO_LOAD else datetime.fromisoformat(text)
 
 
@@ -70,10 +82,15 @@ class Staleness:
     exported: datetime | None | str
     latest: datetime
 
+    @property
+    def name(self) -> str:
+        """The view the export is of."""
+        return self.path.name.removesuffix(".parquet")
+
     def made(self) -> str:
         """How the export was made, for a message."""
         if self.exported == "":
-            return "carry no load stamp (written by an older zoo)"
+            return "carry no load stamp (an export that did not finish, or one by an older zoo)"
         if self.exported is None:
             return "were made before any load"
         return f"were made from the raw data loaded up to {self.exported:%Y-%m-%d %H:%M:%S}"
@@ -85,7 +102,9 @@ def stale(paths: list[Path], latest: datetime | None) -> list[Staleness]:
         return []
     found = []
     for path in paths:
-        if not path.is_file():
+        if not path.exists() and path.with_name(f"{path.name}.parquet").is_file():
+            path = path.with_name(f"{path.name}.parquet")  # not exported since the old layout
+        if not path.exists():
             continue
         exported = export_stamp(path)
         if not isinstance(exported, datetime) or exported < latest:
@@ -96,7 +115,7 @@ def stale(paths: list[Path], latest: datetime | None) -> list[Staleness]:
 def _by_stamp(old: list[Staleness]) -> list[tuple[str, str]]:
     groups: dict[str, list[str]] = {}
     for item in old:
-        groups.setdefault(item.made(), []).append(item.path.name)
+        groups.setdefault(item.made(), []).append(item.name)
     return [(made, ", ".join(names)) for made, names in groups.items()]
 
 
@@ -106,8 +125,8 @@ def check_fresh(paths: list[Path], con: duckdb.DuckDBPyConnection, warehouse: Pa
     old = stale(paths, latest_load(con))
     if not old:
         return
-    scores = sorted(s.path.stem.removeprefix(SCORE_PREFIX) for s in old
-                    if s.path.stem.startswith(SCORE_PREFIX))
+    scores = sorted(s.name.removeprefix(SCORE_PREFIX) for s in old
+                    if s.name.startswith(SCORE_PREFIX))
     steps = "run `sqlmesh plan` in transforms/ and then `zoo features apply`"
     if scores:
         steps += f"; for score views, `zoo score {' / '.join(scores)}`"

@@ -16,16 +16,32 @@ FeatureStore find the same files with or without ZOO_HOME. An absolute path is k
     online_store:
       type: zoo.serving.home_stores.HomeSqliteOnlineStore
       path: online.db
+
+A home can be copied or moved (`cp -a h1 h2`, then `ZOO_HOME=h2`) and works on its own: no
+path of the home is stored in the registry. Feast writes absolute paths into it, found by
+walking a registry of the tiny market: every FileSource's `file_options.uri` (in
+`data_sources`, in each feature view's `batch_source` and again in each feature service's
+projections) and the path of the online store in every `infra` SQLite table, which `feast
+apply` tears down (DROP TABLE) when it differs from the path it wants now. `HomeRegistryStore`
+writes each such path under the home as `${ZOO_HOME}/...` (any string of the registry that
+starts with the home is rewritten, so a path Feast adds elsewhere is covered too) and reads it
+back under the home of the reader: every store, Feast's own included, sees absolute paths of
+the home it runs in. An infra table outside the reader's home (written by an older zoo, which
+stored absolute paths) is left out when the registry is read, so an apply never tears down
+another home's online store; the next apply records the tables of this home's store.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
 from feast.infra.registry.file import FileRegistryStore
+from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.repo_config import RegistryConfig, RepoConfig
+from google.protobuf.message import Message
 from pydantic import StrictStr
 
 from zoo.paths import zoo_home
@@ -37,12 +53,83 @@ def in_home(path: str | Path) -> Path:
     return path if path.is_absolute() else zoo_home() / path
 
 
+HOME_MARK = "${ZOO_HOME}"
+"""How the registry file spells the home: a path under it is stored as `${ZOO_HOME}/...`."""
+
+
+def _rewrite_strings(message: Message, rewrite: Callable[[str], str]) -> None:
+    """Apply `rewrite` to every string field of `message`, nested messages and maps included."""
+    for field, value in message.ListFields():
+        if field.type == field.TYPE_MESSAGE:
+            if field.message_type.GetOptions().map_entry:
+                for key in list(value):
+                    if isinstance(value[key], Message):
+                        _rewrite_strings(value[key], rewrite)
+                    elif isinstance(value[key], str):
+                        value[key] = rewrite(value[key])
+            elif field.is_repeated:
+                for item in value:
+                    _rewrite_strings(item, rewrite)
+            else:
+                _rewrite_strings(value, rewrite)
+        elif field.type == field.TYPE_STRING:
+            if field.is_repeated:
+                value[:] = [rewrite(item) for item in value]
+            else:
+                setattr(message, field.name, rewrite(value))
+
+
+def _to_mark(home: str) -> Callable[[str], str]:
+    def rewrite(text: str) -> str:
+        if text == home or text.startswith(home + "/"):
+            return HOME_MARK + text[len(home):]
+        return text
+    return rewrite
+
+
+def _from_mark(home: str) -> Callable[[str], str]:
+    def rewrite(text: str) -> str:
+        if text == HOME_MARK or text.startswith(HOME_MARK + "/"):
+            return home + text[len(HOME_MARK):]
+        return text
+    return rewrite
+
+
+def _outside(path: str, home: str) -> bool:
+    return Path(path).is_absolute() and not (path == home or path.startswith(home + "/"))
+
+
 class HomeRegistryStore(FileRegistryStore):
-    """Feast's file registry, with a relative path taken under $ZOO_HOME (not the repo)."""
+    """Feast's file registry, with a relative path taken under $ZOO_HOME (not the repo), that
+    stores no path of the home: paths under it are written as `${ZOO_HOME}/...` and read back
+    under the home of the reader (the module's docstring says which)."""
 
     def __init__(self, registry_config: RegistryConfig, repo_path: Path):
         super().__init__(registry_config, repo_path)
         self._filepath = in_home(registry_config.path)
+
+    def get_registry_proto(self) -> RegistryProto:
+        registry = super().get_registry_proto()
+        home = str(zoo_home())
+        _rewrite_strings(registry, _from_mark(home))
+        # Tables of another home's online store (a registry an older zoo wrote with absolute
+        # paths, then copied) are not this home's to tear down.
+        kept = [item for item in registry.infra.infra_objects
+                if not (item.HasField("sqlite_table")
+                        and _outside(item.sqlite_table.path, home))]
+        if len(kept) < len(registry.infra.infra_objects):
+            del registry.infra.infra_objects[:]
+            registry.infra.infra_objects.extend(kept)
+        return registry
+
+    def update_registry_proto(self, registry_proto: RegistryProto) -> None:
+        stored = RegistryProto()
+        stored.CopyFrom(registry_proto)
+        _rewrite_strings(stored, _to_mark(str(zoo_home())))
+        self._write_registry(stored)
+        # Feast keeps using the proto it passed, with the version the write stamped on it.
+        registry_proto.version_id = stored.version_id
+        registry_proto.last_updated.CopyFrom(stored.last_updated)
 
 
 class HomeSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):

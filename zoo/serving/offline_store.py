@@ -27,10 +27,18 @@ with a timezone-aware `event_timestamp` column (no inference of another datetime
 naive timestamps read as UTC, no SQL string), and `filter_by_created_timestamp` is not
 supported.
 
-Sources are `FileSource`s over a parquet file or a folder of parquet files. `$VARS` and `~` in
-the path are expanded here, and a relative path is taken relative to the feature repo (as
-Feast's `FileSource.get_uri_for_file_path` does); feature_repo code may equally build
-absolute paths from $ZOO_HOME.
+Sources are `FileSource`s over a parquet file or a folder of parquet files (every `*.parquet`
+below it but names beginning with `.` or `_`, as pyarrow's datasets read a folder; the exports
+of zoo.serving.export are folders of monthly files). `$VARS` and `~` in the path are expanded
+here, and a relative path is taken relative to the feature repo (as Feast's
+`FileSource.get_uri_for_file_path` does); feature_repo code may equally build absolute paths
+from $ZOO_HOME. A folder is listed once per retrieval, so its queries read the same files.
+
+A retrieval reads each view twice in one query (match by keys, then fetch by position), so a
+file replaced between the two reads (an export swapping a month in) would pair positions of
+the old file with rows of the new one. The store records each file's identity (inode, size,
+mtime) before a view's query and compares after it: when a file changed, the view is read
+again (up to READ_ATTEMPTS times), so an answer always comes from one version of each file.
 """
 
 from __future__ import annotations
@@ -60,8 +68,11 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.repo_config import FeastConfigBaseModel, RepoConfig
 from feast.saved_dataset import SavedDatasetStorage
 
+from zoo.paths import parquet_files
+
 ENTITY_TIMESTAMP = "event_timestamp"
 ROW_ID = "__zoo_row_id"
+READ_ATTEMPTS = 5  # reads of one view while exports keep replacing its files
 
 
 class AsofDuckDBOfflineStoreConfig(FeastConfigBaseModel):
@@ -107,10 +118,9 @@ def _connect(config: RepoConfig) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def parquet_scan(source: DataSource, repo_path: Path | str | None,
-                 row_numbers: bool = False) -> str:
-    """The DuckDB table function reading `source`'s parquet file (or folder of files); with
-    `row_numbers`, each row also has `file_row_number` and `filename`."""
+def source_files(source: DataSource, repo_path: Path | str | None) -> list[str]:
+    """The parquet files `source` reads now: its file, or those of its folder
+    (zoo.paths.parquet_files). A folder without one is a FileNotFoundError."""
     if not isinstance(source, FileSource):
         raise NotImplementedError(
             f"AsofDuckDBOfflineStore reads FileSource parquet only; source "
@@ -121,10 +131,34 @@ def parquet_scan(source: DataSource, repo_path: Path | str | None,
             f"{type(source.file_format).__name__}")
     uri = os.path.expanduser(os.path.expandvars(source.path))
     uri = FileSource.get_uri_for_file_path(repo_path=repo_path, uri=uri)
-    if os.path.isdir(uri):
-        uri = os.path.join(uri, "**", "*.parquet")
-    extra = ", file_row_number = true, filename = true" if row_numbers else ""
-    return f"read_parquet({_literal(uri)}, union_by_name = true{extra})"
+    if not os.path.isdir(uri):
+        return [uri]
+    files = [str(path) for path in parquet_files(Path(uri))]
+    if not files:
+        raise FileNotFoundError(f"the folder {uri} of source {source.name!r} holds no parquet "
+                                f"file")
+    return files
+
+
+def parquet_scan(files: list[str], row_numbers: bool = False) -> str:
+    """The DuckDB table function reading `files`; with `row_numbers`, each row also has
+    `file_row_number` (and, from DuckDB, `file_index`: the file's place in `files`)."""
+    extra = ", file_row_number = true" if row_numbers else ""
+    listed = ", ".join(_literal(f) for f in files)
+    return f"read_parquet([{listed}], union_by_name = true{extra})"
+
+
+def _identities(files: list[str]) -> list[tuple[int, int, int] | None]:
+    """What tells one version of each local file from the next (None: missing or remote)."""
+    found = []
+    for name in files:
+        try:
+            stat = os.stat(name)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return found
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -174,8 +208,8 @@ class _ViewPlan:
         if source is None:
             raise ValueError(f"feature view {view.name!r} has no batch_source")
         self.name = view.name
-        self.scan = parquet_scan(source, repo_path, row_numbers=True)
-        self.many_files = "*" in self.scan
+        self.source, self.repo_path = source, repo_path
+        self.files: list[str] = []
         # field_mapping maps source columns to feature names; look names up the other way.
         to_source = {new: old for old, new in (source.field_mapping or {}).items()}
         self.column = lambda name: to_source.get(name, name)
@@ -191,6 +225,14 @@ class _ViewPlan:
         self.outputs = [f"{base}__{f}" if full_feature_names else f for f in features]
         # Feast treats a zero ttl like no ttl (`if ttl:`), and so does this store.
         self.ttl_us = view.ttl // timedelta(microseconds=1) if view.ttl else 0
+
+    def list_files(self) -> list[tuple[int, int, int] | None]:
+        """List the source's files now (the queries read these); returns their identities."""
+        self.files = source_files(self.source, self.repo_path)
+        return _identities(self.files)
+
+    def scan(self) -> str:
+        return parquet_scan(self.files, row_numbers=True)
 
     def sql(self, entity: str, first: datetime | None, last: datetime | None) -> str:
         """(features) for every entity row in row-id order.
@@ -213,7 +255,7 @@ class _ViewPlan:
         if first is not None and self.ttl_us:
             where.append(f"{ts} >= {_timestamp(first)} - to_microseconds({self.ttl_us})")
         where_sql = f" WHERE {' AND '.join(where)}" if where else ""
-        position = ["file_row_number"] + (["filename"] if self.many_files else [])
+        position = ["file_row_number"] + (["file_index"] if len(self.files) > 1 else [])
 
         src_cols = [f"{_ident(self.column(k))} AS __k{i}" for i, (k, _) in enumerate(keys)]
         src_cols.append(f"{ts} AS __ts")
@@ -238,11 +280,11 @@ class _ViewPlan:
             f"WITH m AS (\n"
             f"  SELECT e.{ROW_ID}, {', '.join(matched)}\n"
             f"  FROM {entity} AS e\n"
-            f"  ASOF LEFT JOIN (SELECT {', '.join(src_cols)} FROM {self.scan}{where_sql}) AS f\n"
+            f"  ASOF LEFT JOIN (SELECT {', '.join(src_cols)} FROM {self.scan()}{where_sql}) AS f\n"
             f"    ON {' AND '.join(on)})\n"
             f"SELECT {', '.join(outputs)}\n"
             f"FROM m LEFT JOIN (SELECT {', '.join(f'{c} AS __{c}' for c in position)}, "
-            f"{', '.join(values)} FROM {self.scan}{where_sql}) AS s\n"
+            f"{', '.join(values)} FROM {self.scan()}{where_sql}) AS s\n"
             f"  ON {' AND '.join(f'm.__{c} = s.__{c}' for c in position)}\n"
             f"ORDER BY m.{ROW_ID}")
 
@@ -264,6 +306,8 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
                                                         last.to_pydatetime())
     con = _connect(config)
     try:
+        for plan in plans:
+            plan.list_files()
         con.register("__zoo_entity", _align_keys(con, keys, plans))
         for plan in plans:
             if not plan.outputs:
@@ -272,12 +316,31 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
             # every earlier view's columns through each later join's sort (2x slower and 3x
             # the memory at 10M rows). Rows come back in entity order, so the feature
             # columns are appended to the entity table as they are, without a copy.
-            result = con.execute(plan.sql("__zoo_entity", first, last)).to_arrow_table()
+            result = _read_view(con, plan, first, last)
             for name, column in zip(plan.outputs, result.columns, strict=True):
                 entity = entity.append_column(name, column)
     finally:
         con.close()
     return entity
+
+
+def _read_view(con: duckdb.DuckDBPyConnection, plan: _ViewPlan, first: datetime | None,
+               last: datetime | None) -> pa.Table:
+    """The view's features for the entity rows, from files none of which changed while the
+    query read them (the module's docstring says why); the files are listed anew each try."""
+    for attempt in range(READ_ATTEMPTS):
+        before = plan.list_files() if attempt else _identities(plan.files)
+        try:
+            result = con.execute(plan.sql("__zoo_entity", first, last)).to_arrow_table()
+        except duckdb.IOException:
+            if _identities(plan.files) == before:
+                raise
+            continue  # a file went away while it was read
+        if _identities(plan.files) == before:
+            return result
+    raise RuntimeError(
+        f"feature view {plan.name!r}: its files were replaced during each of {READ_ATTEMPTS} "
+        f"reads (an export writing them); retry when it is done")
 
 
 def _kind(kind: pa.DataType) -> str:
@@ -299,7 +362,7 @@ def _align_keys(con: duckdb.DuckDBPyConnection, keys: pa.Table,
     for plan in plans:
         for source_key, column in plan.join_keys.items():
             source = con.execute(
-                f"SELECT {_ident(plan.column(source_key))} FROM {plan.scan} LIMIT 0"
+                f"SELECT {_ident(plan.column(source_key))} FROM {plan.scan()} LIMIT 0"
             ).to_arrow_table().schema.field(0).type
             given = keys.column(column)
             if given.null_count == len(given):
@@ -419,16 +482,21 @@ class AsofDuckDBOfflineStore(OfflineStore):
         end_date: datetime,
     ) -> RetrievalJob:
         """The latest row per join key with `start_date <= timestamp <= end_date`."""
-        select = _pull_select(config, data_source, join_key_columns, feature_name_columns,
-                              timestamp_field, created_timestamp_column, start_date, end_date)
         order = [f"CAST({_ident(timestamp_field)} AS TIMESTAMPTZ) DESC"]
         if created_timestamp_column:
             order.append(f"CAST({_ident(created_timestamp_column)} AS TIMESTAMPTZ) "
                          f"DESC NULLS LAST")
         partition = ", ".join(map(_ident, join_key_columns)) or "NULL"
-        sql = (f"{select[0]}\nQUALIFY row_number() OVER (PARTITION BY {partition} "
-               f"ORDER BY {', '.join(order)}) = 1")
-        return AsofDuckDBRetrievalJob(lambda: _run_sql(config, sql, select[1]))
+
+        def run() -> pa.Table:
+            sql, params = _pull_select(config, data_source, join_key_columns,
+                                       feature_name_columns, timestamp_field,
+                                       created_timestamp_column, start_date, end_date)
+            sql += (f"\nQUALIFY row_number() OVER (PARTITION BY {partition} "
+                    f"ORDER BY {', '.join(order)}) = 1")
+            return _run_sql(config, sql, params)
+
+        return AsofDuckDBRetrievalJob(run)
 
     @staticmethod
     def pull_all_from_table_or_query(
@@ -442,10 +510,9 @@ class AsofDuckDBOfflineStore(OfflineStore):
         end_date: datetime | None = None,
     ) -> RetrievalJob:
         """Every row with `start_date <= timestamp <= end_date` (either bound optional)."""
-        sql, params = _pull_select(config, data_source, join_key_columns, feature_name_columns,
-                                   timestamp_field, created_timestamp_column, start_date,
-                                   end_date)
-        return AsofDuckDBRetrievalJob(lambda: _run_sql(config, sql, params))
+        return AsofDuckDBRetrievalJob(lambda: _run_sql(config, *_pull_select(
+            config, data_source, join_key_columns, feature_name_columns, timestamp_field,
+            created_timestamp_column, start_date, end_date)))
 
     @staticmethod
     def offline_write_batch(config: RepoConfig, feature_view: FeatureView, table: pa.Table,
@@ -471,7 +538,7 @@ def _pull_select(config: RepoConfig, data_source: DataSource, join_key_columns: 
         where.append(f"{ts} <= ?")
         params.append(_as_utc(end_date))
     sql = (f"SELECT {', '.join(map(_ident, columns))} "
-           f"FROM {parquet_scan(data_source, config.repo_path)}")
+           f"FROM {parquet_scan(source_files(data_source, config.repo_path))}")
     if where:
         sql += " WHERE " + " AND ".join(where)
     return sql, params

@@ -2,9 +2,9 @@
 
 `write_back(model, scores)` replaces `scores.score_<model>` in the warehouse with the run's
 out-of-sample scores (stock_id, trade_date, score, run_id), exports it to
-`$ZOO_HOME/offline/score_<model>.parquet` (event_timestamp = the scoring day at 15:00
+`$ZOO_HOME/offline/score_<model>/` (monthly files; event_timestamp = the scoring day at 15:00
 Asia/Shanghai: a score made at the close) and applies the Feast repo, whose scores.py declares a
-view `score_<model>` for every such file. Other teams then retrieve scores point in time like any
+view `score_<model>` for every such export. Other teams then retrieve scores point in time like any
 feature: `store.get_historical_features(entities, features=["score_biagru_gat:score"])`.
 
 `append_scores(model, scores)` adds the scores of new days (`zoo score NAME --through DATE`,
