@@ -220,13 +220,14 @@ def universe_days(after: dt.date, through: dt.date) -> list[dt.date]:
     the `score_dates` of a dataset over them (what `zoo score --through` scores)."""
     import duckdb
 
-    path = offline_dir() / "stock_universe_daily.parquet"
-    if not path.is_file():
+    path = export_path("stock_universe_daily")
+    files = [str(f) for f in parquet_files(path)]
+    if not files:
         raise FileNotFoundError(f"{path} is missing: run `sqlmesh plan` in transforms/ and "
                                 f"`zoo features apply` first")
-    rows = duckdb.execute("SELECT DISTINCT trade_date FROM read_parquet($path) WHERE trade_date "
-                          "> $after AND trade_date <= $through AND in_universe ORDER BY 1",
-                          {"path": str(path), "after": after, "through": through}).fetchall()
+    rows = duckdb.execute("SELECT DISTINCT trade_date FROM read_parquet($files) WHERE trade_date"
+                          " > $after AND trade_date <= $through AND in_universe ORDER BY 1",
+                          {"files": files, "after": after, "through": through}).fetchall()
     return [r[0] for r in rows]
 
 
