@@ -75,7 +75,7 @@ def served_home(feast_home, tmp_path_factory) -> Path:
     materialized there (feast_home itself stays read-only)."""
     home = tmp_path_factory.mktemp("served_home")
     shutil.copytree(feast_home / "offline", home / "offline")
-    _add_tie(home / "offline" / "stock_style_daily.parquet")
+    _add_tie(home / "offline" / "stock_style_daily" / "2020-06.parquet")  # a monthly file
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ZOO_HOME", str(home))
         feature_store.apply()  # a registry and online tables of this home's own
@@ -131,9 +131,9 @@ def remote(servers):
 def _entities(home: Path) -> tuple[pd.DataFrame, dict[str, int]]:
     """Entity rows that exercise the point-in-time rules, not in time order, with an extra
     column; returns them and the row number of each case."""
-    style = pd.read_parquet(home / "offline" / "stock_style_daily.parquet",
+    style = pd.read_parquet(home / "offline" / "stock_style_daily",
                             columns=["stock_id", "event_timestamp", "created_timestamp", "size"])
-    fundamentals = pd.read_parquet(home / "offline" / "stock_fundamental_quarterly.parquet",
+    fundamentals = pd.read_parquet(home / "offline" / "stock_fundamental_quarterly",
                                    columns=["stock_id", "event_timestamp"])
     tie = style[style.duplicated(["stock_id", "event_timestamp"], keep=False)]
     stock, tie_at = tie["stock_id"].iloc[0], tie["event_timestamp"].iloc[0]
@@ -216,7 +216,7 @@ def test_remote_historical_dataframe_equals_the_local_one(served_home, local, re
 @pytest.mark.parametrize("service", ["style_v1", "portfolio_inputs_v1"])
 def test_remote_online_read_returns_the_materialized_values(served_home, local, remote,
                                                             service):
-    style = pd.read_parquet(served_home / "offline" / "stock_style_daily.parquet",
+    style = pd.read_parquet(served_home / "offline" / "stock_style_daily",
                             columns=["stock_id", "event_timestamp"])
     stocks = sorted(style["stock_id"].unique())[:3]
     rows = [{"stock_id": s} for s in [*stocks, UNKNOWN]]
@@ -252,7 +252,7 @@ def test_the_registry_is_read_only_for_other_teams(remote):
 def test_the_offline_server_refuses_writes(served_home, remote):
     from feast.errors import FeastPermissionError
 
-    path = served_home / "offline" / "stock_style_daily.parquet"
+    path = served_home / "offline" / "stock_style_daily" / "2020-12.parquet"
     frame = pd.read_parquet(path).head(1).assign(size=-1.0)
     before = path.stat().st_mtime_ns
     with pytest.raises(FeastPermissionError, match="read-only"):
