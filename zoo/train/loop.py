@@ -77,8 +77,9 @@ def set_threads(threads: int | None = None) -> int:
     One by default, whatever the cores: a day's batch is small, so a second thread gains
     little even on idle cores, and when other work shares them (a second training, anything
     else) intra-op threads wait for each other at every operation: a biagru_gat day step on
-    this 2-core machine took 0.25 s with one thread and 3.7 s with torch's default of two
-    beside other work (`zoo bench training`, README).
+    this 2-core machine took 0.38 s with one thread and 2.5 s with torch's default of two
+    beside other work, 1.3 s and 10.5 s beside a busy loop on each core (`zoo bench
+    training`, README).
     """
     if threads is None:
         setting = os.environ.get("OMP_NUM_THREADS", "").strip()
