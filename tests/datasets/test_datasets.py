@@ -130,6 +130,43 @@ def test_graph_links_similar_stocks_and_rebuilds_only_on_new_statements(datasets
     assert strict.shape == (2, 0)
 
 
+def test_a_states_graph_is_built_once_and_is_the_graph_rebuilt_every_time(datasets):
+    """Shuffled epochs seldom visit two days of a fundamentals state in a row: graphs kept by
+    state are built once per state, and every day gets the edges of a graph rebuilt for it."""
+    from zoo.datasets.graph import FundamentalGraph
+
+    _, data = datasets
+    kept, rebuilt = FundamentalGraph(data), FundamentalGraph(data, cache_mib=0)
+    states = {kept.state_key(data.calendar.index(day)) for day in data.dates}
+    assert 1 < len(states) < len(data.dates)  # statements arrive on some days only
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        for i in rng.permutation(len(data.dates)):
+            day = data.dates[i]
+            stocks = data.stocks_on(day)
+            a, b = kept.edges(day, stocks), rebuilt.edges(day, stocks)
+            assert a.dtype == b.dtype == np.int64 and np.array_equal(a, b), day
+    assert kept.rebuilds == len(states)
+    assert rebuilt.rebuilds > 1.5 * len(states)
+
+
+def test_graphs_beyond_the_cache_are_dropped_least_recent_first_and_rebuilt(datasets):
+    from zoo.datasets.graph import FundamentalGraph
+
+    _, data = datasets
+    full = FundamentalGraph(data)
+    days = data.dates[::7]
+    one = full.edges(days[0], data.stocks_on(days[0]))
+    size = full._cached_bytes
+    small = FundamentalGraph(data, cache_mib=2.5 * size / 2**20)  # room for about two states
+    for day in days:
+        assert np.array_equal(small.edges(day, data.stocks_on(day)),
+                              full.edges(day, data.stocks_on(day)))
+        assert small._cached_bytes <= small.cache_bytes and len(small._graphs) <= 3
+    assert small.rebuilds > len(small._graphs)
+    assert np.array_equal(small.edges(days[0], data.stocks_on(days[0])), one)  # rebuilt
+
+
 def test_profiles_recover_the_ratios_and_the_sign_of_seasonality():
     """Two firms built from known ratios: the profile gives them back, and a Q4-heavy firm's
     seasonality is positive whatever quarter its latest report is."""

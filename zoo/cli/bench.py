@@ -100,6 +100,32 @@ def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple
         markets=markets or tuple(MARKETS), full_market=not skip_full_market, jobs=jobs)
 
 
+@bench.command("training")
+@click.option("--year", type=click.IntRange(1995, 2100), default=2020, show_default=True,
+              help="The year whose day batches are built.")
+@click.option("--repeats", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Builds each way (before, now).")
+@click.option("--epochs", type=click.IntRange(1, 20), default=3, show_default=True,
+              help="Shuffled epochs of batch assembly per build.")
+@click.option("--steps", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="Measured day steps per thread setting.")
+@click.option("--stocks", type=click.IntRange(10, 6000), default=500, show_default=True,
+              help="Stocks of the day step's day.")
+@click.option("--home", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="A built $ZOO_HOME to build the batches from (default: the "
+                                 "`zoo bench zoo` neighbour market, built when missing).")
+@click.option("--skip-threads", is_flag=True, help="Skip the day step by thread setting.")
+@click.option("--skip-batches", is_flag=True, help="Skip building the day batches.")
+def bench_training(year: int, repeats: int, epochs: int, steps: int, stocks: int,
+                   home: Path | None, skip_threads: bool, skip_batches: bool) -> None:
+    """Training throughput on CPU: a biagru_gat day step by torch threads, as the machine is
+    and with every core busy; a year of day batches built the old way and now."""
+    from zoo.bench.training import run
+
+    run(year=year, repeats=repeats, epochs=epochs, steps=steps, stocks=stocks, home=home,
+        threads=not skip_threads, batches=not skip_batches)
+
+
 @bench.command("eval")
 @click.option("--stocks", type=click.IntRange(10), default=5000, show_default=True)
 @click.option("--years", type=click.IntRange(1, 30), default=8, show_default=True)

@@ -11,8 +11,8 @@ panels indexed by (stock, day), built once:
 - style factors [S, D, 11], the CITIC level-1 industry in force each day [S, D] (as ids
   0, 1, ... in order of first appearance, -1 unknown) and the label [S, D] (standardised
   across the day's tradable universe: in the universe at T and buyable at T+1);
-- the fundamental-similarity graph of a day (zoo/datasets/graph.py), rebuilt only when some stock's
-  fundamental vector changed.
+- the fundamental-similarity graph of a day (zoo/datasets/graph.py), built once per fundamentals
+  state (which vector is in force for each stock) and kept.
 No value dated after a day reaches that day's batch except the label, which is what it is.
 
 The panels depend on the label, the span and the exports only (every model's dataset retrieves
@@ -62,6 +62,9 @@ _MONEY_INDEX = [i for i, f in enumerate(FUNDAMENTAL_FIELDS) if f in MONEY_FIELDS
 STYLE_COLUMNS = tuple(STYLE_FACTORS)
 WARMUP_DAYS = 70  # calendar days before `start` retrieved for the first 40-day windows
 CHUNK_ROWS = 400_000  # entity rows per Feast call for the fundamental arrays
+IDENTITY_CHUNK_ROWS = 4_000_000  # entity rows per Feast call for the vectors' identities
+QUARTERS = 12  # quarters of each fundamental array, oldest first
+FUNDAMENTAL_VIEW = "stock_fundamental_quarterly"  # the feature view of fundamentals_v1
 
 
 def _label_horizon(label: str) -> tuple[int, int]:
@@ -147,7 +150,7 @@ class FeastDayBatches:
 
         index = self.fund_index[stocks, t]
         known = index >= 0
-        fund = np.full((n, 12, len(FUNDAMENTAL_FIELDS)), np.nan, dtype=np.float32)
+        fund = np.full((n, QUARTERS, len(FUNDAMENTAL_FIELDS)), np.nan, dtype=np.float32)
         fund[known] = self.fund_vectors[index[known]]
         fund_mask = np.isfinite(fund[:, :, FUNDAMENTAL_FIELDS.index("net_profit_q")])
         fundamentals = _zscore(fund, np.isfinite(fund), axis=0)
@@ -403,43 +406,67 @@ def _industry_ids(codes: pa.ChunkedArray, rows: np.ndarray, cols: np.ndarray,
 def _fundamentals(request: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
                   shape: tuple[int, int], fs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct fundamental vectors in force, the quarter of year (1-4) of each one's latest
-    report period, and, per (stock, day), which vector.
+    report period, and, per (stock, day), which vector (-1: none).
 
-    Retrieved in chunks (the arrays are 228 numbers a row) and deduplicated by the vector's
-    identity (stock, latest report period, last announcement), so memory follows the number of
-    statements, not of stock-days.
+    A vector is identified by (stock, latest report period, last announcement): it changes only
+    when a statement is announced. So Feast is asked twice: for every entity row, only that
+    identity (two timestamps); then, for the first row of each distinct identity, the
+    12-quarter arrays (228 numbers a row), flattened a column at a time. Both in chunks, so time
+    and memory follow the number of statements, not of stock-days. Vectors are numbered in the
+    order of their first row in `request`.
     """
-    import pandas as pd
-
     from zoo.serving.feature_store import get_historical
 
+    identity = [f"{FUNDAMENTAL_VIEW}:{name}" for name in ("latest_report_period",
+                                                          "last_announced_date")]
+    periods, announcements = [], []
+    for lo in range(0, len(request), IDENTITY_CHUNK_ROWS):
+        table = get_historical(None, request.iloc[lo:lo + IDENTITY_CHUNK_ROWS], fs,
+                               features=identity)
+        periods.append(_timestamps(table.column("latest_report_period")))
+        announcements.append(_timestamps(table.column("last_announced_date")))
+    period = np.concatenate(periods) if periods else np.zeros(0, "datetime64[us]")
+    announced = np.concatenate(announcements) if announcements else period
+    held = np.flatnonzero(~np.isnat(period))
+    keys = np.stack([rows[held], period[held].view(np.int64), announced[held].view(np.int64)],
+                    axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    # number the distinct vectors by their first row, as a pass over the rows would
+    order = np.argsort(first)
+    number = np.empty(len(first), dtype=np.int32)
+    number[order] = np.arange(len(first), dtype=np.int32)
     index = np.full(shape, -1, dtype=np.int32)
-    keys: dict[tuple, int] = {}
-    vectors: list[np.ndarray] = []
-    quarters: list[int] = []
-    for lo in range(0, len(request), CHUNK_ROWS):
-        part = request.iloc[lo:lo + CHUNK_ROWS]
-        table = get_historical("fundamentals_v1", part, fs)
-        period = table.column("latest_report_period").to_numpy(zero_copy_only=False)
-        announced = table.column("last_announced_date").to_numpy(zero_copy_only=False)
-        stocks = part["stock_id"].to_numpy()
-        arrays = {f: table.column(f"{f}_12q") for f in FUNDAMENTAL_FIELDS}
-        for i in range(table.num_rows):
-            if period[i] is None or (isinstance(period[i], float) and np.isnan(period[i])) \
-                    or str(period[i]) == "NaT":
-                continue
-            key = (stocks[i], str(period[i]), str(announced[i]))
-            found = keys.get(key)
-            if found is None:
-                vector = np.stack([np.asarray(arrays[f][i].as_py(), dtype=np.float32)
-                                   for f in FUNDAMENTAL_FIELDS], axis=1)  # [12, 19]
-                money = vector[:, _MONEY_INDEX]
-                vector[:, _MONEY_INDEX] = np.sign(money) * np.log1p(np.abs(money))
-                found = keys[key] = len(vectors)
-                vectors.append(vector)
-                quarters.append((pd.Timestamp(period[i]).month + 2) // 3)
-            index[rows[lo + i], cols[lo + i]] = found
-    stacked = (np.stack(vectors) if vectors
-               else np.zeros((0, 12, len(FUNDAMENTAL_FIELDS)), np.float32))
-    return index, stacked, np.asarray(quarters, dtype=np.int8)
+    index[rows[held], cols[held]] = number[inverse.reshape(-1)]
 
+    firsts = held[first[order]]  # the request row of each vector, in vector order
+    vectors = np.empty((len(firsts), QUARTERS, len(FUNDAMENTAL_FIELDS)), dtype=np.float32)
+    for lo in range(0, len(firsts), CHUNK_ROWS):
+        part = firsts[lo:lo + CHUNK_ROWS]
+        table = get_historical("fundamentals_v1", request.iloc[part], fs)
+        for k, name in enumerate(FUNDAMENTAL_FIELDS):
+            vectors[lo:lo + len(part), :, k] = _quarter_arrays(table.column(f"{name}_12q"),
+                                                               f"{name}_12q")
+    money = vectors[:, :, _MONEY_INDEX]
+    vectors[:, :, _MONEY_INDEX] = np.sign(money) * np.log1p(np.abs(money))
+    months = period[firsts].astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return index, vectors, ((months + 2) // 3).astype(np.int8)
+
+
+def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
+    """A timestamp column as datetime64[us], NaT where null."""
+    import pyarrow as pa
+
+    return column.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False).astype(
+        "datetime64[us]")
+
+
+def _quarter_arrays(column: pa.ChunkedArray, name: str) -> np.ndarray:
+    """A column of QUARTERS-long lists as float32 [rows, QUARTERS] (NaN for a null value)."""
+    import pyarrow.compute as pc
+
+    lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
+    if len(lengths) and not (lengths == QUARTERS).all():
+        raise ValueError(f"{name} holds lists of {sorted(set(lengths.tolist()))} values, "
+                         f"not {QUARTERS}")
+    flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
+    return flat.astype(np.float32).reshape(-1, QUARTERS)

@@ -12,14 +12,17 @@ Why this profile: a few well-defined ratios beat many noisy ones, and seasonalit
 quarter of year to carry its sign. How well it finds a synthetic market's planted
 neighbourhoods is measured by `zoo bench zoo` (zoo.bench.diagnostics.planted_recall; README).
 
-Fundamentals change only when a statement is announced, so the graph over all stocks with a
-known profile is rebuilt only when some stock's vector in force changed, and each day's batch
-takes the part of it among that day's stocks.
+Fundamentals change only when a statement is announced, so many days share a fundamentals
+state (every listed stock's vector in force) and with it the graph over all stocks with a known
+profile; each day's batch takes the part of it among that day's stocks. A state's graph is built
+once and kept (`FundamentalGraph`), so a shuffled epoch, which seldom visits two days of a state
+in a row, builds none after the first.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -48,6 +51,7 @@ PROFILE = ("net_margin", "revenue_growth", "leverage_logit", "log_asset_turnover
            "cash_conversion", "seasonality")
 SEASON_QUARTERS = 4  # the quarters the latest TTM sums: their shares estimate the seasonal slope
 _F = {name: i for i, name in enumerate(FUNDAMENTAL_FIELDS)}
+CACHE_MIB = 1024  # graphs kept per dataset (FundamentalGraph)
 
 
 def _amount(vectors: np.ndarray, name: str) -> np.ndarray:
@@ -131,39 +135,66 @@ def knn_edges(profile: np.ndarray, k: int, max_distance: float | None = None,
 
 
 class FundamentalGraph:
-    """Day -> edge_index among the day's stocks, rebuilt when the fundamentals in force change."""
+    """Day -> edge_index among the day's stocks; each fundamentals state's graph built once.
+
+    A state is the vector in force of every stock listed that day: days with the same state
+    have the same graph over all stocks, so graphs are kept by state (a digest of the state),
+    the least recently used dropped once they hold more than `cache_mib` MiB (the last one
+    used is always kept, so `cache_mib=0` rebuilds whenever the state changes from one call
+    to the next, as before the cache). A state's edges are some tens of KB at 500 stocks
+    with k = 10, 0.4 MB at 5000: the default holds a ten-year full market's states.
+
+    Attributes:
+        rebuilds: graphs built so far (kNN searches run).
+    """
 
     def __init__(self, data: FundamentalPanel, k: int = 10,
-                 max_distance: float | None = None) -> None:
+                 max_distance: float | None = None, cache_mib: float = CACHE_MIB) -> None:
         self.data = data
         self.k = k
         self.max_distance = max_distance
+        self.cache_bytes = int(cache_mib * 2**20)
         self._profiles = (profiles(data.fund_vectors, data.fund_quarter)
                           if len(data.fund_vectors) else None)
-        self._key: bytes | None = None
-        self._edges = np.zeros((2, 0), dtype=np.int64)  # over all stocks (global indices)
+        self._day_index = {day: t for t, day in enumerate(data.calendar)}
+        # state digest -> edges over all stocks (global indices), int32, least recent first
+        self._graphs: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cached_bytes = 0
         self.rebuilds = 0
 
-    def _global_edges(self, t: int) -> np.ndarray:
-        # nodes: stocks listed that day with a known vector (not only the day's universe, so a
-        # suspension does not force a rebuild; never stocks listed later)
+    def state_key(self, t: int) -> bytes:
+        """The digest of calendar day `t`'s fundamentals state: which vector is in force for
+        each stock listed that day (-1 for the others)."""
         index = np.where(self.data.present[:, t], self.data.fund_index[:, t], -1)
-        key = hashlib.blake2b(index.tobytes(), digest_size=16).digest()
-        if key != self._key:
-            known = np.flatnonzero(index >= 0)
-            local = knn_edges(self._profiles[index[known]], self.k, self.max_distance) \
-                if self._profiles is not None and len(known) else np.zeros((2, 0), np.int64)
-            self._edges = known[local] if local.size else np.zeros((2, 0), dtype=np.int64)
-            self._key = key
-            self.rebuilds += 1
-        return self._edges
+        return hashlib.blake2b(index.tobytes(), digest_size=16).digest()
+
+    def _build(self, t: int) -> np.ndarray:
+        # nodes: stocks listed that day with a known vector (not only the day's universe, so a
+        # suspension does not change the state; never stocks listed later)
+        index = np.where(self.data.present[:, t], self.data.fund_index[:, t], -1)
+        known = np.flatnonzero(index >= 0)
+        local = knn_edges(self._profiles[index[known]], self.k, self.max_distance) \
+            if self._profiles is not None and len(known) else np.zeros((2, 0), np.int64)
+        self.rebuilds += 1
+        return (known[local] if local.size else np.zeros((2, 0), np.int64)).astype(np.int32)
+
+    def _global_edges(self, t: int) -> np.ndarray:
+        key = self.state_key(t)
+        edges = self._graphs.get(key)
+        if edges is not None:
+            self._graphs.move_to_end(key)
+            return edges
+        edges = self._graphs[key] = self._build(t)
+        self._cached_bytes += edges.nbytes
+        while self._cached_bytes > self.cache_bytes and len(self._graphs) > 1:
+            _, dropped = self._graphs.popitem(last=False)
+            self._cached_bytes -= dropped.nbytes
+        return edges
 
     def edges(self, day: dt.date, stocks: np.ndarray) -> np.ndarray:
         """edge_index [2, E] in the day's batch numbering (position in `stocks`)."""
-        t = self.data.calendar.index(day)
-        edges = self._global_edges(t)
+        edges = self._global_edges(self._day_index[day])
         position = np.full(len(self.data.stock_ids), -1, dtype=np.int64)
         position[stocks] = np.arange(len(stocks))
         mapped = position[edges]
         return mapped[:, (mapped >= 0).all(axis=0)]
-

@@ -53,6 +53,10 @@ class TrainConfig:
 
     Device:
         device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
+        threads: torch's intra-op CPU threads in the training process; None = $OMP_NUM_THREADS
+            when it is set, else 1 (`zoo.train.loop.set_threads`: a day's batch is small, and
+            threads that wait for each other on cores shared with other work make a step
+            many times slower).
         amp: mixed precision (autocast, plus a gradient scaler for float16) on CUDA only.
         amp_dtype: "float16" or "bfloat16".
 
@@ -80,6 +84,7 @@ class TrainConfig:
     valid_days_per_epoch: int | None = None
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
+    threads: int | None = None
     amp: bool = True
     amp_dtype: str = "float16"
     first_test_year: int = 2017
@@ -107,7 +112,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("days_per_epoch", "valid_days_per_epoch"):
+        for name in ("days_per_epoch", "valid_days_per_epoch", "threads"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 (or None, the default)")
         if self.lr <= 0 or self.weight_decay < 0 or self.grad_clip < 0 or self.horizon_days < 0:

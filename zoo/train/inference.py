@@ -240,12 +240,13 @@ def score_new_days(model: str, through: Date, run_id: str | None = None,
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.registry import model_contract
     from zoo.serving.scores import COLUMNS, append_scores, scored_days, scored_runs
-    from zoo.train.loop import resolve_device
+    from zoo.train.loop import resolve_device, set_threads
 
     contract = model_contract(model)
     run = load_run(model, run_id)
     windows = run_windows(run)
     device = str(resolve_device(device or "auto"))
+    set_threads()  # as training does: $OMP_NUM_THREADS, else one
     run_last = pl.scan_parquet(run.scores_path).select(pl.col("trade_date").max()).collect()
     run_last = run_last.item()
 

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import datetime
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ __all__ = [
     "fit",
     "predict",
     "resolve_device",
+    "set_threads",
     "validation_days",
 ]
 
@@ -66,6 +68,26 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was asked for but torch sees no GPU")
     return torch.device(device)
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op CPU threads for this process to `threads`, else to $OMP_NUM_THREADS
+    when it is set, else to 1; returns the number set.
+
+    One by default, whatever the cores: a day's batch is small, so a second thread gains
+    little even on idle cores, and when other work shares them (a second training, anything
+    else) intra-op threads wait for each other at every operation: a biagru_gat day step on
+    this 2-core machine took 0.38 s with one thread and 2.5 s with torch's default of two
+    beside other work, 1.3 s and 10.5 s beside a busy loop on each core (`zoo bench
+    training`, README).
+    """
+    if threads is None:
+        setting = os.environ.get("OMP_NUM_THREADS", "").strip()
+        threads = int(setting) if setting.isdigit() and int(setting) > 0 else 1
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}")
+    torch.set_num_threads(threads)
+    return threads
 
 
 def training_target(label: Tensor, mask: Tensor, target: str) -> Tensor:
@@ -195,8 +217,9 @@ def _iso(days: Sequence[datetime.date]) -> list[str]:
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    # Where a run trains may change on resume (a GPU run finished on CPU); nothing else may.
-    return {k: v for k, v in config.items() if k != "device"}
+    # Where and on how many threads a run trains may change on resume (a GPU run finished on
+    # CPU); nothing else may.
+    return {k: v for k, v in config.items() if k not in ("device", "threads")}
 
 
 def _save(payload: dict[str, Any], path: Path) -> None:

@@ -312,8 +312,9 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     (`score_block`), and the seeds' scores averaged (`ensemble`); the splits' test scores are
     concatenated, each test day scored once.
 
-    Writes under `run_dir`: `config.json`, `metrics.json` (updated after every split),
-    `checkpoints/split<k>_seed<s>.pt` (plus `.xgb.json` for a two-stage model) and
+    Torch's CPU threads are set first (`zoo.train.loop.set_threads`: `config.threads`, by
+    default one). Writes under `run_dir`: `config.json`, `metrics.json` (updated after every
+    split), `checkpoints/split<k>_seed<s>.pt` (plus `.xgb.json` for a two-stage model) and
     `scores.parquet` [stock_id, trade_date, score, run_id].
 
     Args:
@@ -322,7 +323,7 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     """
     import polars as pl
 
-    from zoo.train.loop import resolve_device
+    from zoo.train.loop import resolve_device, set_threads
     from zoo.train.trainers import make_trainer, score_block
 
     run_dir = Path(run_dir)
@@ -331,7 +332,7 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     config_path = run_dir / "config.json"
     if resume and config_path.exists():
         stored = TrainConfig.from_dict(json.loads(config_path.read_text()))
-        if stored.replace(device=config.device) != config:
+        if stored.replace(device=config.device, threads=config.threads) != config:
             raise ValueError(f"{run_dir} holds a run of another config; cannot resume it")
     _json(config_path, config.to_dict())
 
@@ -346,9 +347,10 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                          f"{data.dates[-1] if data.dates else ''})")
 
     device = resolve_device(config.device)
+    threads = set_threads(config.threads)
     started = time.perf_counter()
     metrics: dict[str, Any] = {"run_id": run_id, "model": config.model, "device": str(device),
-                               "splits": []}
+                               "threads": threads, "splits": []}
     all_scores, all_labels = [], []
     bars = _Progress(progress, len(splits) * len(config.seeds), config.max_epochs)
     with bars.running():
