@@ -36,16 +36,27 @@ def _one(home: Path, sql: str) -> tuple:
         return con.execute(sql).fetchone()
 
 
-@pytest.fixture
-def home(tiny_market: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def built_home(tiny_market: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny market without its last two days, built, exported and applied (read-only)."""
+    home = tmp_path_factory.mktemp("daily") / "home"
     home.mkdir()
-    monkeypatch.setenv("ZOO_HOME", str(home))
     held = hold_out(tiny_market, 2, home / "synth")
     load_dir(held.first_load, home / "warehouse.duckdb")
     built = sqlmesh(home, "plan", "--auto-apply", "--no-prompts")
     assert built.returncode == 0, built.stdout + built.stderr
-    _invoke("features", "apply")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ZOO_HOME", str(home))
+        _invoke("features", "apply")
+    return home
+
+
+@pytest.fixture
+def home(built_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of it of the test's own (a home can be copied: nothing in it names its place)."""
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home, symlinks=True)
+    monkeypatch.setenv("ZOO_HOME", str(home))
     return home
 
 
