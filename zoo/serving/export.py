@@ -18,7 +18,8 @@ month's file records in its key-value metadata a fingerprint of the rows it was 
 row count and two order-independent aggregates of a 64-bit hash of every row, computed by
 DuckDB, with the columns' names and types and the layout's version), the export computes the
 same for the warehouse's rows now in one scan, and writes the months whose fingerprint differs
-or has no file; files of months that no longer have rows are removed.
+or has no file; files of months that no longer have rows (and any other parquet file in the
+folder) are removed.
 
 A view's written months are first written to temporary files beside their targets and then all
 moved into place (`os.replace`, one after another) with nothing else in between, the vanished
@@ -27,8 +28,9 @@ while an export swaps its files may see, for a few milliseconds, some months of 
 beside others of the previous one (the same as two views swapped one after the other before):
 every row it sees was in the warehouse at one of the two exports, and none is dated after the
 time asked for, so point-in-time semantics hold; an answer may then come from the old export
-for one month and the new for another. The offline store notices a file replaced while it
-reads and reads again (zoo.serving.offline_store).
+for one month and the new for another. An export killed while it swaps leaves such a mix
+until the next export (whose fingerprints then see which months are behind). The offline store
+notices a file replaced while it reads and reads again (zoo.serving.offline_store).
 
 `<name>/_export.json` (written last, atomically) records the latest load of the warehouse's raw
 data the whole export was checked against (zoo.serving.freshness), so a reader can tell an
