@@ -103,7 +103,7 @@ def test_changed_exports_make_a_new_entry(home, feast_calls):
         table = view.rstrip(";").rsplit(" FROM ", 1)[1]  # SQLMesh's table behind the view
         con.execute(f"UPDATE {table} SET size = size + 1 WHERE trade_date = DATE '2020-06-30'")
     (written,) = feature_store.export(names=["stock_style_daily"])  # re-exported features
-    assert written.months_written == ("2020-06",)
+    assert "2020-06" in written.months_written  # (others too, when a test restated them)
     data = build("biagru")
     assert feast_calls and not data.from_cache
     assert len(entries(home)) == 2 and data.cache_path != old

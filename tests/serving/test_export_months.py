@@ -224,3 +224,25 @@ def test_retrieval_from_the_months_equals_one_file(home, tmp_path, service):
         for chosen in (folders, single)]
     assert len(got[0]) == len(entities)
     pd.testing.assert_frame_equal(got[0], got[1])
+
+
+def test_months_read_in_runs_are_written_whole(tmp_path, monkeypatch):
+    """Changed months are staged from the warehouse in runs of rows (one scan per run); a
+    month is never split between two runs."""
+    from zoo.serving import export
+
+    monkeypatch.setattr(export, "CHUNK_ROWS", 190)  # 93 + 87 in one run, 93 + 90 in another
+    assert export._chunks(["2024-01", "2024-02", "2024-03", "2024-04"],
+                          {"2024-01": ("", 93), "2024-02": ("", 87), "2024-03": ("", 93),
+                           "2024-04": ("", 90)}) == [["2024-01", "2024-02"],
+                                                     ["2024-03", "2024-04"]]
+    warehouse = _warehouse(tmp_path / "warehouse.duckdb")
+    written = export_tables(warehouse, tmp_path / "offline", VIEW)["daily"]
+    assert written["rows_written"] == 3 * 121 and len(written["months_written"]) == 4
+    got, held = _rows(tmp_path / "offline" / "daily", warehouse)
+    pd.testing.assert_frame_equal(got, held, check_dtype=False)
+    for path in (tmp_path / "offline" / "daily").glob("*.parquet"):
+        month = pq.read_table(path).to_pandas()
+        assert month["trade_date"].astype(str).str.startswith(path.stem).all()
+        assert month.equals(month.sort_values(["stock_id", "event_timestamp"]).reset_index(
+            drop=True))

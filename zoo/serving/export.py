@@ -18,7 +18,8 @@ month's file records in its key-value metadata a fingerprint of the rows it was 
 row count and two order-independent aggregates of a 64-bit hash of every row, computed by
 DuckDB, with the columns' names and types and the layout's version), the export computes the
 same for the warehouse's rows now in one scan, and writes the months whose fingerprint differs
-or has no file; files of months that no longer have rows are removed.
+or has no file; files of months that no longer have rows (and any other parquet file in the
+folder) are removed.
 
 A view's written months are first written to temporary files beside their targets and then all
 moved into place (`os.replace`, one after another) with nothing else in between, the vanished
@@ -27,8 +28,9 @@ while an export swaps its files may see, for a few milliseconds, some months of 
 beside others of the previous one (the same as two views swapped one after the other before):
 every row it sees was in the warehouse at one of the two exports, and none is dated after the
 time asked for, so point-in-time semantics hold; an answer may then come from the old export
-for one month and the new for another. The offline store notices a file replaced while it
-reads and reads again (zoo.serving.offline_store).
+for one month and the new for another. An export killed while it swaps leaves such a mix
+until the next export (whose fingerprints then see which months are behind). The offline store
+notices a file replaced while it reads and reads again (zoo.serving.offline_store).
 
 `<name>/_export.json` (written last, atomically) records the latest load of the warehouse's raw
 data the whole export was checked against (zoo.serving.freshness), so a reader can tell an
@@ -72,6 +74,14 @@ FINGERPRINT_KEY = "zoo_fingerprint"
 LAYOUT = "monthly-1"  # part of every fingerprint: a new layout rewrites every month once
 UNDATED = "undated"  # the file of rows whose time column is NULL
 EMPTY = "empty"  # the only file of a relation without rows
+# Months to write are read from the warehouse in runs of up to this many rows, staged in a temp
+# table ordered by month, then written month by month: one scan of the warehouse per run, not
+# per month. A table SQLMesh filled in one plan is not stored in time order, so each month's
+# query would read all of it: a first export of 10 years of such a 12M-row view took 94 CPU
+# seconds month by month, 60 staged (a table in time order: 35 and 49; the former one-file
+# export, 27-31 for either). One changed month is read directly.
+CHUNK_ROWS = 1_000_000
+STAGED, MONTH_KEY = "__zoo_export_months", "__zoo_month"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -151,6 +161,37 @@ def _partition_filter(time_column: str, month: str) -> str:
     return f"{day} >= DATE '{first.isoformat()}' AND {day} < DATE '{after.isoformat()}'"
 
 
+def _month_key(time_column: str) -> str:
+    return f"strftime(CAST({quote(time_column)} AS DATE), '%Y-%m')"
+
+
+def _chunks(changed: list[str], wanted: dict[str, tuple[str, int]]) -> list[list[str]]:
+    """The changed months in runs of at most CHUNK_ROWS rows (a month alone when bigger, and
+    UNDATED and EMPTY alone): the months of a run are read from the warehouse in one scan."""
+    chunks: list[list[str]] = []
+    rows = 0
+    for month in changed:
+        alone = month in (UNDATED, EMPTY)
+        if not chunks or alone or rows + wanted[month][1] > CHUNK_ROWS or \
+                chunks[-1][0] in (UNDATED, EMPTY):
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(month)
+        rows += wanted[month][1]
+    return chunks
+
+
+def _chunk_filter(time_column: str, months: list[str]) -> str:
+    """The rows of `months` (YYYY-MM, sorted): a range DuckDB can skip row groups by, then the
+    months themselves."""
+    first, _ = _month_bounds(months[0])
+    _, after = _month_bounds(months[-1])
+    day = f"CAST({quote(time_column)} AS DATE)"
+    listed = ", ".join(f"'{m}'" for m in months)
+    return (f"{day} >= DATE '{first.isoformat()}' AND {day} < DATE '{after.isoformat()}' "
+            f"AND {_month_key(time_column)} IN ({listed})")
+
+
 def export_tables(warehouse: Path, offline_dir: Path,
                   tables: dict[str, ExportTable | tuple[str, str]]) -> dict:
     """Write each of `tables` as the folder `<offline_dir>/<name>/` of monthly parquet files,
@@ -212,7 +253,7 @@ def _export_one(con: duckdb.DuckDBPyConnection, offline_dir: Path, name: str,
     changed = sorted(m for m, (fingerprint, _) in wanted.items() if present.get(m) != fingerprint)
     vanished = sorted(set(present) - set(wanted))
 
-    order = [quote(k) for k in SORT_KEYS if k in columns] + ["event_timestamp"]
+    order = ", ".join([quote(k) for k in SORT_KEYS if k in columns] + ["event_timestamp"])
     select = (f"SELECT *, (CAST({quote(time_column)} AS DATE) + TIME '{CLOSE_TIME}') "
               f"AT TIME ZONE '{MARKET_TIME_ZONE}' AS event_timestamp, "
               f"CAST($created AS TIMESTAMPTZ) AS created_timestamp FROM {source}")
@@ -222,16 +263,25 @@ def _export_one(con: duckdb.DuckDBPyConnection, offline_dir: Path, name: str,
     # write a `tmp_<name>` file of its own beside it first, which a reader of the folder
     # through pyarrow (every name not starting with . or _) would read half written.
     with contextlib.ExitStack() as swaps:
-        for month in changed:
-            where = _partition_filter(time_column, month)
-            temp = swaps.enter_context(
-                replace_file(folder / f"{month}.parquet", suffix=TEMP_SUFFIX))
-            rows_written += con.execute(
-                f"COPY ({select} WHERE {where} ORDER BY {', '.join(order)}) TO $path "
-                f"(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, "
-                f"KV_METADATA {{{STAMP_KEY}: $loaded, {FINGERPRINT_KEY}: $fingerprint}})",
-                {"created": created, "path": str(temp), "loaded": loaded,
-                 "fingerprint": wanted[month][0]}).fetchone()[0]
+        for chunk in _chunks(changed, wanted):
+            if len(chunk) > 1:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED} AS SELECT *, "
+                            f"{_month_key(time_column)} AS {MONTH_KEY} FROM ({select}) "
+                            f"WHERE {_chunk_filter(time_column, chunk)} ORDER BY {MONTH_KEY}",
+                            {"created": created})
+            for month in chunk:
+                rows = (f"SELECT * EXCLUDE ({MONTH_KEY}) FROM {STAGED} WHERE {MONTH_KEY} = "
+                        f"'{month}'" if len(chunk) > 1 else
+                        f"{select} WHERE {_partition_filter(time_column, month)}")
+                temp = swaps.enter_context(
+                    replace_file(folder / f"{month}.parquet", suffix=TEMP_SUFFIX))
+                rows_written += con.execute(
+                    f"COPY ({rows} ORDER BY {order}) TO $path "
+                    f"(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, "
+                    f"KV_METADATA {{{STAMP_KEY}: $loaded, {FINGERPRINT_KEY}: $fingerprint}})",
+                    {"path": str(temp), "loaded": loaded, "fingerprint": wanted[month][0],
+                     **({} if len(chunk) > 1 else {"created": created})}).fetchone()[0]
+        con.execute(f"DROP TABLE IF EXISTS {STAGED}")
     for month in vanished:
         (folder / f"{month}.parquet").unlink(missing_ok=True)
     (offline_dir / f"{name}.parquet").unlink(missing_ok=True)  # the former one-file export

@@ -114,12 +114,11 @@ class HomeRegistryStore(FileRegistryStore):
         _rewrite_strings(registry, _from_mark(home))
         # Tables of another home's online store (a registry an older zoo wrote with absolute
         # paths, then copied) are not this home's to tear down.
-        kept = [item for item in registry.infra.infra_objects
-                if not (item.HasField("sqlite_table")
-                        and _outside(item.sqlite_table.path, home))]
-        if len(kept) < len(registry.infra.infra_objects):
-            del registry.infra.infra_objects[:]
-            registry.infra.infra_objects.extend(kept)
+        objects = registry.infra.infra_objects
+        for i in reversed(range(len(objects))):
+            if objects[i].HasField("sqlite_table") and _outside(objects[i].sqlite_table.path,
+                                                                home):
+                del objects[i]
         return registry
 
     def update_registry_proto(self, registry_proto: RegistryProto) -> None:
