@@ -224,7 +224,7 @@ class CompactLP:
 
     Shapes: cost, col_lower, col_upper: [2n]; row_lower, row_upper: [F + K + 3] (budget,
     factors, industries, constituent share, turnover); A in CSC: start [2n + 1], index and
-    value [nnz]. An infinite row bound is np.inf.
+    value [nnz]. An infinite row bound is np.inf (HiGHS's infinity).
     """
 
     cost: np.ndarray
@@ -295,16 +295,13 @@ def solve_highs(lp: CompactLP) -> tuple[str, np.ndarray | None]:
     highs = highspy.Highs()
     for name, value in HIGHS_OPTIONS.items():
         highs.setOptionValue(name, value)
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.cost.size, lp.row_lower.size
-    model.sense_ = highspy.ObjSense.kMaximize
-    model.col_cost_, model.col_lower_, model.col_upper_ = lp.cost, lp.col_lower, lp.col_upper
-    model.row_lower_ = np.maximum(lp.row_lower, -highs.inf)
-    model.row_upper_ = np.minimum(lp.row_upper, highs.inf)
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_, model.a_matrix_.index_ = lp.start, lp.index
-    model.a_matrix_.value_ = lp.value
-    if highs.passModel(model) == highspy.HighsStatus.kError:
+    # the array form of passModel: the HighsLp fields would copy each array element by element
+    loaded = highs.passModel(
+        lp.cost.size, lp.row_lower.size, lp.value.size, int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMaximize), 0.0, lp.cost, lp.col_lower, lp.col_upper,
+        lp.row_lower, lp.row_upper, lp.start, lp.index, lp.value,
+        np.zeros(lp.cost.size, dtype=np.int32))  # integrality: all continuous
+    if loaded == highspy.HighsStatus.kError:
         return "load_error", None
     highs.run()
     status = highs.getModelStatus()
