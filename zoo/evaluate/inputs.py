@@ -174,15 +174,22 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
     if end:
         window.append(f"trade_date <= DATE '{end.isoformat()}'")
     where = ("WHERE " + " AND ".join(window)) if window else ""
+    hs = sorted(set(horizons))
     returns = ", ".join(f"l.fwd_ret_close_{h}d AS ret_close_{h}, l.fwd_ret_vwap_{h}d AS "
-                        f"ret_vwap_{h}, COALESCE(l.fwd_ret_vwap_{h}d, x{h}.adj_vwap / n.adj_vwap "
-                        f"- 1) AS hold_vwap_{h}" for h in sorted(set(horizons)))
+                        f"ret_vwap_{h}, COALESCE(l.fwd_ret_vwap_{h}d, p.path_{h}) AS hold_vwap_{h}"
+                        for h in hs)
     exits = ", ".join(f"LEAD(trade_date, {1 + h}) OVER (ORDER BY trade_date) AS exit_date_{h}"
-                      for h in sorted(set(horizons)))
-    exit_joins = "\n    ".join(
-        f"LEFT JOIN {published.PRICE_VOLUME.sql} AS x{h} "
-        f"ON x{h}.stock_id = l.stock_id AND x{h}.trade_date = c.exit_date_{h}"
-        for h in sorted(set(horizons)))
+                      for h in hs)
+    exit_dates = " UNION ".join(f"SELECT exit_date_{h} FROM dates" for h in hs)
+    paths = ", ".join(f"x{h}.adj_vwap / n.adj_vwap - 1 AS path_{h}" for h in hs)
+    path_joins = "\n        ".join(
+        f"LEFT JOIN prices AS x{h} ON x{h}.stock_id = g.stock_id "
+        f"AND x{h}.trade_date = g.exit_date_{h}" for h in hs)
+    label_columns = ", ".join(f"l.fwd_ret_{kind}_{h}d" for h in hs for kind in ("close", "vwap"))
+    no_label = " OR ".join(f"fwd_ret_vwap_{h}d IS NULL" for h in hs)
+    # Every join reads the big tables only on the dates it needs (rebalance dates, the days
+    # after them, the exit days), and the price path behind hold_vwap is looked up only for
+    # the rows without a VWAP label: joining whole tables took 20 s at 5000 stocks x 8 years.
     sql = f"""
     WITH factor AS (
         SELECT * FROM ({source.sql}) {where}
@@ -190,27 +197,42 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
         -- the factor's days that have labels, numbered from the first (the anchor)
         SELECT trade_date, (ROW_NUMBER() OVER (ORDER BY trade_date) - 1)::INTEGER AS day_index
         FROM (SELECT DISTINCT trade_date FROM factor
-              WHERE trade_date IN (SELECT DISTINCT trade_date
-                                   FROM {labels.sql}))
-    ), rebalance AS (
-        SELECT * FROM days WHERE {keep}
+              INTERSECT SELECT DISTINCT trade_date FROM {labels.sql})
     ), calendar AS (
         SELECT trade_date, LEAD(trade_date) OVER (ORDER BY trade_date) AS next_date, {exits}
         FROM {published.CALENDAR.sql}
+    ), dates AS (
+        -- the rebalance dates, with the days their rows read prices on
+        SELECT d.*, c.* EXCLUDE (trade_date)
+        FROM days AS d LEFT JOIN calendar AS c USING (trade_date)
+        WHERE {keep}
+    ), prices AS (
+        SELECT stock_id, trade_date, adj_vwap, is_suspended, is_limit_down_close
+        FROM {published.PRICE_VOLUME.sql}
+        WHERE trade_date IN (SELECT next_date FROM dates UNION {exit_dates})
+    ), rows AS (
+        SELECT l.stock_id, l.trade_date, {label_columns}, l.is_buyable_t1,
+               r.* EXCLUDE (trade_date)
+        FROM {labels.sql} AS l JOIN dates AS r USING (trade_date)
+    ), paths AS (
+        -- a holder's VWAP path from T+1 to T+1+h, where T+1 is suspended (no label)
+        SELECT g.stock_id, g.trade_date, {paths}
+        FROM (SELECT * FROM rows WHERE {no_label}) AS g
+        LEFT JOIN prices AS n ON n.stock_id = g.stock_id AND n.trade_date = g.next_date
+        {path_joins}
     )
-    SELECT l.stock_id, l.trade_date, r.day_index, f.factor,
+    SELECT l.stock_id, l.trade_date, l.day_index, f.factor,
            COALESCE(u.in_universe, FALSE) AS in_universe, {returns},
            COALESCE(l.is_buyable_t1, FALSE) AS buyable,
            COALESCE(NOT (n.is_suspended OR n.is_limit_down_close), FALSE) AS sellable
-    FROM {labels.sql} AS l
-    JOIN rebalance AS r ON r.trade_date = l.trade_date
-    LEFT JOIN factor AS f ON f.stock_id = l.stock_id AND f.trade_date = l.trade_date
-    LEFT JOIN {published.UNIVERSE.sql} AS u
+    FROM rows AS l
+    LEFT JOIN (SELECT * FROM factor WHERE trade_date IN (SELECT trade_date FROM dates)) AS f
+        ON f.stock_id = l.stock_id AND f.trade_date = l.trade_date
+    LEFT JOIN (SELECT stock_id, trade_date, in_universe FROM {published.UNIVERSE.sql}
+               WHERE trade_date IN (SELECT trade_date FROM dates)) AS u
         ON u.stock_id = l.stock_id AND u.trade_date = l.trade_date
-    LEFT JOIN calendar AS c ON c.trade_date = l.trade_date
-    LEFT JOIN {published.PRICE_VOLUME.sql} AS n
-        ON n.stock_id = l.stock_id AND n.trade_date = c.next_date
-    {exit_joins}
+    LEFT JOIN prices AS n ON n.stock_id = l.stock_id AND n.trade_date = l.next_date
+    LEFT JOIN paths AS p ON p.stock_id = l.stock_id AND p.trade_date = l.trade_date
     ORDER BY l.trade_date, l.stock_id
     """
     panel = pl.from_arrow(con.execute(sql).to_arrow_table())
