@@ -37,6 +37,7 @@ conservative choice, since a sale forced through would flatter the portfolio).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -145,11 +146,13 @@ def resolve(con: duckdb.DuckDBPyConnection, name: str) -> FactorSource:
 
 def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
                horizons: tuple[int, ...] = HORIZONS, start: date | None = None,
-               end: date | None = None, every: int | None = None) -> pl.DataFrame:
+               end: date | None = None, every: int | None = None, *,
+               build_sql: Callable[..., str] | None = None) -> pl.DataFrame:
     """The panel of `source` on its rebalance dates (module docstring), sorted by date, stock.
 
     `every` keeps the days whose number is a multiple of `every` instead of any horizon's
-    (every=1: every factor day, for a daily IC).
+    (every=1: every factor day, for a daily IC). `build_sql` writes the query (default
+    `panel_sql`; zoo.evaluate.plain passes the plain one it replaced, the reference).
     """
     import polars as pl
 
@@ -166,6 +169,20 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
     if missing:
         raise ValueError(f"{labels.name} lacks {missing}: labels exist for "
                          f"horizons 5, 10, 15 and 20 only")
+    sql = (build_sql or panel_sql)(source, horizons, start, end, every)
+    panel = pl.from_arrow(con.execute(sql).to_arrow_table())
+    assert isinstance(panel, pl.DataFrame)
+    if panel.is_empty() or panel["factor"].null_count() == panel.height:
+        span = f" between {start or 'the start'} and {end or 'the end'}" if start or end else ""
+        raise ValueError(f"{source.name}: no values of {source.table}.{source.column} on a "
+                         f"labelled day{span} (labels end {_last_label_day(con)})")
+    return panel
+
+
+def panel_sql(source: FactorSource, horizons: tuple[int, ...], start: date | None,
+              end: date | None, every: int | None) -> str:
+    """The query of `load_panel`: (stock, rebalance date) rows with the panel's columns."""
+    labels = published.LABELS
     steps = (every,) if every else tuple(sorted(set(horizons)))
     keep = " OR ".join(f"day_index % {s} = 0" for s in steps)
     window = []
@@ -190,7 +207,7 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
     # Every join reads the big tables only on the dates it needs (rebalance dates, the days
     # after them, the exit days), and the price path behind hold_vwap is looked up only for
     # the rows without a VWAP label: joining whole tables took 20 s at 5000 stocks x 8 years.
-    sql = f"""
+    return f"""
     WITH factor AS (
         SELECT * FROM ({source.sql}) {where}
     ), days AS (
@@ -235,13 +252,6 @@ def load_panel(con: duckdb.DuckDBPyConnection, source: FactorSource,
     LEFT JOIN paths AS p ON p.stock_id = l.stock_id AND p.trade_date = l.trade_date
     ORDER BY l.trade_date, l.stock_id
     """
-    panel = pl.from_arrow(con.execute(sql).to_arrow_table())
-    assert isinstance(panel, pl.DataFrame)
-    if panel.is_empty() or panel["factor"].null_count() == panel.height:
-        span = f" between {start or 'the start'} and {end or 'the end'}" if window else ""
-        raise ValueError(f"{source.name}: no values of {source.table}.{source.column} on a "
-                         f"labelled day{span} (labels end {_last_label_day(con)})")
-    return panel
 
 
 def _last_label_day(con: duckdb.DuckDBPyConnection) -> str:
