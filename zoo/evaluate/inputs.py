@@ -200,7 +200,7 @@ def panel_sql(source: FactorSource, horizons: tuple[int, ...], start: date | Non
     exit_dates = " UNION ".join(f"SELECT exit_date_{h} FROM dates" for h in hs)
     paths = ", ".join(f"x{h}.adj_vwap / n.adj_vwap - 1 AS path_{h}" for h in hs)
     path_joins = "\n        ".join(
-        f"LEFT JOIN prices AS x{h} ON x{h}.stock_id = g.stock_id "
+        f"LEFT JOIN hole_prices AS x{h} ON x{h}.stock_id = g.stock_id "
         f"AND x{h}.trade_date = g.exit_date_{h}" for h in hs)
     label_columns = ", ".join(f"l.fwd_ret_{kind}_{h}d" for h in hs for kind in ("close", "vwap"))
     no_label = " OR ".join(f"fwd_ret_vwap_{h}d IS NULL" for h in hs)
@@ -231,11 +231,18 @@ def panel_sql(source: FactorSource, horizons: tuple[int, ...], start: date | Non
         SELECT l.stock_id, l.trade_date, {label_columns}, l.is_buyable_t1,
                r.* EXCLUDE (trade_date)
         FROM {labels.sql} AS l JOIN dates AS r USING (trade_date)
+    ), holes AS (
+        SELECT * FROM rows WHERE {no_label}
+    ), hole_prices AS (
+        -- the prices of the stocks with holes only: each join below builds its hash table
+        -- from this side, which is empty when no label is missing
+        SELECT stock_id, trade_date, adj_vwap FROM prices
+        WHERE stock_id IN (SELECT stock_id FROM holes)
     ), paths AS (
         -- a holder's VWAP path from T+1 to T+1+h, where T+1 is suspended (no label)
         SELECT g.stock_id, g.trade_date, {paths}
-        FROM (SELECT * FROM rows WHERE {no_label}) AS g
-        LEFT JOIN prices AS n ON n.stock_id = g.stock_id AND n.trade_date = g.next_date
+        FROM holes AS g
+        LEFT JOIN hole_prices AS n ON n.stock_id = g.stock_id AND n.trade_date = g.next_date
         {path_joins}
     )
     SELECT l.stock_id, l.trade_date, l.day_index, f.factor,
