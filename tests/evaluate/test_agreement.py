@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from zoo.evaluate import plain, style, topn
+from zoo.evaluate import ic, plain, style, topn
 from zoo.evaluate.evaluation import EvalConfig, evaluate
 from zoo.evaluate.inputs import connect, load_panel, resolve
 
@@ -60,6 +60,15 @@ def test_dense_arrays_match_the_plain_ones(panel, horizon):
     for portfolio in topn.PORTFOLIOS:
         assert ours.targets[portfolio].any()
         np.testing.assert_array_equal(ours.targets[portfolio], reference.targets[portfolio])
+
+
+@pytest.mark.parametrize("horizon", [5, 20])
+def test_autocorrelation_matches_the_plain_one(panel, horizon):
+    ours, reference = ic.autocorrelation(panel, horizon), plain.autocorrelation(panel, horizon)
+    assert ours.height > 10
+    assert ours.drop("autocorr").equals(reference.drop("autocorr"))
+    np.testing.assert_allclose(ours["autocorr"].to_numpy(), reference["autocorr"].to_numpy(),
+                               rtol=0, atol=ROUNDING)
 
 
 def test_style_correlations_match_the_plain_ones(eval_home, panel):

@@ -100,6 +100,7 @@ def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None
     config = config or EvalConfig()
     correlations = plain_steps.correlations if plain else style.correlations
     dense = plain_steps.dense if plain else topn.dense
+    autocorrelation = plain_steps.autocorrelation if plain else ic_mod.autocorrelation
     started = time.perf_counter()
     own = con is None
     con = con or connect(warehouse)
@@ -136,7 +137,7 @@ def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None
                                      "trade_date", "ic", "stocks"))
             years.append(by_year.select(pl.lit(h).alias("horizon"), pl.lit(label).alias("label"),
                                         "year", "ic", "periods"))
-        auto = ic_mod.autocorrelation(rows, h)
+        auto = autocorrelation(rows, h)
         figures["autocorr"] = float(auto["autocorr"].mean()) if auto.height else float("nan")
         arrays = dense(rows, h, config.top_n, config.top_quantiles)
         for portfolio in PORTFOLIOS:

@@ -5,7 +5,9 @@ reference that tests/evaluate/test_agreement.py holds the fast steps to, and the
 - `panel_sql`: every table joined whole, a holder's price path looked up for every row;
 - `correlations`: the style table joined whole, each column's correlation in a long frame
   (unpivoted, ranked over (date, column));
-- `dense`: the targets marked on a filtered frame and joined back, positions from dense ranks.
+- `dense`: the targets marked on a filtered frame and joined back, positions from dense ranks;
+- `autocorrelation`: consecutive dates paired by a join on (stock_id, day_index), ranks over
+  each date as window columns.
 
 Same results as the fast steps (panels and target arrays exactly, correlations to rounding);
 only slower.
@@ -135,3 +137,21 @@ def dense(panel: pl.DataFrame, horizon: int, top_n: int = 100,
         sellable=scatter(rows["sellable"].to_numpy(), False),
         tradable_universe=scatter((rows["in_universe"] & rows["buyable"]).to_numpy(), False),
         targets={p: scatter(rows[p].to_numpy(), False) for p in PORTFOLIOS})
+
+
+def autocorrelation(panel: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """`zoo.evaluate.ic.autocorrelation`, plainly: pairs joined on (stock_id, day_index)."""
+    import polars as pl
+
+    rows = (panel.filter((pl.col("day_index") % horizon) == 0)
+            .filter(pl.col("in_universe") & pl.col("factor").is_not_null())
+            .select("stock_id", "trade_date", "day_index", "factor"))
+    previous = rows.select("stock_id", (pl.col("day_index") + horizon).alias("day_index"),
+                           pl.col("factor").alias("previous"))
+    pairs = rows.join(previous, on=["stock_id", "day_index"], how="inner")
+    return (pairs.with_columns(
+                pl.col("factor").rank("average").over("trade_date").alias("_a"),
+                pl.col("previous").rank("average").over("trade_date").alias("_b"))
+            .group_by("trade_date").agg(pl.corr("_a", "_b").alias("autocorr"),
+                                        pl.len().alias("stocks"))
+            .filter(pl.col("stocks") >= 3).sort("trade_date"))
