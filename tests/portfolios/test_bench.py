@@ -24,5 +24,7 @@ def test_bench_rebalance_meets_its_target(tmp_path, monkeypatch):
 
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))
     figures = time_rebalance(repeats=3)
-    assert figures["ours_median_s"] < 2.0
-    assert figures["max_objective_gap"] < 1e-5
+    assert figures["ours_median_s"] < figures["target_s"] == 0.5
+    assert figures["max_objective_gap"] < 1e-6
+    # the plain formulation's interior point stops within its tolerance of the optimal vertex
+    assert figures["max_weight_gap"] < 1e-5

@@ -72,10 +72,27 @@ def test_matches_the_plain_formulation():
     for seed in range(3):
         problem = random_problem(n=300, members=60, industries=8, seed=seed)
         ours = optimiser.solve(problem)
-        assert ours.relaxed == ()
+        assert ours.relaxed == () and ours.solver == "HIGHS"
         status, plain = solve_plain(problem)
         assert status == "optimal"
-        assert ours.objective == pytest.approx(float(problem.mu @ plain), rel=1e-5, abs=1e-7)
+        assert ours.objective == pytest.approx(float(problem.mu @ plain), rel=0, abs=1e-6)
+        # these optima are unique vertices: the interior-point answer lands on them too
+        np.testing.assert_allclose(ours.weights, plain, rtol=0, atol=1e-6)
+
+
+def test_cvxpy_path_agrees_and_takes_over_when_highs_fails(monkeypatch):
+    import portfolios.optimiser as optimiser
+
+    problem = random_problem(n=300, members=60, industries=8, seed=4)
+    highs = EnhancedIndexOptimiser().solve(problem)
+    clarabel = EnhancedIndexOptimiser(solver="CLARABEL").solve(problem)
+    assert clarabel.solver == "CLARABEL"
+    assert clarabel.objective == pytest.approx(highs.objective, rel=0, abs=1e-7)
+    np.testing.assert_allclose(clarabel.weights, highs.weights, rtol=0, atol=1e-7)
+    monkeypatch.setattr(optimiser, "solve_highs", lambda lp: ("Solve error", None))
+    fallback = EnhancedIndexOptimiser().solve(problem)
+    assert fallback.solver == "CLARABEL" and fallback.relaxed == ()
+    assert fallback.objective == pytest.approx(highs.objective, rel=0, abs=1e-7)
 
 
 def test_zero_deviation_returns_the_benchmark():

@@ -2,11 +2,14 @@
 
 (a) One full-market rebalance: `portfolios.synthetic.random_problem` with 5000 stocks, a
     1000-stock benchmark, 30 industries, the ten style factors, 5% untradable stocks and a
-    previous portfolio near the benchmark (so the 30% turnover cap binds). Our formulation
-    (`EnhancedIndexOptimiser`: DPP problem compiled once, HiGHS, no warm start) is timed on
-    `repeats` different problems after one warm-up solve that compiles it (timed apart); the
-    plain formulation (`solve_plain`: constants, cp.abs, a fresh problem each time, cvxpy's
-    default solver) on the same problems. Medians, their ratio, and the largest objective gap.
+    previous portfolio near the benchmark (so the 30% turnover cap binds). Ours
+    (`EnhancedIndexOptimiser`: the compact programme around the previous weights, HiGHS through
+    highspy) against the baseline, the plain formulation (`solve_plain`: constants, cp.abs, a
+    fresh cvxpy problem each time, cvxpy's default solver, CLARABEL here), interleaved on the
+    same `repeats` problems after one warm-up solve of ours (timed apart), so both see the same
+    load. Medians of wall and CPU seconds, their ratios (baseline / ours), the largest relative
+    objective gap and the largest weight gap between the two, and the load average
+    (`os.getloadavg`) before and after.
 (b) A weekly CSI 1000 enhanced backtest over `years` years at full-market size: a scratch
     DuckDB warehouse under $ZOO_HOME/bench holds only what the backtest reads, with the
     warehouse's table and column names (calendar; prices with tradability flags; universe with
@@ -20,7 +23,8 @@
 Both run in this process; each timing is wall seconds, with the process's CPU seconds
 (`time.process_time`, every thread) beside the medians and the backtest. Prints a table and
 writes $ZOO_HOME/bench/portfolio.json. Targets: < REBALANCE_TARGET_S median per rebalance,
-< BACKTEST_TARGET_S for the backtest.
+< BACKTEST_TARGET_S for the backtest (which has no baseline: a plain solve per rebalance would
+add six minutes to measure what (a) already shows).
 """
 
 from __future__ import annotations
@@ -38,20 +42,23 @@ MEMBERS = 1000
 INDUSTRIES = 30
 UNTRADABLE = 0.05
 SEED = 7
-REBALANCE_TARGET_S = 2.0
+REBALANCE_TARGET_S = 0.5
 BACKTEST_TARGET_S = 600.0
 
 
 def time_rebalance(repeats: int) -> dict:
     """Median solve time of ours and of the plain formulation on `repeats` problems."""
+    import numpy as np
+
     from portfolios.optimiser import EnhancedIndexOptimiser, solve_plain
     from portfolios.synthetic import random_problem
 
+    load_before = os.getloadavg()
     optimiser = EnhancedIndexOptimiser()
     start = time.perf_counter()
     optimiser.solve(random_problem(STOCKS, MEMBERS, INDUSTRIES, UNTRADABLE, seed=SEED + 1000))
     first = time.perf_counter() - start
-    ours, plain, ours_cpu, plain_cpu, gaps, relaxed = [], [], [], [], [], 0
+    ours, plain, ours_cpu, plain_cpu, gaps, weight_gaps, relaxed = [], [], [], [], [], [], 0
     for k in range(repeats):
         problem = random_problem(STOCKS, MEMBERS, INDUSTRIES, UNTRADABLE, seed=SEED + k)
         start, cpu = time.perf_counter(), time.process_time()
@@ -66,17 +73,22 @@ def time_rebalance(repeats: int) -> dict:
         if weights is not None and not result.relaxed:
             gaps.append(abs(float(problem.mu @ weights) - result.objective)
                         / max(1.0, abs(result.objective)))
+            weight_gaps.append(float(np.abs(weights - result.weights).max()))
+    median = statistics.median
     return {
         "stocks": STOCKS, "members": MEMBERS, "industries": INDUSTRIES,
         "untradable_share": UNTRADABLE, "repeats": repeats,
-        "first_solve_with_compile_s": first,
-        "ours_median_s": statistics.median(ours), "ours_s": ours,
-        "ours_cpu_median_s": statistics.median(ours_cpu),
-        "plain_median_s": statistics.median(plain), "plain_s": plain,
-        "plain_cpu_median_s": statistics.median(plain_cpu),
-        "speedup": statistics.median(plain) / statistics.median(ours),
+        "first_solve_s": first,
+        "ours_median_s": median(ours), "ours_s": ours,
+        "ours_cpu_median_s": median(ours_cpu),
+        "plain_median_s": median(plain), "plain_s": plain,
+        "plain_cpu_median_s": median(plain_cpu),
+        "speedup": median(plain) / median(ours),
+        "cpu_speedup": median(plain_cpu) / median(ours_cpu),
         "max_objective_gap": max(gaps) if gaps else None,
+        "max_weight_gap": max(weight_gaps) if weight_gaps else None,
         "relaxed_solves": relaxed, "target_s": REBALANCE_TARGET_S,
+        "load_average_before": load_before, "load_average_after": os.getloadavg(),
     }
 
 
@@ -171,6 +183,7 @@ def time_backtest(years: float) -> dict:
         "median_rebalance_s": statistics.median(solves),
         "annual_excess": figures["annual_excess"], "turnover_per_year":
             figures["turnover_per_year"], "target_s": BACKTEST_TARGET_S,
+        "load_average_after": os.getloadavg(),
     }
 
 
@@ -191,27 +204,33 @@ def run(repeats: int = 5, years: float = 7.0, backtest: bool = True) -> dict:
                       f"...")
         figures["backtest"] = time_backtest(years)
     r = figures["rebalance"]
-    gap = r["max_objective_gap"]
+    gap, weight_gap = r["max_objective_gap"], r["max_weight_gap"]
     rows = [
-        ("rebalance, ours (median)", f"{r['ours_median_s']:.3f} s",
-         f"< {REBALANCE_TARGET_S:g} s"),
-        ("  CPU (median)", f"{r['ours_cpu_median_s']:.3f} s", ""),
-        ("rebalance, plain cvxpy (median)", f"{r['plain_median_s']:.3f} s", ""),
-        ("  CPU (median)", f"{r['plain_cpu_median_s']:.3f} s", ""),
-        ("speed-up vs plain", f"{r['speedup']:.2f}x", ""),
-        ("first solve incl. compile", f"{r['first_solve_with_compile_s']:.3f} s", ""),
-        ("max objective gap", "n/a" if gap is None else f"{gap:.1e}", ""),
+        (f"rebalance wall, median of {r['repeats']}", f"{r['ours_median_s']:.3f} s",
+         f"{r['plain_median_s']:.3f} s", f"{r['speedup']:.1f}x", f"< {REBALANCE_TARGET_S:g} s"),
+        ("  CPU", f"{r['ours_cpu_median_s']:.3f} s", f"{r['plain_cpu_median_s']:.3f} s",
+         f"{r['cpu_speedup']:.1f}x", ""),
+        ("  first solve (warm-up)", f"{r['first_solve_s']:.3f} s", "", "", ""),
+        ("objective gap, max relative", "n/a" if gap is None else f"{gap:.1e}", "", "",
+         "< 1e-06"),
+        ("weight gap, max", "n/a" if weight_gap is None else f"{weight_gap:.1e}", "", "", ""),
     ]
     if backtest:
         b = figures["backtest"]
         rows += [
             (f"CSI 1000 backtest, {b['years']:g} y, {b['rebalances']} rebalances",
-             f"{b['backtest_s'] / 60:.2f} min", f"< {BACKTEST_TARGET_S / 60:g} min"),
-            ("  CPU", f"{b['backtest_cpu_s'] / 60:.2f} min", ""),
-            ("  median rebalance inside it", f"{b['median_rebalance_s']:.3f} s", ""),
-            ("  relaxed rebalances", str(b["relaxed_rebalances"]), ""),
-            ("  building the scratch warehouse", f"{b['make_warehouse_s']:.1f} s", ""),
+             f"{b['backtest_s'] / 60:.2f} min", "", "", f"< {BACKTEST_TARGET_S / 60:g} min"),
+            ("  CPU", f"{b['backtest_cpu_s'] / 60:.2f} min", "", "", ""),
+            ("  median rebalance inside it", f"{b['median_rebalance_s']:.3f} s", "", "", ""),
+            ("  relaxed rebalances", str(b["relaxed_rebalances"]), "", "", ""),
+            ("  building the scratch warehouse", f"{b['make_warehouse_s']:.1f} s", "", "", ""),
         ]
-    harness.print_table("zoo bench portfolio", ["measure", "value", "target"], rows, console)
+    harness.print_table("zoo bench portfolio (ratio: plain cvxpy / ours)",
+                        ["measure", "ours", "plain cvxpy", "ratio", "target"], rows, console)
+    loads = {"before": r["load_average_before"], "after the rebalances": r["load_average_after"]}
+    if backtest:
+        loads["after the backtest"] = figures["backtest"]["load_average_after"]
+    console.print("load average 1/5/15 min: " + ", ".join(
+        f"{when} {'/'.join(f'{x:.2f}' for x in load)}" for when, load in loads.items()))
     harness.write_result("portfolio", figures)
     return figures

@@ -2,7 +2,8 @@
 
 One DuckDB query builds the panel (inputs.py); IC, autocorrelation and style correlations are
 polars group-bys over it (ic.py, style.py); the portfolios loop over rebalance dates with numpy
-over stocks (topn.py).
+over stocks (topn.py). plain.py keeps the plain forms of the steps that were made fast, as the
+reference the tests and `zoo bench eval` compare against.
 """
 
 from __future__ import annotations
@@ -82,26 +83,34 @@ def _plain(value: Any) -> Any:
 
 
 def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None = None,
-             con: duckdb.DuckDBPyConnection | None = None) -> Evaluation:
-    """Evaluate factor `name` (a model, `oracle`, or a feature column; see inputs.py)."""
+             con: duckdb.DuckDBPyConnection | None = None, plain: bool = False) -> Evaluation:
+    """Evaluate factor `name` (a model, `oracle`, or a feature column; see inputs.py).
+
+    `plain` takes the plain steps of zoo.evaluate.plain, the slower reference (same results).
+    """
     import time
 
     import polars as pl
 
     from zoo.evaluate import ic as ic_mod
+    from zoo.evaluate import plain as plain_steps
     from zoo.evaluate import style, topn
     from zoo.evaluate.inputs import connect, load_panel, resolve
 
     config = config or EvalConfig()
+    correlations = plain_steps.correlations if plain else style.correlations
+    dense = plain_steps.dense if plain else topn.dense
+    autocorrelation = plain_steps.autocorrelation if plain else ic_mod.autocorrelation
     started = time.perf_counter()
     own = con is None
     con = con or connect(warehouse)
     try:
         source = resolve(con, name)
-        panel = load_panel(con, source, config.horizons, config.start, config.end)
+        panel = load_panel(con, source, config.horizons, config.start, config.end,
+                           build_sql=plain_steps.panel_sql if plain else None)
         # on the longest horizon's dates (monthly by default): an average over about 100
         # dates is as steady as one over 400, at a quarter of the time and memory
-        style_rows = style.correlations(con, panel, max(config.horizons))
+        style_rows = correlations(con, panel, max(config.horizons))
     finally:
         if own:
             con.close()
@@ -112,8 +121,10 @@ def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None
     ics, years, periods = [], [], []
     for h in config.horizons:
         figures: dict[str, Any] = {}
+        # the horizon's rebalance rows, filtered once (each measure's own filter is then cheap)
+        rows = panel if plain else panel.filter(pl.col("day_index") % h == 0)
         for label in ("close", "vwap"):
-            series = ic_mod.rank_ic(panel, h, label)
+            series = ic_mod.rank_ic(rows, h, label)
             stats = ic_mod.ic_summary(series)
             figures[f"ic_{label}"] = stats["mean"]
             figures[f"icir_{label}"] = stats["icir"]
@@ -126,11 +137,11 @@ def evaluate(name: str, config: EvalConfig | None = None, warehouse: Path | None
                                      "trade_date", "ic", "stocks"))
             years.append(by_year.select(pl.lit(h).alias("horizon"), pl.lit(label).alias("label"),
                                         "year", "ic", "periods"))
-        auto = ic_mod.autocorrelation(panel, h)
+        auto = autocorrelation(rows, h)
         figures["autocorr"] = float(auto["autocorr"].mean()) if auto.height else float("nan")
-        dense = topn.dense(panel, h, config.top_n, config.top_quantiles)
+        arrays = dense(rows, h, config.top_n, config.top_quantiles)
         for portfolio in PORTFOLIOS:
-            run = topn.simulate(dense, portfolio, config.fee)
+            run = topn.simulate(arrays, portfolio, config.fee)
             figures[portfolio] = topn.summarise(run, h)
             periods.append(run.select(pl.lit(h).alias("horizon"),
                                       pl.lit(portfolio).alias("portfolio"), pl.all()))

@@ -96,12 +96,16 @@ def autocorrelation(panel: pl.DataFrame, horizon: int) -> pl.DataFrame:
     rows = (_on_dates(panel, horizon)
             .filter(pl.col("in_universe") & pl.col("factor").is_not_null())
             .select("stock_id", "trade_date", "day_index", "factor"))
-    previous = rows.select("stock_id", (pl.col("day_index") + horizon).alias("day_index"),
+    # each row's (date, stock) as one integer, so a stock's previous date is key + h * stocks:
+    # an integer join, where (stock_id, day_index) made polars hash strings on both sides
+    stocks = rows["stock_id"].unique().sort()
+    key = (pl.col("day_index").cast(pl.Int64) * len(stocks)
+           + pl.col("stock_id").cast(pl.Enum(stocks)).to_physical().cast(pl.Int64))
+    rows = rows.with_columns(key.alias("_key"))
+    previous = rows.select(pl.col("_key") + horizon * len(stocks),
                            pl.col("factor").alias("previous"))
-    pairs = rows.join(previous, on=["stock_id", "day_index"], how="inner")
-    return (pairs.with_columns(
-                pl.col("factor").rank("average").over("trade_date").alias("_a"),
-                pl.col("previous").rank("average").over("trade_date").alias("_b"))
-            .group_by("trade_date").agg(pl.corr("_a", "_b").alias("autocorr"),
-                                        pl.len().alias("stocks"))
+    pairs = rows.join(previous, on="_key", how="inner")
+    return (pairs.group_by("trade_date")
+            .agg(pl.corr(pl.col("factor").rank("average"), pl.col("previous").rank("average"))
+                 .alias("autocorr"), pl.len().alias("stocks"))
             .filter(pl.col("stocks") >= 3).sort("trade_date"))

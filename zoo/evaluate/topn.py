@@ -66,20 +66,20 @@ def dense(panel: pl.DataFrame, horizon: int, top_n: int = 100,
 
     ret = f"ret_vwap_{horizon}"
     rows = panel.filter((pl.col("day_index") % horizon) == 0)
-    ranked = rows.filter(pl.col("in_universe") & pl.col("factor").is_not_null()
-                         & pl.col("factor").is_not_nan())
-    ranked = ranked.with_columns(
-        (quantile_expr("factor", top_quantiles) == top_quantiles).alias("top10pct"),
-        (pl.col("factor").rank("ordinal", descending=True).over("trade_date") <= top_n)
-        .alias("top100")).select("stock_id", "trade_date", *PORTFOLIOS)
-    rows = rows.join(ranked, on=["stock_id", "trade_date"], how="left").with_columns(
-        pl.col(*PORTFOLIOS).fill_null(False))
+    # the factor where it ranks (in the universe, with a value) and null elsewhere: ranks and
+    # counts within a date skip nulls, so the targets are marked in place, with no join back
+    ranks = (pl.col("in_universe") & pl.col("factor").is_not_null()
+             & pl.col("factor").is_not_nan())
+    rows = rows.with_columns(pl.when(ranks).then(pl.col("factor")).alias("_ranked")).with_columns(
+        pl.when(ranks).then(quantile_expr("_ranked", top_quantiles) == top_quantiles)
+        .otherwise(False).alias("top10pct"),
+        pl.when(ranks).then(pl.col("_ranked").rank("ordinal", descending=True)
+                            .over("trade_date") <= top_n).otherwise(False).alias("top100"))
     dates = rows["trade_date"].unique().sort()
     stocks = rows["stock_id"].unique().sort()
-    rows = rows.with_columns(
-        pl.col("trade_date").rank("dense").cast(pl.Int64).sub(1).alias("_d"),
-        pl.col("stock_id").rank("dense").cast(pl.Int64).sub(1).alias("_s"))
-    d, s = rows["_d"].to_numpy(), rows["_s"].to_numpy()
+    # positions in the sorted dates and stocks (an Enum's codes follow its categories' order)
+    d = dates.search_sorted(rows["trade_date"]).to_numpy()
+    s = rows["stock_id"].cast(pl.Enum(stocks)).to_physical().to_numpy()
     shape = (len(dates), len(stocks))
 
     def scatter(values, fill):
