@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The configuration the ranges were measured with: the Makefile's, word for word (a test
-# holds the two together, so a change to the demo is a change here, with new ranges).
-DEMO_MARKET = "--stocks 400 --start 20180101 --end 20231231"
+# holds the two together, so a change to the demo is a change here, with new ranges). The
+# held-out last day is loaded back by `zoo daily` before the evaluation, and a training run
+# never reads a day past its test block, so holding it out leaves the ranges as they were
+# (checked by the demo run of issue 16).
+DEMO_MARKET = "--stocks 400 --start 20180101 --end 20231231 --hold-out-days 1"
 DEMO_TRAIN = ("--quiet --set model.hidden_channels=32 --set days_per_epoch=240 "
               "--set max_epochs=4 --set patience=2 --set train_years=2 --set first_test_year=2022")
 
