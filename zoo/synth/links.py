@@ -26,8 +26,8 @@ Both are recomputed on the first trading day of every month among the listed fir
 before anyone can see them). The latent draws (xi, q, the rounding) come from their own
 generator, seeded by (seed, `LINK_STREAM`), so the market's one generator makes the same draws
 in the same order under either mechanism: a `ratios` market is the market it was before
-`latent` existed, and a `latent` market has the same firms, statements and shocks, seed for
-seed, and other links.
+`latent` existed, and a `latent` market has the same firms, statements and random shocks, seed
+for seed; only the links differ, and the prices through them.
 """
 
 from __future__ import annotations
