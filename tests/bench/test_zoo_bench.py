@@ -95,3 +95,42 @@ def test_a_bench_training_child_reports_wall_and_cpu_seconds_per_epoch(model, tm
     assert done["cpu_seconds"] > 0 and done["peak_rss_mib"] > 0
     config = json.loads((Path(done["run_dir"]) / "config.json").read_text())
     assert ("hidden_channels" in config["model_overrides"]) == (model == "gats")
+
+
+def test_the_latent_market_is_a_valid_market_whose_links_the_graph_must_earn():
+    from zoo.synth import SynthConfig
+
+    overrides = zoo.MARKETS["latent"]
+    config = SynthConfig.from_overrides({}, tuple(f"{k}={v}" for k, v in overrides.items()))
+    assert config.links == "latent" and config.neighbour > 0
+    assert SynthConfig.from_overrides({}, ()).links == "ratios"  # the `neighbour` market's
+
+
+def test_verdicts_say_how_much_of_the_gain_survives_on_the_latent_market():
+    runs = [*[_run("neighbour", "biagru_gat", s, ic) for s, ic in enumerate((0.12, 0.11))],
+            *[_run("neighbour", "biagru", s, ic) for s, ic in enumerate((0.06, 0.05))],
+            *[_run("latent", "biagru_gat", s, ic) for s, ic in enumerate((0.075, 0.07))],
+            *[_run("latent", "biagru", s, ic) for s, ic in enumerate((0.06, 0.05))]]
+    out = verdicts({"runs": runs})
+    assert out["latent_gat_minus_biagru"] == 0.0175
+    assert out["latent_keeps_share_of_gat_gain"] == round(0.0175 / 0.06, 3)
+    assert out["latent_gat_beats_biagru_beyond_spread"] is True
+
+
+def test_the_market_table_gives_recall_beside_the_mean_and_spread_over_seeds():
+    runs = [*[_run("neighbour", "biagru_gat", s, ic) for s, ic in enumerate((0.12, 0.10))],
+            *[_run("neighbour", "biagru", s, ic) for s, ic in enumerate((0.06, 0.05))],
+            _run("latent", "biagru", 0, 0.055)]
+    markets = {"neighbour": {"recall": {"recall": 0.93, "chance": 0.021},
+                             "probe": {"own": 0.05, "own_graph": 0.11, "own_planted": 0.12}},
+               "latent": {}}
+    rows = {row[0]: row for row in zoo.market_rows({"markets": markets, "runs": runs})}
+    columns = [c if isinstance(c, str) else c[0] for c in zoo.MARKET_COLUMNS]
+    neighbour = dict(zip(columns, rows["neighbour"], strict=True))
+    assert neighbour["graph recall"] == "93%" and neighbour["chance"] == "2.1%"
+    assert neighbour["biagru_gat"] == "+0.1100 ± 0.0141 (2)"
+    assert neighbour["gat - biagru"] == "+0.0550" and neighbour["oracle"] == "+0.1500"
+    assert neighbour["+ graph nbrs"] == "+0.1100"
+    latent = dict(zip(columns, rows["latent"], strict=True))
+    assert latent["biagru"] == "+0.0550 (1)" and latent["biagru_gat"] == "-"
+    assert latent["gat - biagru"] == "-" and latent["graph recall"] == "-"

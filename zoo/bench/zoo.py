@@ -5,17 +5,19 @@ fundamental-graph ablation, style correlations, and speed.
 second run reuses the markets and only trains). Every child is measured by zoo.bench.harness
 (wall and CPU seconds, peak memory):
 
-1. Two synthetic markets with the same seed, each built as users build theirs (`zoo data
+1. Three synthetic markets with the same seed, each built as users build theirs (`zoo data
    synth`, `sqlmesh plan`, `zoo features apply`, in child processes): `neighbour`, the default
    market, whose planted signal includes the fundamental-neighbour part (a stock drifts with
-   the idiosyncratic shocks of its nearest neighbours by published fundamental ratios), and
-   `no_neighbour`, the same market with that part off (`neighbour=0`). A market already built
-   with the same configuration and synthesiser is reused.
+   the idiosyncratic shocks of its nearest neighbours by published fundamental ratios, the
+   ratios the graph reads: `links=ratios`); `latent`, the same market with neighbourhoods the
+   statements show only partly (`links=latent`, zoo.synth.links: the graph has to earn its
+   edges); and `no_neighbour`, the default market with that part off (`neighbour=0`). A market
+   already built with the same configuration and synthesiser is reused.
 2. Training: on `neighbour` every model of `models` (the seed report's five and the peers a
    researcher would run instead: Qlib's GATs and ALSTM, XGBoost on the window; `PEERS`); on
-   `no_neighbour` only biagru and biagru_gat (the ablation). Each (model, seed) is its own
-   `zoo train` child process, so its peak memory is its own, with `--set seeds=<seed>` and
-   the shared `settings` (less the `model.*` options a model does not take: the trees have no
+   `latent` and `no_neighbour` only biagru and biagru_gat (the ablation). Each (model, seed) is
+   its own `zoo train` child process, so its peak memory is its own, with `--set seeds=<seed>`
+   and the shared `settings` (less the `model.*` options a model does not take: the trees have no
    `hidden_channels`).
 3. Each run's out-of-sample scores go to the market's warehouse as `score_bench_<model>_s<seed>`
    and are evaluated by `zoo.evaluate` like any model: the weekly Rank IC is the mean Rank IC of
@@ -37,7 +39,10 @@ Targets (`verdicts`): biagru_gat >= 70 % of the oracle's weekly Rank IC; on `nei
 biagru_gat - biagru larger than the seed-to-seed spread (the larger standard deviation of the
 two over seeds), on `no_neighbour` not; fund_gru_mlp's mean |correlation| with the fundamental
 style factors more than twice biagru's; the full-market day under 8 GiB. Beside them,
-biagru_gat's margin over each peer on `neighbour`.
+biagru_gat's margin over each peer on `neighbour`, and the share of its margin over biagru on
+`neighbour` that it keeps on `latent`. A second table gives, per market, the graph's recall of
+the planted pairs beside biagru's and biagru_gat's mean weekly Rank IC over seeds with their
+spread (`market_rows`).
 
 `settings` override the defaults (DEFAULT_SETTINGS), e.g. the demo's small configuration or
 `device=cuda`.
@@ -61,7 +66,13 @@ SEED_REPORT_MODELS = ("biagru", "fund_gru_mlp", "biagru_composite", "biagru_xgb"
 PEERS = ("gats", "alstm", "xgb_window")
 ALL_MODELS = (*SEED_REPORT_MODELS, *PEERS)
 ABLATION_MODELS = ("biagru", "biagru_gat")
-MARKETS: dict[str, dict[str, float]] = {"neighbour": {}, "no_neighbour": {"neighbour": 0.0}}
+# The SynthConfig overrides of each market; `latent` names its knobs so that its figures stay
+# tied to them if the defaults move.
+MARKETS: dict[str, dict[str, float | str]] = {
+    "neighbour": {},
+    "latent": {"links": "latent", "latent_visibility": 0.9, "hidden_link_share": 0.2},
+    "no_neighbour": {"neighbour": 0.0},
+}
 # Train 2017-2019 (valid the last year), score 2020 onwards, retrained every year.
 DEFAULT_SETTINGS = ("first_test_year=2020", "train_years=3", "valid_years=1")
 FUNDAMENTAL_STYLE = ("bp", "ep", "profitability", "growth", "sue")
@@ -72,7 +83,7 @@ TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
 
 
 # --------------------------------------------------------------------------- markets
-def build_market(home: Path, overrides: dict[str, float], logs: Path) -> dict[str, Any]:
+def build_market(home: Path, overrides: dict[str, float | str], logs: Path) -> dict[str, Any]:
     """Synthesise, transform and register one market in `home` (skipped when already built
     with the same overrides); returns what was done and how long it took."""
     import dataclasses
@@ -259,6 +270,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
         return statistics.stdev(values) if len(values) > 1 else math.nan
 
     out: dict[str, Any] = {}
+    margins: dict[str, float] = {}
     gat, oracle = per("neighbour", "biagru_gat"), [
         r["oracle_weekly_rank_ic"] for r in results["runs"]
         if r["market"] == "neighbour" and r["model"] == "biagru_gat"]
@@ -269,12 +281,15 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
     for market in MARKETS:
         g, b = per(market, "biagru_gat"), per(market, "biagru")
         if g and b:
-            margin = statistics.mean(g) - statistics.mean(b)
+            margins[market] = margin = statistics.mean(g) - statistics.mean(b)
             noise = max(spread(g), spread(b))
             out[f"{market}_gat_minus_biagru"] = round(margin, 4)
             out[f"{market}_seed_spread"] = None if math.isnan(noise) else round(noise, 4)
             out[f"{market}_gat_beats_biagru_beyond_spread"] = (
                 None if math.isnan(noise) else margin > noise)
+    # how much of the graph's gain survives when the market's links are not the graph's ratios
+    if "latent" in margins and margins.get("neighbour", 0.0) > 0:
+        out["latent_keeps_share_of_gat_gain"] = round(margins["latent"] / margins["neighbour"], 3)
     # the zoo against what a researcher would run instead, on the market with neighbours
     gat = per("neighbour", "biagru_gat")
     for peer in PEERS:
@@ -314,6 +329,43 @@ def table_rows(runs: list[dict[str, Any]]) -> list[tuple[str, ...]]:
                      f"{r['train_samples_per_second']:,.0f}", f"{r['seconds_per_epoch']:.1f}",
                      f"{r.get('cpu_seconds_per_epoch', math.nan):.1f}",
                      f"{r['cpu_seconds']:,.0f}", f"{r['peak_rss_mib']:,}"))
+    return rows
+
+
+MARKET_COLUMNS = [("market", "left"), "graph recall", "chance", "biagru", "biagru_gat",
+                  "gat - biagru", "oracle", "probe: own", "+ graph nbrs", "+ planted nbrs"]
+
+
+def _mean_spread(values: list[float]) -> str:
+    """'+0.1234 ± 0.0056 (n)': the mean over seeds and their standard deviation."""
+    if not values:
+        return "-"
+    sd = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+    return f"{statistics.mean(values):+.4f}{sd} ({len(values)})"
+
+
+def market_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per market, in the order of `MARKET_COLUMNS`: what the graph can carry (its
+    recall of the planted pairs, the chance level, the ridge probes) beside biagru's and
+    biagru_gat's weekly Rank IC (mean ± standard deviation over seeds, and how many), their
+    margin and the oracle's."""
+    rows = []
+    for market, built in results["markets"].items():
+        runs = [r for r in results["runs"] if r["market"] == market
+                and _finite(r["weekly_rank_ic"])]
+        ics = {m: [r["weekly_rank_ic"] for r in runs if r["model"] == m] for m in ABLATION_MODELS}
+        oracle = [r["oracle_weekly_rank_ic"] for r in runs if _finite(r["oracle_weekly_rank_ic"])]
+        recall, probe = built.get("recall", {}), built.get("probe", {})
+        margin = (f"{statistics.mean(ics['biagru_gat']) - statistics.mean(ics['biagru']):+.4f}"
+                  if all(ics.values()) else "-")
+
+        def cell(value: Any, spec: str) -> str:
+            return format(value, spec) if _finite(value) else "-"
+
+        rows.append((market, cell(recall.get("recall"), ".0%"), cell(recall.get("chance"), ".1%"),
+                     _mean_spread(ics["biagru"]), _mean_spread(ics["biagru_gat"]), margin,
+                     cell(statistics.mean(oracle) if oracle else None, "+.4f"),
+                     *(cell(probe.get(k), "+.4f") for k in ("own", "own_graph", "own_planted"))))
     return rows
 
 
@@ -388,6 +440,9 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
     harness.print_table(
         "zoo bench zoo: out-of-sample weekly Rank IC (5-day, T+1 VWAP) and speed",
         TABLE_COLUMNS, table_rows(results["runs"]), console)
+    harness.print_table(
+        "per market: the graph's recall of the planted neighbours, biagru vs biagru_gat over "
+        "seeds (mean ± sd)", MARKET_COLUMNS, market_rows(results), console)
     if "full_market_day" in results:
         day = results["full_market_day"]
         console.print(f"full-market day through biagru_gat: {day['nodes']:,} nodes, "

@@ -76,15 +76,16 @@ def bench_retrieve(rows: int) -> None:
                    "or device=cuda).")
 @click.option("--market", "markets", multiple=True,
               type=click.Choice(list(MARKETS)),
-              help="Only these markets (default both).")
+              help="Only these markets (default all: the default market, links=latent, "
+                   "no neighbour effect).")
 @click.option("--skip-full-market", is_flag=True, help="Skip the 5000-stock day's memory.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Trainings at once, the cores shared out between them.")
 def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple[str, ...],
               skip_full_market: bool, jobs: int) -> None:
     """Out-of-sample weekly Rank IC of every model beside the oracle, the graph ablation, style
-    correlations, speed and memory. Trains every model on two markets: long on a CPU with the
-    defaults."""
+    correlations, speed and memory. Trains every model on the default market and biagru and
+    biagru_gat on the others: long on a CPU with the defaults."""
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.bench.zoo import run
     from zoo.registry import model_contract

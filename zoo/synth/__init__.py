@@ -4,18 +4,18 @@
 `wind.RAW_TABLES` and `<out_dir>/truth/<table>.parquet` for `wind.TRUTH_TABLES`. Columns, kinds
 and units are exactly those of `zoo.ingest.wind` (dates 'YYYYMMDD' strings, floats float64, ints
 int64). The same config gives the same values: every draw comes from one
-`numpy.random.Generator(PCG64(seed))` in a fixed order. The truth tables hold what a perfect
+`numpy.random.Generator(PCG64(seed))` in a fixed order (the latent links', under
+`links=latent`, from one of their own, `zoo.synth.links`). The truth tables hold what a perfect
 model would know (the expected returns and the fundamental neighbourhoods); `oracle_ic` ranks
 them against the realised returns.
 
 One module per step of the generation, each importing only earlier ones: `config`, `calendar`
 (trading days, report periods), `universe` (the stocks), `arrow` (Wind tables as parquet),
-`statements` and `fundamentals` (the firms and their reports), `periods` (ST, industry and
-index periods), then the day loop in `market` with its steps in `prices`, `events`, `signal`
-(the planted predictability) and `indices`; `record` (the config a market folder records,
-and the check that keeps one market from being written over another), `writer`
-(`generate`) and `oracle`. Each module's
-docstring describes its mechanisms.
+`links` (how the market links neighbours), `statements` and `fundamentals` (the firms and their
+reports), `periods` (ST, industry and index periods), then the day loop in `market` with its
+steps in `prices`, `events`, `signal` (the planted predictability) and `indices`; `record` (the
+config a market folder records, and the check that keeps one market from being written over
+another), `writer` (`generate`) and `oracle`. Each module's docstring describes its mechanisms.
 """
 
 from zoo.synth.calendar import trading_days

@@ -15,6 +15,8 @@ from zoo.overrides import cast, split, unknown_key
 from zoo.vocabulary import HORIZONS
 
 EFFECTS = ("reversal", "turnover", "earnings", "neighbour")  # the planted effects, in order
+LINKS = ("ratios", "latent")  # how the market links neighbours (zoo.synth.links)
+LATENT_KNOBS = ("latent_visibility", "hidden_link_share")  # links=latent only
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,16 @@ class SynthConfig:
         signal_strength: scales all planted predictability; 0 => none (ER and SIG_* are 0).
         reversal, turnover, earnings, neighbour: relative strength of each planted effect.
         neighbours_k: size of the true fundamental neighbourhood.
+        links: how the market draws the neighbourhoods (`zoo.synth.links`): "ratios", the
+            nearest by the six ratios the statements publish (what the project's graph reads),
+            or "latent", the nearest by link positions that the statements show only partly,
+            some by hidden positions they do not show at all.
+        latent_visibility: under links=latent, the share of the variance of a firm's link
+            position that is its latent characteristics (what the statements show, with lag
+            and noise): 1 = all of it, 0 = none (the published ratios then say nothing of its
+            links).
+        hidden_link_share: under links=latent, the share of each firm's links drawn by a hidden
+            position with no trace in its statements: 0 = none, 1 = all.
         rho: daily decay of the drift state (half-life log(0.5)/log(rho) days).
         reversal_coef: impulse per unit of the stock's own idiosyncratic log return.
         turnover_coef: impulse (log return) per unit of abnormal-turnover z.
@@ -61,6 +73,9 @@ class SynthConfig:
     earnings: float = 1.0
     neighbour: float = 1.0
     neighbours_k: int = 10
+    links: str = "ratios"
+    latent_visibility: float = 0.9
+    hidden_link_share: float = 0.2
     rho: float = 0.8
     reversal_coef: float = 0.022
     turnover_coef: float = 0.00055
@@ -90,10 +105,24 @@ class SynthConfig:
                              f"{self.fundamental_persistence}")
         if not 1 <= self.neighbours_k < self.stocks // 2:
             raise ValueError(f"neighbours_k must be in [1, stocks/2), got {self.neighbours_k}")
+        self._check_links()
         if not 0.0 <= self.rho < 1.0:
             raise ValueError(f"rho must be in [0, 1), got {self.rho}")
         if not 0.0 < self.listed_fraction <= 1.0 or self.chunk_days < 1:
             raise ValueError("listed_fraction must be in (0, 1] and chunk_days >= 1")
+
+    def _check_links(self) -> None:
+        if self.links not in LINKS:
+            raise ValueError(f"links must be one of {', '.join(LINKS)}, got {self.links!r}")
+        for name in LATENT_KNOBS:
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        # a knob of the latent links set on a market that does not use them would do nothing
+        changed = [name for name in LATENT_KNOBS
+                   if getattr(self, name) != SynthConfig.__dataclass_fields__[name].default]
+        if self.links != "latent" and changed:
+            raise ValueError(f"{', '.join(changed)} apply to links=latent only; this market has "
+                             f"links={self.links} (add links=latent)")
 
     @classmethod
     def from_overrides(cls, values: dict, overrides: tuple[str, ...] = ()) -> SynthConfig:

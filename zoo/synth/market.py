@@ -2,7 +2,8 @@
 steps through every trading day of the sample, writing the daily tables as it goes and the
 period tables at the end.
 
-All draws come from one `numpy.random.Generator(PCG64(seed))` in a fixed order: the universe,
+All draws but the latent links' (`zoo.synth.links`, their own generator) come from one
+`numpy.random.Generator(PCG64(seed))` in a fixed order: the universe,
 the firms' fundamentals, the initial state, then each day's steps in the order of `_day`
 (report periods, neighbours, listings, delistings, ST, reclassifications, index rebalancing,
 the day's shocks, suspensions, announcements, ex-dates, prices, turnover, signals, indices).
@@ -25,6 +26,7 @@ from zoo.synth.config import SynthConfig
 from zoo.synth.events import _EventSteps
 from zoo.synth.fundamentals import _Fundamentals
 from zoo.synth.indices import _IndexSteps
+from zoo.synth.links import LatentLinks
 from zoo.synth.prices import ST_NEW, ST_SUSPENDED, STATUSES, _Bar, _PriceSteps
 from zoo.synth.signal import _SignalSteps
 from zoo.synth.universe import (
@@ -45,6 +47,8 @@ class _Simulation(_PriceSteps, _EventSteps, _SignalSteps, _IndexSteps):
         self.cal = _Calendar.build(cfg.start, cfg.end)
         self.uni = _draw_universe(cfg, self.cal, self.rng)
         self.quarters = _quarters(cfg.start, cfg.end)
+        # the latent links draw from their own generator: the market's draws stay the same
+        self.links = LatentLinks.draw(cfg, self.uni.n) if cfg.links == "latent" else None
         self.fund = _Fundamentals(cfg, self.cal, self.uni, self.quarters, self.rng)
         # the order of the draws: the turnover state, then industry codes and initial ST
         self._init_prices()

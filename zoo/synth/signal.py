@@ -13,12 +13,15 @@ with impulses known at t's close (c_k = coefficient x `signal_strength` x the ef
    announcement is after the close, as in China; the same day the price jumps by
    `earnings_jump x SUE`; SUE as in `zoo.synth.fundamentals`);
 4. neighbour: x = +c_nbr mean_{j in N_k(i)} u_jt (neighbours' idiosyncratic shocks, 0 for
-   suspended neighbours). N_k(i) = the `neighbours_k` nearest listed stocks by the six ratios
-   that the statements publish (`published_ratios`), each standardised across the listed
-   stocks, each stock placed by its latest report period announced so far: investors link
-   firms by what they have published, not by the latent characteristics. A stock with no
-   announced report has no neighbours and is nobody's. Recomputed on the first trading day of
-   every month, valid from that day.
+   suspended neighbours). N_k(i) = the `neighbours_k` stocks the market links to i
+   (`zoo.synth.links`, `SynthConfig.links`). Under `ratios` (the default), the nearest listed
+   stocks by the six ratios that the statements publish (`published_ratios`), each
+   standardised across the listed stocks, each stock placed by its latest report period
+   announced so far: investors link firms by what they have published, not by the latent
+   characteristics; a stock with no announced report has no neighbours and is nobody's. Under
+   `latent`, the nearest listed stocks by link positions of which the statements show only a
+   noisy part (their latent characteristics), some by hidden positions they do not show.
+   Recomputed on the first trading day of every month, valid from that day.
 
 At `signal_strength = 0` every S^k, SIG_* and ER_* is exactly 0. Expected log excess return
 (excess of the zero-mean factor parts) from T+1 VWAP to T+1+h VWAP, with VWAP at half of its
@@ -37,26 +40,10 @@ import typing
 import numpy as np
 
 from zoo.synth.config import EFFECTS
+from zoo.synth.links import nearest_neighbours
 from zoo.vocabulary import HORIZONS
 
 SIG_COLUMNS = ("SIG_REVERSAL", "SIG_TURNOVER", "SIG_EARNINGS", "SIG_NEIGHBOUR")
-
-
-def _nearest_neighbours(x: np.ndarray, k: int, block: int = 1024) -> np.ndarray:
-    """Indices [m, k] of the k nearest other rows of x (Euclidean), ties by index."""
-    m = len(x)
-    k = min(k, m - 1)
-    sq = (x**2).sum(axis=1)
-    out = np.empty((m, k), dtype=np.int64)
-    for lo in range(0, m, block):
-        rows = np.arange(lo, min(lo + block, m))
-        d2 = sq[rows, None] + sq[None, :] - 2.0 * x[rows] @ x.T
-        d2[np.arange(len(rows)), rows] = np.inf
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        dist = np.take_along_axis(d2, part, axis=1)
-        order = np.lexsort((part, dist), axis=1)
-        out[rows] = np.take_along_axis(part, order, axis=1)
-    return out
 
 
 class _SignalSteps:
@@ -75,16 +62,23 @@ class _SignalSteps:
             d + 1 for d in cal.month_ends().tolist() if cal.first <= d + 1 < cal.stop}
 
     def _refresh_neighbours(self, t: int) -> None:
-        """N_k from the characteristics of each listed stock's latest announced report period
-        (what the statements published before day t's open describe)."""
-        listed = np.nonzero(self._active(t) & (self.latest_quarter >= 0))[0]
+        """N_k among the stocks listed at day t's open: under links=ratios from the
+        characteristics of each one's latest announced report period (what the statements
+        published before the open describe), under links=latent from the latent positions."""
+        if self.links is not None:
+            listed = np.nonzero(self._active(t))[0]
+        else:
+            listed = np.nonzero(self._active(t) & (self.latest_quarter >= 0))[0]
         self.neighbours[:] = -1
         if len(listed) <= self.cfg.neighbours_k:
             return
-        x = self.fund.characteristics(listed, self.latest_quarter[listed])
-        x = (x - np.nanmean(x, axis=0)) / np.nanstd(x, axis=0)
-        x = np.nan_to_num(np.clip(x, -5.0, 5.0))  # a ratio it cannot form: the average
-        nbr = listed[_nearest_neighbours(x, self.cfg.neighbours_k)]
+        if self.links is not None:
+            nbr = self.links.neighbours(listed, self.fund.latent[listed])
+        else:
+            x = self.fund.characteristics(listed, self.latest_quarter[listed])
+            x = (x - np.nanmean(x, axis=0)) / np.nanstd(x, axis=0)
+            x = np.nan_to_num(np.clip(x, -5.0, 5.0))  # a ratio it cannot form: the average
+            nbr = listed[nearest_neighbours(x, self.cfg.neighbours_k)]
         self.neighbours[listed] = nbr
         self.neighbour_rows.append((t, listed, nbr))
 

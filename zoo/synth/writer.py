@@ -39,9 +39,11 @@ class SynthResult:
             f"{name} {self.rows[name]:,}"
             for name in ("AShareEODPrices", "AShareIncome", "AIndexFreeWeight", "expected_return")
         )
+        links = (f", links latent (visibility {c.latent_visibility}, hidden share "
+                 f"{c.hidden_link_share})" if c.links == "latent" else "")
         return (
             f"synthetic market: {c.stocks} stocks, {c.start}-{c.end} ({self.trading_days} trading "
-            f"days), seed {c.seed}, signal_strength {c.signal_strength}\n"
+            f"days), seed {c.seed}, signal_strength {c.signal_strength}{links}\n"
             f"  {self.total_rows:,} rows in {len(self.rows)} tables ({big})\n"
             f"  written to {self.out_dir} in {self.seconds:.1f} s"
         )
