@@ -450,7 +450,7 @@ TRUTH_NEIGHBOURS = Table(
         WINDCODE,
         _c("NEIGHBOUR_WINDCODE", STR, "neighbour's Wind code"),
         _c("VALID_FROM", DATE, "first trade date of this link set"),
-        _c("RANK", INT, "1 = nearest"),
+        _c("RANK", INT, "1 = nearest (links=latent: by link position, then the hidden links)"),
     ),
     ("S_INFO_WINDCODE", "VALID_FROM", "RANK"),
     schema="truth",
