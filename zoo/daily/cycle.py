@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import resource
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -246,7 +247,11 @@ def run_daily(extract: Path | None = None, models: Sequence[str] | None = None, 
         from zoo.train.inference import score_new_days
 
         for name in names:
-            with _step(report, f"score {name}") as detail:
+            with _step(report, f"score {name}") as detail, warnings.catch_warnings():
+                # torch's own deprecation of torch.jit.script, raised inside the model
+                # libraries as they load: not ours, and not the evening's news
+                warnings.filterwarnings("ignore", message=".*torch.jit.script.* deprecated",
+                                        category=DeprecationWarning)
                 scores = score_new_days(name, report.latest_day)
                 report.scores.append(scores)
                 detail.append(f"{len(scores.days)} new day(s), {scores.rows:,} rows"
