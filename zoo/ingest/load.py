@@ -54,6 +54,7 @@ STOCK_TABLES = crosscheck.STOCK_TABLES
 # re-exported through CSV (shortest round-trip text) is not mistaken for changed data.
 SAME_VALUE_RTOL = 1e-9
 ARROW_BATCH_ROWS = 1 << 17
+NEW_ROWS = "zoo_new_rows"  # temporary table of one file's rows whose key is not loaded yet
 N_EXAMPLES = contracts.N_EXAMPLES
 CHANGES_SHOWN = 3  # changed columns shown per conflicting row
 IMMUTABLE_HINT = (
@@ -365,15 +366,20 @@ def _insert(con: duckdb.DuckDBPyConnection, item: _Incoming, new_table: bool) ->
     started = perf_counter()
     table, cols = item.table, ", ".join(item.table.column_names)
     with _registered(con, item) as view:
-        new = "" if new_table else (
-            f" WHERE NOT EXISTS (SELECT 1 FROM {_qualified(table)} AS t "
-            f"WHERE {_key_match(table, 't', 'i')})")
+        source = view
+        if not new_table:  # the new rows, found once (the anti-join scans the whole table)
+            source = NEW_ROWS
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {NEW_ROWS} AS SELECT {cols} FROM {view} "
+                        f"AS i WHERE NOT EXISTS (SELECT 1 FROM {_qualified(table)} AS t "
+                        f"WHERE {_key_match(table, 't', 'i')})")
         first = None
         if table.schema == "raw":
             first = con.execute(f"SELECT min({changes.first_day_sql(table, 'i')}) "
-                                f"FROM {view} AS i{new}").fetchone()[0]
+                                f"FROM {source} AS i").fetchone()[0]
         inserted = con.execute(f"INSERT INTO {_qualified(table)} ({cols}) SELECT {cols} "
-                               f"FROM {view} AS i{new}").fetchone()
+                               f"FROM {source}").fetchone()
+        if not new_table:
+            con.execute(f"DROP TABLE {NEW_ROWS}")
         closed, first_closed = (0, None) if new_table else _close_periods(con, table, view)
     rejected = item.rejects()
     return TableLoad(table.name, item.path, item.sha256, item.rows_in_file,
