@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.bench import harness
+from zoo.daily.refresh import sqlmesh_args
 
 TARGET_SECONDS = 60.0
 PREPARED = "prepared"
@@ -54,8 +55,7 @@ def prepare(root: Path, config: dict[str, Any]) -> tuple[Path, dict[str, float]]
         ("synth", harness.zoo_command(
             "data", "synth", "--stocks", str(config["stocks"]), "--start", config["start"],
             "--end", config["end"], "--seed", str(config["seed"]), "--hold-out-days", "1")),
-        ("plan", harness.sqlmesh_command("-p", str(harness_transforms()), "plan",
-                                         "--auto-apply", "--no-prompts")),
+        ("plan", sqlmesh_args("plan", "--auto-apply", "--no-prompts")),
         ("apply", harness.zoo_command("features", "apply")),
         ("materialize", harness.zoo_command("features", "materialize")),
     ]
@@ -65,10 +65,6 @@ def prepare(root: Path, config: dict[str, Any]) -> tuple[Path, dict[str, float]]
         seconds[name] = done.wall_seconds
     recorded.write_text(json.dumps(config))
     return home, seconds
-
-
-def harness_transforms() -> Path:
-    return Path(__file__).resolve().parents[2] / "transforms"
 
 
 def _copy(src: Path, dst: Path) -> None:

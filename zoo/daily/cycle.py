@@ -165,11 +165,13 @@ def missing_on_latest_day(warehouse: Path) -> tuple[date | None, dict[str, list[
             "GROUP BY ALL HAVING list_contains(list(column_name), 'trade_date') "
             "ORDER BY ALL").fetchall()
         for table, columns in tables:
-            days = [r[0] for r in con.execute(
-                f'SELECT DISTINCT trade_date FROM features."{table}" '
-                "ORDER BY trade_date DESC LIMIT 2").fetchall()]
-            if len(days) < 2:
+            # the last two days by two aggregates (min/max statistics), not a sort of them all
+            last = con.execute(f'SELECT max(trade_date) FROM features."{table}"').fetchone()[0]
+            previous = con.execute(f'SELECT max(trade_date) FROM features."{table}" '
+                                   "WHERE trade_date < $d", {"d": last}).fetchone()[0]
+            if last is None or previous is None:
                 continue
+            days = [last, previous]
             latest = max(latest, days[0]) if latest else days[0]
             values = [c for c in columns if c not in ("stock_id", "trade_date")]
             counts = ", ".join(f'count("{c}")' for c in values)
