@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from zoo.evaluate import style
 from zoo.evaluate.inputs import FactorSource
-from zoo.evaluate.topn import PORTFOLIOS, Dense
+from zoo.evaluate.topn import PORTFOLIOS, Dense, scattered
 from zoo.serving import published
 
 if TYPE_CHECKING:
@@ -100,12 +100,10 @@ def long_correlations(group: str, wide: pl.DataFrame, columns: list[str]) -> pl.
 def dense(panel: pl.DataFrame, horizon: int, top_n: int = 100,
           top_quantiles: int = 10) -> Dense:
     """`zoo.evaluate.topn.dense`, plainly: targets on a filtered frame joined back."""
-    import numpy as np
     import polars as pl
 
     from zoo.evaluate.ic import quantile_expr
 
-    ret = f"ret_vwap_{horizon}"
     rows = panel.filter((pl.col("day_index") % horizon) == 0)
     ranked = rows.filter(pl.col("in_universe") & pl.col("factor").is_not_null()
                          & pl.col("factor").is_not_nan())
@@ -121,22 +119,7 @@ def dense(panel: pl.DataFrame, horizon: int, top_n: int = 100,
         pl.col("trade_date").rank("dense").cast(pl.Int64).sub(1).alias("_d"),
         pl.col("stock_id").rank("dense").cast(pl.Int64).sub(1).alias("_s"))
     d, s = rows["_d"].to_numpy(), rows["_s"].to_numpy()
-    shape = (len(dates), len(stocks))
-
-    def scatter(values, fill):
-        out = np.full(shape, fill, dtype=type(fill) if isinstance(fill, bool) else float)
-        out[d, s] = values
-        return out
-
-    return Dense(
-        dates=dates.to_list(), stocks=stocks.to_list(), present=scatter(True, False),
-        ret=scatter(rows[ret].fill_nan(None).to_numpy().astype(float), np.nan),
-        hold=scatter(rows[f"hold_vwap_{horizon}"].fill_nan(None).to_numpy().astype(float),
-                     np.nan),
-        buyable=scatter(rows["buyable"].to_numpy(), False),
-        sellable=scatter(rows["sellable"].to_numpy(), False),
-        tradable_universe=scatter((rows["in_universe"] & rows["buyable"]).to_numpy(), False),
-        targets={p: scatter(rows[p].to_numpy(), False) for p in PORTFOLIOS})
+    return scattered(rows, dates, stocks, d, s, horizon)  # not a step it replaced
 
 
 def autocorrelation(panel: pl.DataFrame, horizon: int) -> pl.DataFrame:

@@ -28,7 +28,7 @@ everything is a numpy operation over all stocks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zoo.vocabulary import COST_RATE
 
@@ -59,12 +59,10 @@ class Dense:
 def dense(panel: pl.DataFrame, horizon: int, top_n: int = 100,
           top_quantiles: int = 10) -> Dense:
     """Scatter the horizon's rebalance rows of `panel` into dense arrays and mark the targets."""
-    import numpy as np
     import polars as pl
 
     from zoo.evaluate.ic import quantile_expr
 
-    ret = f"ret_vwap_{horizon}"
     rows = panel.filter((pl.col("day_index") % horizon) == 0)
     # the factor where it ranks (in the universe, with a value) and null elsewhere: ranks and
     # counts within a date skip nulls, so the targets are marked in place, with no join back
@@ -80,16 +78,25 @@ def dense(panel: pl.DataFrame, horizon: int, top_n: int = 100,
     # positions in the sorted dates and stocks (an Enum's codes follow its categories' order)
     d = dates.search_sorted(rows["trade_date"]).to_numpy()
     s = rows["stock_id"].cast(pl.Enum(stocks)).to_physical().to_numpy()
+    return scattered(rows, dates, stocks, d, s, horizon)
+
+
+def scattered(rows: pl.DataFrame, dates: pl.Series, stocks: pl.Series, d: Any, s: Any,
+              horizon: int) -> Dense:
+    """The Dense arrays of `rows` (the horizon's rebalance rows, targets marked), row i at
+    date position d[i] and stock position s[i] of the sorted `dates` and `stocks`."""
+    import numpy as np
+
     shape = (len(dates), len(stocks))
+    ret = f"ret_vwap_{horizon}"
 
     def scatter(values, fill):
         out = np.full(shape, fill, dtype=type(fill) if isinstance(fill, bool) else float)
         out[d, s] = values
         return out
 
-    present = scatter(True, False)
     return Dense(
-        dates=dates.to_list(), stocks=stocks.to_list(), present=present,
+        dates=dates.to_list(), stocks=stocks.to_list(), present=scatter(True, False),
         ret=scatter(rows[ret].fill_nan(None).to_numpy().astype(float), np.nan),
         hold=scatter(rows[f"hold_vwap_{horizon}"].fill_nan(None).to_numpy().astype(float),
                      np.nan),
