@@ -134,3 +134,71 @@ def test_the_market_table_gives_recall_beside_the_mean_and_spread_over_seeds():
     latent = dict(zip(columns, rows["latent"], strict=True))
     assert latent["biagru"] == "+0.0550 (1)" and latent["biagru_gat"] == "-"
     assert latent["gat - biagru"] == "-" and latent["graph recall"] == "-"
+
+
+def test_the_peers_train_on_both_link_mechanisms_and_on_real_data():
+    assert set(zoo.ALL_MODEL_MARKETS) == {"neighbour", "latent", "real"}
+    assert "no_neighbour" not in zoo.ALL_MODEL_MARKETS  # the ablation only
+    assert zoo.REAL in zoo.MARKET_NAMES and zoo.REAL not in zoo.MARKETS  # not synthesised
+
+
+def test_verdicts_give_the_peer_margins_on_every_market_the_peers_train_on():
+    runs = [_run("neighbour", "biagru_gat", 0, 0.12), _run("neighbour", "gats", 0, 0.05),
+            _run("latent", "biagru_gat", 0, 0.04), _run("latent", "gats", 0, 0.05),
+            _run("real", "biagru_gat", 0, 0.03, oracle=math.nan),
+            _run("real", "alstm", 0, 0.01, oracle=math.nan)]
+    out = verdicts({"runs": runs})
+    assert out["biagru_gat_minus_gats"] == 0.07
+    assert out["latent_biagru_gat_minus_gats"] == -0.01
+    assert out["real_biagru_gat_minus_alstm"] == 0.02
+    assert "real_biagru_gat_minus_gats" not in out
+    assert "biagru_gat_reaches_70pct_of_oracle" in out  # judged on `neighbour` only
+
+
+def test_a_market_without_truth_prints_no_oracle_and_every_model_gets_a_row_per_market():
+    fields = {"train_samples_per_second": 1.0, "seconds_per_epoch": 1.0,
+              "cpu_seconds_per_epoch": 1.0, "cpu_seconds": 1.0, "peak_rss_mib": 1}
+    runs = [{**_run("real", "gats", 0, 0.02, oracle=math.nan), **fields},
+            {**_run("neighbour", "gats", 0, 0.05), **fields},
+            {**_run("neighbour", "biagru", 0, 0.06), **fields},
+            {**_run("neighbour", "biagru", 1, 0.04), **fields}]
+    columns = [c if isinstance(c, str) else c[0] for c in zoo.TABLE_COLUMNS]
+    real_row = dict(zip(columns, zoo.table_rows(runs[:1])[0], strict=True))
+    assert real_row["oracle"] == "-" and real_row["share"] == "-"
+    markets = {"neighbour": {}, "latent": {}, "real": {}}  # latent: built, nothing trained
+    header, rows = zoo.model_rows({"markets": markets, "runs": runs})
+    assert header == ["model", "neighbour", "real"]
+    by_model = {row[0]: row for row in rows}
+    assert by_model["gats"] == ("gats", "+0.0500 (1)", "+0.0200 (1)")
+    assert by_model["biagru"] == ("biagru", "+0.0500 ± 0.0141 (2)", "-")
+
+
+def test_the_real_market_is_rebuilt_only_when_its_files_or_the_code_change(tmp_path,
+                                                                             monkeypatch):
+    src = tmp_path / "sample"
+    src.mkdir()
+    (src / "sz.000001.csv").write_text("date,code\n")
+    built = []
+
+    def fake_build(source, home, logs):
+        home.mkdir(parents=True, exist_ok=True)
+        built.append(source)
+        return {"import": {"seconds": 1.0}}
+
+    monkeypatch.setattr(real, "build", fake_build)
+    home = tmp_path / "real"
+    assert zoo.build_real(src, home, tmp_path)["reused"] is False
+    assert zoo.build_real(src, home, tmp_path)["reused"] is True
+    (src / "sz.000002.csv").write_text("date,code\n")  # a new stock in the sample
+    assert zoo.build_real(src, home, tmp_path)["reused"] is False
+    assert len(built) == 2
+
+
+def test_the_real_market_needs_its_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from zoo.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "zoo", "--market", "real", "--real-src",
+                                       str(tmp_path / "missing"), "--skip-full-market"])
+    assert result.exit_code != 0 and "--real-src" in result.output

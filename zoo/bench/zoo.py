@@ -13,9 +13,13 @@ second run reuses the markets and only trains). Every child is measured by zoo.b
    statements show only partly (`links=latent`, zoo.synth.links: the graph has to earn its
    edges); and `no_neighbour`, the default market with that part off (`neighbour=0`). A market
    already built with the same configuration and synthesiser is reused.
-2. Training: on `neighbour` every model of `models` (the seed report's five and the peers a
-   researcher would run instead: Qlib's GATs and ALSTM, XGBoost on the window; `PEERS`); on
-   `latent` and `no_neighbour` only biagru and biagru_gat (the ablation). Each (model, seed) is
+   Beside them, `real`: the baostock sample (../shared/realdata/baostock, or `real_src`)
+   imported, planned and applied as `zoo bench real` does (zoo.bench.real.build), with no
+   planted truth (no oracle, no recall); rebuilt when the sample or the importer changed.
+2. Training: on `neighbour`, `latent` and `real` every model of `models` (the seed report's
+   five and the peers a researcher would run instead: Qlib's GATs and ALSTM, XGBoost on the
+   window; `PEERS`), with the same settings, seeds and evaluator; on `no_neighbour` only
+   biagru and biagru_gat (the ablation). Each (model, seed) is
    its own `zoo train` child process, so its peak memory is its own, with `--set seeds=<seed>`
    and the shared `settings` (less the `model.*` options a model does not take: the trees have no
    `hidden_channels`).
@@ -42,7 +46,8 @@ style factors more than twice biagru's; the full-market day under 8 GiB. Beside 
 biagru_gat's margin over each peer on `neighbour`, and the share of its margin over biagru on
 `neighbour` that it keeps on `latent`. A second table gives, per market, the graph's recall of
 the planted pairs beside biagru's and biagru_gat's mean weekly Rank IC over seeds with their
-spread (`market_rows`).
+spread (`market_rows`); a third, every model's mean weekly Rank IC on every market
+(`model_rows`): the zoo beside its peers on both link mechanisms and on real data.
 
 `settings` override the defaults (DEFAULT_SETTINGS), e.g. the demo's small configuration or
 `device=cuda`.
@@ -73,6 +78,12 @@ MARKETS: dict[str, dict[str, float | str]] = {
     "latent": {"links": "latent", "latent_visibility": 0.9, "hidden_link_share": 0.2},
     "no_neighbour": {"neighbour": 0.0},
 }
+# The baostock sample: a market with no planted truth, built from real files.
+REAL = "real"
+REAL_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "baostock"
+MARKET_NAMES = (*MARKETS, REAL)
+# where every model trains, the peers included: both link mechanisms and the real sample
+ALL_MODEL_MARKETS = ("neighbour", "latent", REAL)
 # Train 2017-2019 (valid the last year), score 2020 onwards, retrained every year.
 DEFAULT_SETTINGS = ("first_test_year=2020", "train_years=3", "valid_years=1")
 FUNDAMENTAL_STYLE = ("bp", "ep", "profitability", "growth", "sue")
@@ -114,6 +125,32 @@ def build_market(home: Path, overrides: dict[str, float | str], logs: Path) -> d
     ):
         harness.measure_command(args, cwd=cwd, env=env, logs=logs, name=f"{home.name}_{name}")
     built = {**wanted, "build_seconds": round(time.perf_counter() - started, 1)}
+    stamp.write_text(json.dumps(built, indent=2) + "\n")
+    return {**built, "reused": False}
+
+
+def build_real(src: Path, home: Path, logs: Path) -> dict[str, Any]:
+    """Import, plan and apply the baostock folder `src` in `home` (zoo.bench.real.build),
+    skipped when already built from the same files by the same importer and transforms."""
+    import hashlib
+
+    from zoo import ingest
+    from zoo.bench import real
+
+    stamp = home / "bench_market.json"
+    digest = hashlib.sha256()
+    for folder, pattern in ((Path(ingest.__file__).parent, "*.py"), (TRANSFORMS, "**/*.sql")):
+        for source in sorted(folder.glob(pattern)):
+            digest.update(source.name.encode() + source.read_bytes())
+    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in src.iterdir())
+    wanted = {"src": str(src), "files": hashlib.sha256(repr(files).encode()).hexdigest()[:16],
+              "code": digest.hexdigest()[:16]}
+    if stamp.is_file() and all(json.loads(stamp.read_text()).get(key) == value
+                               for key, value in wanted.items()):
+        return {**json.loads(stamp.read_text()), "reused": True}
+    started = time.perf_counter()
+    steps = real.build(src, home, logs)  # a fresh home: the stamp goes with it
+    built = {**wanted, "steps": steps, "build_seconds": round(time.perf_counter() - started, 1)}
     stamp.write_text(json.dumps(built, indent=2) + "\n")
     return {**built, "reused": False}
 
@@ -166,9 +203,10 @@ def train(home: Path, model: str, seed: int, settings: tuple[str, ...],
 
 
 # --------------------------------------------------------------------------- evaluation
-def evaluate_run(home: Path, trained: dict[str, Any]) -> dict[str, Any]:
-    """Write the run's scores to the market's warehouse and evaluate them and the oracle over
-    the same days: the weekly (5-day, T+1 VWAP) Rank IC and the style correlations."""
+def evaluate_run(home: Path, trained: dict[str, Any], truth: bool = True) -> dict[str, Any]:
+    """Write the run's scores to the market's warehouse and evaluate them and, on a market
+    with a planted `truth`, the oracle over the same days: the weekly (5-day, T+1 VWAP) Rank IC
+    and the style correlations."""
     import polars as pl
 
     from zoo.evaluate.evaluation import EvalConfig, evaluate
@@ -181,8 +219,8 @@ def evaluate_run(home: Path, trained: dict[str, Any]) -> dict[str, Any]:
     window = EvalConfig(horizons=(5,), start=scores["trade_date"].min(),
                         end=scores["trade_date"].max())
     model = evaluate(name, window, warehouse=warehouse)
-    oracle = evaluate("oracle", window, warehouse=warehouse)
-    return {"weekly_rank_ic": _weekly_ic(model), "oracle_weekly_rank_ic": _weekly_ic(oracle),
+    oracle = _weekly_ic(evaluate("oracle", window, warehouse=warehouse)) if truth else math.nan
+    return {"weekly_rank_ic": _weekly_ic(model), "oracle_weekly_rank_ic": oracle,
             "style": _style_means(model)}
 
 
@@ -278,7 +316,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
         share = statistics.mean(gat) / statistics.mean(oracle)
         out["biagru_gat_share_of_oracle"] = round(share, 3)
         out["biagru_gat_reaches_70pct_of_oracle"] = share >= TARGET_ORACLE_SHARE
-    for market in MARKETS:
+    for market in MARKET_NAMES:
         g, b = per(market, "biagru_gat"), per(market, "biagru")
         if g and b:
             margins[market] = margin = statistics.mean(g) - statistics.mean(b)
@@ -290,13 +328,16 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
     # how much of the graph's gain survives when the market's links are not the graph's ratios
     if "latent" in margins and margins.get("neighbour", 0.0) > 0:
         out["latent_keeps_share_of_gat_gain"] = round(margins["latent"] / margins["neighbour"], 3)
-    # the zoo against what a researcher would run instead, on the market with neighbours
-    gat = per("neighbour", "biagru_gat")
-    for peer in PEERS:
-        others = per("neighbour", peer)
-        if gat and others:
-            out[f"biagru_gat_minus_{peer}"] = round(statistics.mean(gat)
-                                                    - statistics.mean(others), 4)
+    # the zoo against what a researcher would run instead: on the market with neighbours
+    # (`biagru_gat_minus_<peer>`), on the latent links and on real data (`<market>_...`)
+    for market in ALL_MODEL_MARKETS:
+        gat = per(market, "biagru_gat")
+        prefix = "" if market == "neighbour" else f"{market}_"
+        for peer in PEERS:
+            others = per(market, peer)
+            if gat and others:
+                out[f"{prefix}biagru_gat_minus_{peer}"] = round(
+                    statistics.mean(gat) - statistics.mean(others), 4)
     style = {r["model"]: r["style"].get("fundamental_abs_corr") for r in results["runs"]
              if r["market"] == "neighbour" and r["style"]}
     if style.get("fund_gru_mlp") is not None and style.get("biagru") is not None:
@@ -324,7 +365,8 @@ def table_rows(runs: list[dict[str, Any]]) -> list[tuple[str, ...]]:
         oracle = r["oracle_weekly_rank_ic"]
         share = r["weekly_rank_ic"] / oracle if _finite(oracle) and oracle else math.nan
         rows.append((r["market"], r["model"], str(r["seed"]), f"{r['weekly_rank_ic']:+.4f}",
-                     f"{oracle:+.4f}", f"{share:.0%}",
+                     f"{oracle:+.4f}" if _finite(oracle) else "-",
+                     f"{share:.0%}" if _finite(share) else "-",
                      f"{r['style'].get('fundamental_abs_corr', math.nan):.3f}",
                      f"{r['train_samples_per_second']:,.0f}", f"{r['seconds_per_epoch']:.1f}",
                      f"{r.get('cpu_seconds_per_epoch', math.nan):.1f}",
@@ -369,10 +411,23 @@ def market_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
+def model_rows(results: dict[str, Any]) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The columns (model, then each market run) and one row per model: its mean weekly Rank
+    IC over seeds on each market, with the spread and how many seeds (`_mean_spread`)."""
+    runs = [r for r in results["runs"] if _finite(r["weekly_rank_ic"])]
+    markets = [m for m in results["markets"] if any(r["market"] == m for r in runs)]
+    models = list(dict.fromkeys(r["model"] for r in runs))
+    rows = [(model, *(_mean_spread([r["weekly_rank_ic"] for r in runs
+                                    if r["market"] == market and r["model"] == model])
+                      for market in markets)) for model in models]
+    return ["model", *markets], rows
+
+
 # --------------------------------------------------------------------------- run
 def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2),
         settings: tuple[str, ...] = (), markets: tuple[str, ...] = tuple(MARKETS),
-        full_market: bool = True, jobs: int = 1) -> dict[str, Any]:
+        full_market: bool = True, jobs: int = 1,
+        real_src: Path = REAL_SAMPLE) -> dict[str, Any]:
     """Measure, print tables, and write $ZOO_HOME/bench/zoo.json (also after each evaluated
     run); returns the figures.
 
@@ -397,6 +452,9 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
     for market in markets:
         home = root / market
         console.print(f"[bold]market {market}[/]: {home}")
+        if market == REAL:  # no planted truth: no recall of planted pairs, no probes
+            results["markets"][market] = build_real(Path(real_src).resolve(), home, logs)
+            continue
         results["markets"][market] = build_market(home, MARKETS[market], logs)
         reach = graph_reach(home, settings, logs)
         results["markets"][market].update(reach)
@@ -407,7 +465,7 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
                       f"{probe['own_graph']:+.4f}, with planted neighbours "
                       f"{probe['own_planted']:+.4f}")
     plan = [(market, model, seed) for market in markets
-            for model in (models if market == "neighbour" else
+            for model in (models if market in ALL_MODEL_MARKETS else
                           tuple(m for m in models if m in ABLATION_MODELS))
             # seeds for the models whose spread is judged, one seed for the others
             for seed in (seeds if model in ABLATION_MODELS else seeds[:1])]
@@ -428,7 +486,8 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
     # evaluated once every training child is gone: evaluation writes to the warehouses
     for market, model, seed in plan:
         row = {"market": market, **trained[(market, model, seed)],
-               **evaluate_run(root / market, trained[(market, model, seed)])}
+               **evaluate_run(root / market, trained[(market, model, seed)],
+                              truth=market != REAL)}
         results["runs"].append(row)
         console.print(f"  {market} {model} s{seed}: weekly Rank IC "
                       f"{row['weekly_rank_ic']:+.4f} (oracle {row['oracle_weekly_rank_ic']:+.4f})")
@@ -443,6 +502,9 @@ def run(models: tuple[str, ...] = ALL_MODELS, seeds: tuple[int, ...] = (0, 1, 2)
     harness.print_table(
         "per market: the graph's recall of the planted neighbours, biagru vs biagru_gat over "
         "seeds (mean ± sd)", MARKET_COLUMNS, market_rows(results), console)
+    columns, rows = model_rows(results)
+    harness.print_table("every model on every market: weekly Rank IC, mean ± sd over seeds (n)",
+                        columns, rows, console)
     if "full_market_day" in results:
         day = results["full_market_day"]
         console.print(f"full-market day through biagru_gat: {day['nodes']:,} nodes, "

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from zoo.bench.real import MODELS as REAL_MODELS
-from zoo.bench.zoo import ALL_MODELS, MARKETS
+from zoo.bench.zoo import ALL_MODELS, MARKET_NAMES, MARKETS, REAL, REAL_SAMPLE
 from zoo.cli.options import DATE
 from zoo.dates import wind_date
 
@@ -68,24 +68,29 @@ def bench_retrieve(rows: int) -> None:
 
 @bench.command("zoo")
 @click.option("--models", default=",".join(ALL_MODELS), show_default=True,
-              help="Comma-separated models to train on the default market.")
+              help="Comma-separated models to train on the default market, the latent links "
+                   "and the real sample.")
 @click.option("--seeds", default="0,1,2", show_default=True,
               help="Seeds of biagru and biagru_gat (their spread judges the graph ablation).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="TrainConfig overrides for every run (e.g. the demo's small configuration, "
                    "or device=cuda).")
 @click.option("--market", "markets", multiple=True,
-              type=click.Choice(list(MARKETS)),
+              type=click.Choice(list(MARKET_NAMES)),
               help="Only these markets (default all: the default market, links=latent, "
-                   "no neighbour effect).")
+                   "no neighbour effect, and `real`, the baostock sample, when it is there).")
+@click.option("--real-src", type=click.Path(file_okay=False, path_type=Path),
+              default=REAL_SAMPLE, show_default=True,
+              help="The baostock folder of the `real` market.")
 @click.option("--skip-full-market", is_flag=True, help="Skip the 5000-stock day's memory.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Trainings at once, the cores shared out between them.")
 def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple[str, ...],
-              skip_full_market: bool, jobs: int) -> None:
+              real_src: Path, skip_full_market: bool, jobs: int) -> None:
     """Out-of-sample weekly Rank IC of every model beside the oracle, the graph ablation, style
-    correlations, speed and memory. Trains every model on the default market and biagru and
-    biagru_gat on the others: long on a CPU with the defaults."""
+    correlations, speed and memory. Trains every model on the default market, the latent links
+    and the real sample, and biagru and biagru_gat on the market with no neighbour effect:
+    long on a CPU with the defaults."""
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.bench.zoo import run
     from zoo.registry import model_contract
@@ -96,9 +101,13 @@ def bench_zoo(models: str, seeds: str, settings: tuple[str, ...], markets: tuple
             model_contract(name)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--models") from None
+    if REAL in markets and not real_src.is_dir():
+        raise click.BadParameter(f"{real_src} is not a folder of baostock files",
+                                 param_hint="--real-src")
     run(models=names,
         seeds=tuple(int(s) for s in seeds.split(",") if s.strip()), settings=settings,
-        markets=markets or tuple(MARKETS), full_market=not skip_full_market, jobs=jobs)
+        markets=markets or (*MARKETS, *((REAL,) if real_src.is_dir() else ())),
+        full_market=not skip_full_market, jobs=jobs, real_src=real_src)
 
 
 @bench.command("training")
