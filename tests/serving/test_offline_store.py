@@ -236,8 +236,8 @@ def test_a_folder_of_parquet_files_is_one_source(asof_store, data_dir, tmp_path)
 
 
 def test_a_file_replaced_while_it_is_read_is_read_again(asof_store, monkeypatch):
-    """A view is matched and fetched by file position in two reads of one query: when a file
-    changed in between (an export swapped it), the answer is thrown away and read again."""
+    """A view's files are read one by one: when one changed while they were read (an export
+    swapped a month in), the answer could mix versions, so it is thrown away and read again."""
     from zoo.serving import offline_store
 
     whole = asof_store.get_historical_features(entity_df=_entities(), features=DAILY).to_df()
@@ -247,10 +247,10 @@ def test_a_file_replaced_while_it_is_read_is_read_again(asof_store, monkeypatch)
         checks.append(files)
         return [None] * len(files) if len(checks) == 2 else real(files)
 
-    real_sql = offline_store._ViewPlan.sql
+    real_read = offline_store._ViewPlan.read
     monkeypatch.setattr(offline_store, "_identities", replaced_once)
-    monkeypatch.setattr(offline_store._ViewPlan, "sql",
-                        lambda self, *a: reads.append(1) or real_sql(self, *a))
+    monkeypatch.setattr(offline_store._ViewPlan, "read",
+                        lambda self, *a: reads.append(1) or real_read(self, *a))
     again = asof_store.get_historical_features(entity_df=_entities(), features=DAILY).to_df()
     assert len(reads) == 2
     assert _normalised(again) == _normalised(whole)
