@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from zoo.bench.real import MODELS as REAL_MODELS
+from zoo.bench.retrieve import SIZES as RETRIEVE_SIZES
 from zoo.bench.zoo import ALL_MODELS, MARKET_NAMES, MARKETS, REAL, REAL_SAMPLE
 from zoo.cli.options import DATE
 from zoo.dates import wind_date
@@ -57,13 +58,21 @@ def bench_daily(stocks: int, start: date, end: date, repeats: int, root: Path | 
 
 
 @bench.command("retrieve")
-@click.option("--rows", type=int, default=10_000_000, show_default=True,
-              help="Entity rows (stock, event_timestamp) to retrieve.")
-def bench_retrieve(rows: int) -> None:
-    """Point-in-time retrieval through Feast vs a hand-written DuckDB ASOF join."""
+@click.option("--rows", default=",".join(map(str, RETRIEVE_SIZES)), show_default=True,
+              help="Comma-separated numbers of entity rows (stock, event_timestamp).")
+def bench_retrieve(rows: str) -> None:
+    """Point-in-time retrieval through Feast and the project's store vs plain DuckDB and
+    polars baselines and Feast's stock store, at each number of entity rows."""
     from zoo.bench.retrieve import run
 
-    run(rows=rows)
+    try:
+        sizes = tuple(int(r) for r in rows.split(",") if r.strip())
+    except ValueError:
+        raise click.BadParameter(f"{rows!r} is not a list of numbers",
+                                 param_hint="--rows") from None
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter("give one or more positive numbers", param_hint="--rows")
+    run(sizes=sizes)
 
 
 @bench.command("zoo")
