@@ -2,6 +2,7 @@
 with the same seed (up to the order of float sums), each on its own share of every step's
 days, and score the same."""
 
+import inspect
 import os
 import socket
 import subprocess
@@ -15,6 +16,8 @@ import torch.multiprocessing as mp
 from scipy.stats import spearmanr
 
 import zoo.models  # noqa: F401  (registers the models)
+from zoo import registry
+from zoo.registry import list_models, model_contract
 from zoo.train import distributed
 from zoo.train.config import TrainConfig
 from zoo.train.loop import _step_slots
@@ -56,6 +59,24 @@ def train_one(seed: int, data=None):
     return trainer, data
 
 
+# Every torch model of the zoo, small, a short epoch in steps of 3.
+SIZES = {"hidden_channels": 4, "head_channels": 4, "fund_hidden_channels": 4, "heads": 2,
+         "num_factors": 4, "fund_features": 5, "style_features": 3}
+TORCH_MODELS = [name for name in list_models() if not model_contract(name).tree_only]
+
+
+def train_model(name: str, data) -> torch.Tensor:
+    """`name` trained 7 days in steps of 3; its outputs on the first test day."""
+    params = inspect.signature(registry._entry(name).factory).parameters
+    config = TrainConfig.from_overrides([
+        f"model={name}", "max_epochs=1", "days_per_epoch=7", "days_per_step=3", "device=cpu",
+        *(f"model.{k}={v}" for k, v in SIZES.items() if k in params)])
+    trainer = make_trainer(config, 0, "cpu")
+    trainer.fit(data, data.dates[TRAIN], data.dates[VALID])
+    with torch.inference_mode():
+        return trainer.model.eval()(data.batch(data.dates[TEST][0]))
+
+
 def _rank(rank: int, size: int, port: int, folder: str, seed: int) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(size), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(size))
@@ -64,9 +85,11 @@ def _rank(rank: int, size: int, port: int, folder: str, seed: int) -> None:
     try:
         trainer, data = train_one(seed)
         scores = trainer.predict(data.data, data.dates[TEST])
+        outputs = {name: train_model(name, data.data) for name in TORCH_MODELS}
         torch.save({"world": (current.rank, current.size), "asked": data.asked,
                     "state": trainer.model.state_dict(), "history": trainer.result.history,
-                    "scores": scores["score"].to_numpy()}, f"{folder}/rank{rank}.pt")
+                    "scores": scores["score"].to_numpy(), "outputs": outputs},
+                   f"{folder}/rank{rank}.pt")
     finally:
         distributed.close()
 
@@ -135,6 +158,15 @@ def test_each_process_trains_its_share_of_every_step(two_processes, one_process)
     valid = data.dates[VALID]
     assert [d for d in two_processes[0]["asked"] if d in set(valid)] == valid[0::2] * 2
     assert [d for d in two_processes[1]["asked"] if d in set(valid)] == valid[1::2] * 2
+
+
+@pytest.mark.parametrize("name", TORCH_MODELS)
+def test_every_torch_model_trains_on_two_processes_as_on_one(name, two_processes):
+    # outputs, not weights: a parameter without effect (the orthogonal head's bias, centred
+    # away) has a gradient of rounding noise, which AdamW scales up to steps of lr
+    single = train_model(name, tiny_fake())
+    for ranked in two_processes:
+        torch.testing.assert_close(ranked["outputs"][name], single, atol=1e-5, rtol=1e-4)
 
 
 def test_another_seed_trains_other_weights(two_processes):
@@ -230,9 +262,11 @@ def test_trees_alone_cannot_be_shared():
     distributed.check_config(TrainConfig(model="xgb_window"), 1)  # one process: fine
 
 
+@pytest.mark.slow
 def test_zoo_train_on_two_processes_writes_one_run_scored_as_one_process(home):
     # the whole path: launcher, torchrun, gloo, the run folder named by rank 0, rank 0 alone
-    # writing; about 20 s here, most of it three interpreters starting
+    # writing; 20-25 s on this loaded 2-core machine, most of it three interpreters starting
+    # (slow: with it this file's tests take over a minute here)
     import json
 
     import polars as pl
