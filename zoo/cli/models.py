@@ -95,7 +95,8 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
         if processes > 1:
             distributed.check_gpus(processes, config.device)
     except (RuntimeError, ValueError) as err:
-        raise click.BadParameter(str(err), param_hint="--devices") from err
+        hint = "--devices" if devices else "torchrun --nproc-per-node"
+        raise click.BadParameter(str(err), param_hint=hint) from err
 
     if resume_id:  # checked before any data is built
         try:
