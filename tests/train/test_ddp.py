@@ -193,7 +193,7 @@ def test_steps_weigh_every_day_of_a_step_alike():
                 assert sum(weights[p] for p in step) == pytest.approx(1.0)
 
 
-def test_one_process_with_days_per_step_one_is_the_step_per_day_loop(fake):
+def test_one_process_with_days_per_step_one_is_the_step_per_day_loop():
     # days_per_step=1 (the default) is the loop as it was: one step per day, weight 1
     slots = _step_slots(5, 1, distributed.World())
     assert [(s.position, s.weight, s.last) for s in slots] == [(p, 1.0, True) for p in range(5)]
