@@ -403,8 +403,13 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         samples = torch.zeros((), dtype=torch.int64, device=device)  # summed on device: no sync
         optimizer.zero_grad(set_to_none=True)
         days = [train_days[order[slot.position]] for slot in slots]
+        # A day's dropout draws are seeded by (seed, epoch, its place) when a step has several
+        # days (which processes may share out); one day per step keeps the single stream of
+        # draws, so the runs and figures made before steps of several days are unchanged.
+        per_day_seeds = config.days_per_step > 1 or current.distributed
         for slot, (_, batch) in zip(slots, _batches(train, days, device), strict=True):
-            _seed_day(seed, epoch, slot.position)
+            if per_day_seeds:
+                _seed_day(seed, epoch, slot.position)
             with _accumulating(net, slot.last):
                 with _autocast(device, config):
                     score = net(batch)
