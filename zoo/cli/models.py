@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from zoo.cli.options import DATE
+
+if TYPE_CHECKING:
+    from zoo.registry import DataContract
+    from zoo.train.config import TrainConfig
+    from zoo.train.distributed import World
 
 
 @click.command("list")
@@ -51,20 +57,26 @@ def list_cmd(pattern: str) -> None:
 @click.option("--quiet", is_flag=True,
               help="Plain lines instead of progress bars: one per epoch (loss, validation IC, "
                    "seconds, time left) and one per split.")
+@click.option("--devices", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Train in N processes (one per GPU on CUDA, else on CPU), launched with "
+                   "torchrun; each step's days (--set days_per_step, a multiple of N) are "
+                   "shared among them.")
 def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: bool,
-              fake_stocks: int, resume_id: str | None, quiet: bool) -> None:
+              fake_stocks: int, resume_id: str | None, quiet: bool,
+              devices: int | None) -> None:
     """Rolling retraining of model NAME; writes $ZOO_HOME/runs/NAME/<run_id>/.
 
     Every year (retrain_every_years) a model is trained on the preceding years, validated on
     the last of them and scores the next year out of sample; scores.parquet concatenates them.
+    With --devices N (or under `torchrun --nproc-per-node N -m zoo.cli train ...`) N processes
+    share each step's days and average their gradients: the weights of one process with the
+    same seed and days_per_step, sooner.
     """
-    import datetime
-
     import zoo.models  # noqa: F401  (registers the models)
     from zoo.registry import create_model, model_contract
-    from zoo.train.config import TrainConfig, fake_for_config
-    from zoo.train.rolling import run_rolling
-    from zoo.train.runs import check_run_id, load_run, new_run_dir, run_summary, runs_dir
+    from zoo.train import distributed
+    from zoo.train.config import TrainConfig
+    from zoo.train.runs import check_run_id, runs_dir
 
     settings = [f"model={name}", *overrides] + ([f"device={device}"] if device else [])
     try:
@@ -73,6 +85,18 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
         create_model(config.model, **config.model_overrides)  # unknown options fail here
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="NAME / --set") from err
+    launched = distributed.under_launcher()
+    processes = launched or devices or 1
+    if launched and devices and devices != launched:
+        raise click.BadParameter(f"torchrun started {launched} processes, not {devices}",
+                                 param_hint="--devices")
+    try:
+        distributed.check_config(config, processes)
+        if processes > 1:
+            distributed.check_gpus(processes, config.device)
+    except (RuntimeError, ValueError) as err:
+        hint = "--devices" if devices else "torchrun --nproc-per-node"
+        raise click.BadParameter(str(err), param_hint=hint) from err
 
     if resume_id:  # checked before any data is built
         try:
@@ -83,6 +107,61 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
             raise click.BadParameter(f"no run {resume_id!r} under {runs_dir(config.model)}",
                                      param_hint="--resume")
 
+    if processes > 1 and not launched:
+        _launch(devices or 1, name, overrides, device, fake, fake_stocks, resume_id, quiet)
+        return
+    current = distributed.init_from_env(config.device)
+    try:
+        _train(config, contract, fake, fake_stocks, resume_id, quiet, current)
+    finally:
+        distributed.close()
+
+
+def _launch(devices: int, name: str, overrides: tuple[str, ...], device: str | None,
+            fake: bool, fake_stocks: int, resume_id: str | None, quiet: bool) -> None:
+    """Run this `zoo train` again in `devices` processes under torchrun, on the code this
+    process runs (its folder goes first on the children's PYTHONPATH)."""
+    import os
+    import shlex
+    import subprocess
+    from pathlib import Path
+
+    import zoo
+    from zoo.train.distributed import launch_command
+
+    arguments = ["train", name, *(part for item in overrides for part in ("--set", item))]
+    arguments += ["--device", device] if device else []
+    arguments += ["--fake", "--fake-stocks", str(fake_stocks)] if fake else []
+    arguments += ["--resume", resume_id] if resume_id else []
+    arguments += ["--quiet"] if quiet else []
+    arguments += ["--devices", str(devices)]
+    command = launch_command(devices, arguments)
+    root = str(Path(zoo.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    click.echo(f"launching {devices} processes: {shlex.join(command)}")
+    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": path}, check=False)
+    if done.returncode:
+        raise click.ClickException(f"the {devices} training processes failed (exit status "
+                                   f"{done.returncode}); their messages are above")
+
+
+def _train(config: TrainConfig, contract: DataContract, fake: bool, fake_stocks: int,
+           resume_id: str | None, quiet: bool, current: World) -> None:
+    """Build the data, make (or find) the run folder and run the rolling training, in this
+    process or as one of several (`current`: rank 0 writes and prints)."""
+    import datetime
+    from pathlib import Path
+
+    from zoo.train import distributed
+    from zoo.train.config import fake_for_config
+    from zoo.train.rolling import run_rolling
+    from zoo.train.runs import check_run_id, load_run, new_run_dir, run_summary, runs_dir
+
+    echo = click.echo if current.is_main else _quiet
+    if resume_id:
+        run_dir = runs_dir(config.model) / check_run_id(resume_id)
+    if not current.is_main:
+        distributed.barrier()  # rank 0 builds the dataset first: the others read its cache
     if fake:
         data = fake_for_config(config, n_stocks=fake_stocks,
                                sequence_days=contract.sequence_days, quarters=contract.quarters)
@@ -95,24 +174,34 @@ def train_cmd(name: str, overrides: tuple[str, ...], device: str | None, fake: b
                else datetime.date.today())
         import time
 
-        click.echo(f"reading features and labels {start}..{end} from the feature store ...")
+        echo(f"reading features and labels {start}..{end} from the feature store ...")
         started = time.perf_counter()
         try:
             data = datasets.build_day_batches(contract, start, end)
         except (FileNotFoundError, ValueError) as err:
             raise click.ClickException(f"{err}\n(or train on synthetic cross-sections with "
                                        "--fake)") from err
-        click.echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s"
-                   + (f" (from the cache {data.cache_path})" if data.from_cache else ""))
+        echo(f"  {len(data.dates):,} days in {time.perf_counter() - started:.0f} s"
+             + (f" (from the cache {data.cache_path})" if data.from_cache else ""))
+    if current.is_main:
+        distributed.barrier()
 
     if not resume_id:
-        run_dir = new_run_dir(config.model)
-    click.echo(f"run {run_dir.name}: {run_dir}")
+        # One folder for the run, made by rank 0 and named to the others.
+        made = str(new_run_dir(config.model)) if current.is_main else None
+        run_dir = Path(distributed.broadcast_object(made))
+    echo(f"run {run_dir.name}: {run_dir}" + (f" ({current.size} processes)"
+                                            if current.distributed else ""))
     try:
         run_rolling(config, data, run_dir, progress=not quiet, resume=bool(resume_id))
     except ValueError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(run_summary(load_run(config.model, run_dir.name)))
+    distributed.barrier()  # rank 0 scores the last block; leave the group together
+    echo(run_summary(load_run(config.model, run_dir.name)))
+
+
+def _quiet(*args, **kwargs) -> None:
+    pass
 
 
 @click.command("score")

@@ -45,6 +45,11 @@ class TrainConfig:
         patience: stop after this many epochs without a better validation Rank IC; the
             weights of the best epoch are kept.
         days_per_epoch: training days drawn (without replacement) per epoch; None = all.
+        days_per_step: days per optimisation step: the mean of their daily losses is one
+            step's loss (each day is still its own cross-section); 1 = a step per day. With
+            `--devices N` each step's days are shared among the N processes, so a multiple of
+            N keeps every process busy, and the weights are those of one process with the
+            same setting (`zoo.train.distributed`).
         valid_days_per_epoch: validation days each epoch is scored on, the same days every
             epoch (drawn with the seed, spread over the validation years); None = the share
             of the training days that `days_per_epoch` draws (at least 20 days), all when it
@@ -81,6 +86,7 @@ class TrainConfig:
     max_epochs: int = 30
     patience: int = 5
     days_per_epoch: int | None = None
+    days_per_step: int = 1
     valid_days_per_epoch: int | None = None
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
@@ -107,8 +113,8 @@ class TrainConfig:
             raise ValueError("seeds must name at least one seed")
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds repeat: {self.seeds}")
-        positive = ("max_epochs", "patience", "retrain_every_years", "train_years",
-                    "valid_years")
+        positive = ("max_epochs", "patience", "days_per_step", "retrain_every_years",
+                    "train_years", "valid_years")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

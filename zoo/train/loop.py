@@ -1,8 +1,11 @@
 """The one training loop of the zoo, for every torch model.
 
-`fit` trains a model on one day's cross-section per step (days shuffled every epoch), scores
-the validation days after each epoch by their mean daily Rank IC, stops after `patience`
-epochs without improvement and restores the best epoch's weights. When an epoch draws only
+`fit` trains a model on the mean loss of `days_per_step` days per step (one by default; each day
+its own cross-section; days shuffled every epoch), scores the validation days after each epoch
+by their mean daily Rank IC, stops after `patience` epochs without improvement and restores
+the best epoch's weights. Under `torchrun` (`zoo train --devices N`) each step's days and the
+validation days are shared among the processes (`zoo.train.distributed`), with the weights of
+one process up to float noise. When an epoch draws only
 some training days (`days_per_epoch`), it is scored on a like share of the validation days
 (`validation_days`: the same days every epoch, drawn with the seed), so validation costs what
 training does. Checkpoints hold the config that produced them, the best weights and
@@ -34,6 +37,7 @@ from zoo.atomic import replace_file
 from zoo.datasets.protocol import DayBatches
 from zoo.layers.norm import normal_scores
 from zoo.metrics import rank_ic_tensor
+from zoo.train import distributed
 from zoo.train.config import TrainConfig
 from zoo.train.losses import get_loss
 
@@ -60,13 +64,18 @@ _VALID_STREAM = 2**31 - 1  # the random stream of the validation days; epochs us
 
 # =========================================================================== device and metrics
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" is CUDA when present, else CPU; "cuda" without a GPU is an error."""
+    """"auto" is CUDA when present, else CPU; "cuda" without a GPU is an error. Among several
+    training processes (`zoo.train.distributed`) "cuda" is the process's own GPU,
+    `cuda:LOCAL_RANK`."""
     if isinstance(device, torch.device):
         return device
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was asked for but torch sees no GPU")
+    current = distributed.world()
+    if device == "cuda" and current.distributed:
+        return torch.device("cuda", current.local_rank)
     return torch.device(device)
 
 
@@ -149,11 +158,9 @@ def _autocast(device: torch.device, config: TrainConfig) -> contextlib.AbstractC
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
-             config: TrainConfig | None = None, device: torch.device | None = None) -> float:
-    """Mean daily Rank IC of the model's scores over `days` (days without one are skipped)."""
-    config = config or TrainConfig()
-    device = device or next(model.parameters()).device
+def _daily_ics(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
+               config: TrainConfig, device: torch.device) -> Tensor:
+    """The model's daily Rank IC on each day with a finite one: [D'] float64."""
     model.eval()
     ics = []
     for _, batch in _batches(data, list(days), device):
@@ -162,10 +169,32 @@ def evaluate(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
         mask = batch["label_mask"] & _input_mask(model, batch)
         ics.append(rank_ic_tensor(score.float(), batch["label"], mask))
     if not ics:
-        return float("nan")
-    values = torch.stack(ics)
-    values = values[torch.isfinite(values)]
+        return torch.zeros(0, dtype=torch.float64, device=device)
+    values = torch.stack(ics).double()
+    return values[torch.isfinite(values)]
+
+
+def evaluate(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
+             config: TrainConfig | None = None, device: torch.device | None = None) -> float:
+    """Mean daily Rank IC of the model's scores over `days` (days without one are skipped)."""
+    config = config or TrainConfig()
+    device = device or next(model.parameters()).device
+    values = _daily_ics(model, data, days, config, device)
     return float(values.mean()) if values.numel() else float("nan")
+
+
+def _evaluate_shared(model: nn.Module, data: DayBatches, days: Sequence[datetime.date],
+                     config: TrainConfig, device: torch.device) -> float:
+    """`evaluate` with the days shared among the training processes: each scores its share,
+    and the sum and count of the daily ICs are added up, so every process gets the same
+    mean (and takes the same early-stopping decision)."""
+    if not distributed.world().distributed:
+        return evaluate(model, data, days, config, device)
+    values = _daily_ics(model, data, distributed.share(days), config, device)
+    totals = torch.stack([values.sum(), torch.tensor(float(values.numel()), device=device,
+                                                     dtype=torch.float64)])
+    total, count = distributed.sum_over_processes(totals).tolist()
+    return total / count if count else float("nan")
 
 
 # =========================================================================== fit
@@ -218,8 +247,10 @@ def _iso(days: Sequence[datetime.date]) -> list[str]:
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     # Where and on how many threads a run trains may change on resume (a GPU run finished on
-    # CPU); nothing else may.
-    return {k: v for k, v in config.items() if k not in ("device", "threads")}
+    # CPU); nothing else may. A field added since the checkpoint was written reads as its
+    # default (`from_dict`), which is what that checkpoint was trained with.
+    values = TrainConfig.from_dict(config).to_dict()
+    return {k: v for k, v in values.items() if k not in ("device", "threads")}
 
 
 def _save(payload: dict[str, Any], path: Path) -> None:
@@ -260,10 +291,13 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
     """Train `model` with early stopping on the mean daily Rank IC of the validation days.
 
     Each epoch visits the training days in a shuffled order (`config.days_per_epoch` of them
-    when set), one day's cross-section per optimisation step, loss `config.loss` over the
-    stocks with a label and the model's inputs, then scores the validation days of
-    `validation_days` (all, or a like share of them). The model is left holding the best
-    epoch's weights. The same seed, data and config give bit-identical weights on CPU.
+    when set), `config.days_per_step` days per optimisation step (the mean of their daily
+    losses; a day's loss is `config.loss` over its stocks with a label and the model's
+    inputs), then scores the validation days of `validation_days` (all, or a like share of
+    them). The model is left holding the best epoch's weights. The same seed, data and config
+    give bit-identical weights on CPU; under `torchrun` (`zoo.train.distributed`) each process
+    trains its share of every step's days and the weights equal one process's up to float
+    noise, and only rank 0 writes the checkpoint.
 
     Args:
         model: a torch model with `forward(batch) -> [N]` (built with `create_model`).
@@ -291,6 +325,7 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
     checkpoint = Path(checkpoint) if checkpoint is not None else None
 
     model.to(device)
+    current = distributed.world()
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
@@ -354,6 +389,8 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
     stopped_early = False
     per_epoch = min(config.days_per_epoch or len(train_days), len(train_days))
     scored_days = validation_days(valid_days, len(train_days), config, seed)
+    slots = _step_slots(per_epoch, config.days_per_step, current)
+    net = _parallel(model, device, current)
     for epoch in range(start_epoch, config.max_epochs):
         if bad_epochs >= config.patience:
             stopped_early = True
@@ -364,27 +401,42 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         model.train()
         total = torch.zeros((), dtype=torch.float64, device=device)
         samples = torch.zeros((), dtype=torch.int64, device=device)  # summed on device: no sync
-        for _, batch in _batches(train, [train_days[i] for i in order], device):
-            with _autocast(device, config):
-                score = model(batch)
-            mask = batch["label_mask"] & _input_mask(model, batch)
-            target = training_target(batch["label"], mask, config.target)
-            loss = loss_fn(score.float(), target, mask)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if config.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            total += loss.detach()
-            samples += mask.sum()
+        optimizer.zero_grad(set_to_none=True)
+        days = [train_days[order[slot.position]] for slot in slots]
+        # A day's dropout draws are seeded by (seed, epoch, its place) when a step has several
+        # days (which processes may share out); one day per step keeps the single stream of
+        # draws, so the runs and figures made before steps of several days are unchanged.
+        per_day_seeds = config.days_per_step > 1 or current.distributed
+        for slot, (_, batch) in zip(slots, _batches(train, days, device), strict=True):
+            if per_day_seeds:
+                _seed_day(seed, epoch, slot.position)
+            with _accumulating(net, slot.last):
+                with _autocast(device, config):
+                    score = net(batch)
+                mask = batch["label_mask"] & _input_mask(model, batch)
+                target = training_target(batch["label"], mask, config.target)
+                loss = loss_fn(score.float(), target, mask)
+                scaler.scale(loss if slot.weight == 1 else loss * slot.weight).backward()
+            if slot.weight:
+                total += loss.detach()
+                samples += mask.sum()
+            if slot.last:
+                if config.grad_clip > 0:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+        if current.distributed:
+            total, samples = distributed.sum_over_processes(torch.stack([total,
+                                                                        samples.double()]))
+            distributed.broadcast_buffers(model)
         train_loss = float(total) / per_epoch
         train_seconds = time.perf_counter() - tic
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"training loss is {train_loss} in epoch {epoch}: "
                                      "a label or input inside the mask is not finite")
-        valid_ic = evaluate(model, valid_data, scored_days, config, device)
+        valid_ic = _evaluate_shared(model, valid_data, scored_days, config, device)
         stats = EpochStats(epoch, train_loss, valid_ic, time.perf_counter() - tic,
                            int(samples), train_seconds, time.process_time() - cpu)
         history.append(stats)
@@ -393,7 +445,7 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
             best_epoch, best_state, bad_epochs = epoch, _state_copy(model), 0
         else:
             bad_epochs += 1
-        if checkpoint is not None:
+        if checkpoint is not None and current.is_main:
             _save(payload(epoch + 1, False, None), checkpoint)
         if on_epoch is not None:
             on_epoch(stats)
@@ -406,9 +458,66 @@ def fit(model: nn.Module, train: DayBatches, valid: DayBatches | Sequence[dateti
         seconds=time.perf_counter() - started, history=history,
         valid_days_scored=len(scored_days),
     )
-    if checkpoint is not None:
+    if checkpoint is not None and current.is_main:
         _save(payload(len(history), True, result), checkpoint)
     return result
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One training day of this process in an epoch."""
+
+    position: int  # the day's place in the epoch's order: which day, and its dropout seed
+    weight: float  # its loss's weight: processes / days in its step (0: a stand-in)
+    last: bool  # this process's last day of its step: gradients are averaged, then a step
+
+
+def _step_slots(days: int, per_step: int, current: distributed.World) -> list[_Slot]:
+    """This process's days of an epoch of `days` days, `per_step` days per step.
+
+    A step's days are dealt out in turn among the processes (`distributed.share`); each day's
+    loss is weighted by processes / days in the step, so that the gradients averaged over the
+    processes are those of the mean loss over the step's days, however unevenly they divide.
+    A process without a day in a step (fewer days than processes) trains the step's first day
+    with weight 0: it must still take part in the gradient average.
+    """
+    slots = []
+    for start in range(0, days, per_step):
+        step = list(range(start, min(start + per_step, days)))
+        mine = distributed.share(step, current)
+        if not mine:
+            slots.append(_Slot(step[0], 0.0, True))
+            continue
+        weight = current.size / len(step)
+        slots.extend(_Slot(position, weight, position == mine[-1]) for position in mine)
+    return slots
+
+
+def _seed_day(seed: int, epoch: int, position: int) -> None:
+    # A day's dropout draws depend on (seed, epoch, its place in the epoch) alone, not on the
+    # days trained before it in this process: then N processes draw what one process draws.
+    words = np.random.SeedSequence([seed, epoch, position]).generate_state(2, np.uint32)
+    torch.manual_seed(int(words[0]) << 31 | int(words[1]) >> 1)
+
+
+def _parallel(model: nn.Module, device: torch.device,
+              current: distributed.World) -> nn.Module:
+    """`model` itself for one process; wrapped in DistributedDataParallel (which averages the
+    gradients over the processes at the backward pass of a step's last day) for several."""
+    if not current.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                   else None)
+
+
+def _accumulating(net: nn.Module, last: bool) -> contextlib.AbstractContextManager:
+    # Before a process's last day of a step its gradients only accumulate: averaging them
+    # over the processes once per step is the same sum, for one communication.
+    if last or not hasattr(net, "no_sync"):
+        return contextlib.nullcontext()
+    return net.no_sync()
 
 
 def _result(values: dict[str, Any], history: list[EpochStats]) -> FitResult:

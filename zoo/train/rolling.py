@@ -303,6 +303,10 @@ def _echo(text: str) -> None:
     print(text, flush=True)
 
 
+def _silent(text: str) -> None:
+    pass
+
+
 def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                 progress: bool = True, resume: bool = False) -> RunResult:
     """Train and score `config.model` over rolling splits; write the run folder.
@@ -317,24 +321,32 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     split), `checkpoints/split<k>_seed<s>.pt` (plus `.xgb.json` for a two-stage model) and
     `scores.parquet` [stock_id, trade_date, score, run_id].
 
+    Under `torchrun` every process calls this: each fit is shared among them
+    (`zoo.train.distributed`); rank 0 alone scores the test blocks, writes the folder and
+    reports progress; the other processes return the splits with no scores.
+
     Args:
         resume: reuse the checkpoints already in `run_dir` (finished fits are loaded, an
             unfinished one continues); the folder's config must be this config.
     """
     import polars as pl
 
+    from zoo.train import distributed
     from zoo.train.loop import resolve_device, set_threads
     from zoo.train.trainers import make_trainer, score_block
 
+    current = distributed.world()
+    distributed.check_config(config, current.size)
     run_dir = Path(run_dir)
     run_id = run_dir.name
-    run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
     if resume and config_path.exists():
         stored = TrainConfig.from_dict(json.loads(config_path.read_text()))
         if stored.replace(device=config.device, threads=config.threads) != config:
             raise ValueError(f"{run_dir} holds a run of another config; cannot resume it")
-    _json(config_path, config.to_dict())
+    if current.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _json(config_path, config.to_dict())
 
     splits = rolling_splits(
         data.dates, first_test_year=config.first_test_year, train_years=config.train_years,
@@ -350,9 +362,10 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
     threads = set_threads(config.threads)
     started = time.perf_counter()
     metrics: dict[str, Any] = {"run_id": run_id, "model": config.model, "device": str(device),
-                               "threads": threads, "splits": []}
+                               "devices": current.size, "threads": threads, "splits": []}
     all_scores, all_labels = [], []
-    bars = _Progress(progress, len(splits) * len(config.seeds), config.max_epochs)
+    bars = _Progress(progress and current.is_main, len(splits) * len(config.seeds),
+                     config.max_epochs, echo=None if current.is_main else _silent)
     with bars.running():
         for split in splits:
             trainers, seeds = [], []
@@ -374,6 +387,8 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                               "checkpoint": str(checkpoint.relative_to(run_dir))})
                 bars.end_fit(f"best epoch {result.best_epoch}, valid IC "
                              f"{result.best_valid_ic:+.4f}")
+            if not current.is_main:
+                continue  # rank 0 scores the block; this process goes on to the next fit
             # The test block is scored once, after every seed is trained: one pass over its
             # days, each day's batch built once for all the seeds and the labels.
             tic = time.perf_counter()
@@ -395,6 +410,8 @@ def run_rolling(config: TrainConfig, data: DayBatches, run_dir: str | Path, *,
                        f"over {test['days']} days (seeds: "
                        + ", ".join(f"{row['test_rank_ic_mean']:+.4f}" for row in seeds) + ")")
 
+    if not current.is_main:
+        return RunResult(run_dir, run_id, splits, pl.DataFrame(), metrics)
     scores = pl.concat(all_scores).with_columns(pl.lit(run_id).alias("run_id"))
     metrics["test"] = run_ic_record(daily_ic(scores, pl.concat(all_labels)))
     metrics["rows"] = scores.height

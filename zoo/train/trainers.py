@@ -28,6 +28,7 @@ from torch import Tensor
 
 from zoo.datasets.protocol import DayBatches
 from zoo.metrics import rank_ic_tensor
+from zoo.train import distributed
 from zoo.train.config import TrainConfig
 from zoo.train.loop import (
     CHECKPOINT_FORMAT,
@@ -176,6 +177,8 @@ class TwoStageTrainer(Trainer):
             on_epoch: Callable[[EpochStats], None] | None = None) -> FitResult:
         result = super().fit(data, train_days, valid_days, checkpoint=checkpoint,
                              resume=resume, on_epoch=on_epoch)
+        if not distributed.world().is_main:
+            return result  # among several processes, rank 0 alone fits the trees and scores
         path = _stage_path(Path(checkpoint)) if checkpoint is not None else None
         x_valid, y_valid, _, ordinals = self._features(data, valid_days, "labelled")
         if resume and path is not None and path.exists():
