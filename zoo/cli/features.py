@@ -121,6 +121,9 @@ def features_get(service: str | None, refs: str | None, entities_path: Path | No
 
     Exports older than the warehouse's raw data (a load since the last `zoo features apply`)
     are refused."""
+    from zoo.serving import lean_feast
+
+    lean_feast.load()  # a read: Feast without torch and typeguard's import-time work
     from zoo.serving.feature_store import (
         FeatureStoreError,
         get_historical,
