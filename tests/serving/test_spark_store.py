@@ -299,3 +299,19 @@ def test_a_hostile_spark_name_is_refused():
             check_name(name)
     with pytest.raises(SparkStoreError, match="not a Spark setting"):
         spark_conf({"spark.master: x\nevil": "1"})
+
+
+def test_spark_settings_follow_zoo_spark_master(tmp_path, monkeypatch):
+    from zoo.serving.feature_store import repo_config
+    from zoo.serving.spark_store import spark_conf, write_config
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    monkeypatch.setenv("ZOO_SPARK_MASTER", "local[4]")
+    assert spark_conf()["spark.sql.shuffle.partitions"] == "4"
+    monkeypatch.setenv("ZOO_SPARK_MASTER", "spark://head:7077")
+    assert "spark.sql.shuffle.partitions" not in spark_conf()  # the cluster's own
+    write_config({"spark.executor.memory": "8g", "spark.sql.session.timeZone": "UTC"})
+    config = repo_config(offline="spark")
+    assert config.offline_store.spark_conf["spark.master"] == "spark://head:7077"
+    assert config.offline_store.spark_conf["spark.executor.memory"] == "8g"
+    assert config.registry.path == "spark/registry.db"
