@@ -56,6 +56,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[spark]'
+	$(BIN)/python -m pytest -m spark
+
 lint: $(STAMP)
 	$(BIN)/ruff check zoo portfolios tests transforms feature_repo
 

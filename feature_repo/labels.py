@@ -22,7 +22,7 @@ stock_fwd_return_daily = FeatureView(
     name="stock_fwd_return_daily",
     entities=[stock],
     ttl=LABEL_TTL,
-    source=offline_source("stock_fwd_return_daily"),
+    source=offline_source("stock_fwd_return_daily", schema="labels"),
     description="Forward returns over 5/10/15/20 trading days from T+1 VWAP and from T close "
     "(NULL when the entry day is suspended), their excess over the mean of the day's universe "
     "(for VWAP: its stocks buyable at T+1), and whether the stock could be bought at T+1.",

@@ -27,7 +27,7 @@ def score_view(name: str, path: Path | None = None) -> FeatureView:
         name=view,
         entities=[stock],
         ttl=DAILY_TTL,
-        source=offline_source(view, path),
+        source=offline_source(view, path, schema="scores"),
         description=f"Out-of-sample scores of the zoo model {name}, made at the day's close.",
         tags={"kind": "scores", "model": name},
         schema=[Field(name="score", dtype=Float64), Field(name="run_id", dtype=String)],

@@ -16,14 +16,17 @@ from typing import Any
 __all__ = ["cast", "literal", "split", "unknown_key"]
 
 
-def split(item: str) -> tuple[str, str]:
-    """"key = value" -> ("key", "value"); dashes in the key become underscores.
+def split(item: str, underscores: bool = True) -> tuple[str, str]:
+    """"key = value" -> ("key", "value"); dashes in the key become underscores (unless not
+    `underscores`: a Spark setting's name may hold a dash, e.g. a bucket's).
 
     Raises:
         ValueError: the string has no "=" or no key.
     """
     key, sep, raw = item.partition("=")
-    key, raw = key.strip().replace("-", "_"), raw.strip()
+    key, raw = key.strip(), raw.strip()
+    if underscores:
+        key = key.replace("-", "_")
     if not sep or not key:
         raise ValueError(f"override {item!r} is not KEY=VALUE")
     return key, raw

@@ -16,17 +16,45 @@ def _fail(err: Exception) -> click.ClickException:
     return click.ClickException(str(err))
 
 
+def _offline_option(command):
+    return click.option(
+        "--offline", type=click.Choice(["file", "spark"]), default="file", show_default=True,
+        help="Which flavour of the repo: `file` (the ASOF DuckDB store over the parquet "
+             "exports) or `spark` (Feast's Spark offline store, $ZOO_HOME/spark; made by "
+             "`zoo features apply --offline spark`).")(command)
+
+
+def _spark_conf(pairs: tuple[str, ...]) -> dict[str, str]:
+    from zoo.overrides import split
+
+    try:
+        return dict(split(pair, underscores=False) for pair in pairs)
+    except ValueError as err:
+        raise click.UsageError(f"--spark-conf: {err}, e.g. spark.driver.memory=4g") from None
+
+
 @features.command("apply")
 @click.option("--skip-export", is_flag=True, help="Only `feast apply`; keep the parquet exports.")
 @click.option("--rebuild", is_flag=True,
               help="Delete the Feast registry and make it anew from feature_repo/ (when it is "
                    "damaged, e.g. by an apply that was killed).")
-def features_apply(skip_export: bool, rebuild: bool) -> None:
+@_offline_option
+@click.option("--spark-source", type=click.Choice(["parquet", "table"]), default="parquet",
+              show_default=True,
+              help="With --offline spark: read each view's parquet export, or its table "
+                   "features.<view> / labels.<view> in Spark's catalog (SQLMesh on Spark).")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="With --offline spark: a Spark setting for the flavour's feature_store.yaml "
+                   "(repeatable); the master is ZOO_SPARK_MASTER (default local[2]).")
+def features_apply(skip_export: bool, rebuild: bool, offline: str, spark_source: str,
+                   spark_conf: tuple[str, ...]) -> None:
     """Export every SQLMesh features/labels model to parquet (only the months that changed),
-    then `feast apply`."""
+    then `feast apply` (of the Spark flavour with --offline spark)."""
     from zoo.serving.feature_store import FeatureStoreError, apply, export
     from zoo.serving.published import WarehouseBusy
 
+    if offline != "spark" and (spark_conf or spark_source != "parquet"):
+        raise click.UsageError("--spark-source and --spark-conf go with --offline spark")
     try:
         if not skip_export:
             for item in export():
@@ -34,7 +62,8 @@ def features_apply(skip_export: bool, rebuild: bool) -> None:
                 click.echo(f"exported {item.name:<32} {item.rows:>12,} rows  months: "
                            f"{len(item.months_written)} written ({item.rows_written:,} rows), "
                            f"{item.months_unchanged} unchanged{removed}  {item.path}")
-        click.echo(apply(rebuild=rebuild).rstrip())
+        click.echo(apply(rebuild=rebuild, offline=offline, spark_source=spark_source,
+                         spark_conf=_spark_conf(spark_conf)).rstrip())
     except (FeatureStoreError, WarehouseBusy) as err:
         raise _fail(err) from None
 
@@ -115,8 +144,10 @@ def _in_market_time(table):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the result here (.parquet or .csv); default: print the first rows.")
 @click.option("--full-feature-names", is_flag=True, help="Name columns view__feature.")
+@_offline_option
 def features_get(service: str | None, refs: str | None, entities_path: Path | None,
-                 sample: int | None, out: Path | None, full_feature_names: bool) -> None:
+                 sample: int | None, out: Path | None, full_feature_names: bool,
+                 offline: str) -> None:
     """Point-in-time features of a service for the entity rows of a file (or a sample).
 
     Exports older than the warehouse's raw data (a load since the last `zoo features apply`)
@@ -140,8 +171,10 @@ def features_get(service: str | None, refs: str | None, entities_path: Path | No
         raise click.UsageError("give exactly one of --service NAME and --features VIEW:FEATURE")
     features_list = [r.strip() for r in refs.split(",") if r.strip()] if refs else None
     try:
-        fs = store()
+        fs = store(offline)
         _, views = request(fs, service, features_list)
+        # the exports' freshness; a Spark flavour reading catalog tables does not read them
+        views = [v for v in views if getattr(fs.get_feature_view(v).batch_source, "path", "")]
         _check_fresh(views + (["stock_universe_daily"] if sample else []))
         entities = read_entities(entities_path) if entities_path else sample_entities(sample)
         table = get_historical(service, entities, fs=fs, full_feature_names=full_feature_names,
@@ -166,12 +199,14 @@ def features_get(service: str | None, refs: str | None, entities_path: Path | No
 
 
 @features.command("materialize")
-def features_materialize() -> None:
-    """Fill the online store (SQLite) with the latest date's features."""
-    from zoo.serving.feature_store import FeatureStoreError, materialize
+@_offline_option
+def features_materialize(offline: str) -> None:
+    """Fill the online store (SQLite) with the latest date's features (read by the flavour's
+    offline store; the Spark flavour fills its own, $ZOO_HOME/spark/online.db)."""
+    from zoo.serving.feature_store import FeatureStoreError, materialize, store
 
     try:
-        latest = materialize()
+        latest = materialize(store(offline))
     except FeatureStoreError as err:
         raise _fail(err) from err
     click.echo(f"online store filled as of {latest}")

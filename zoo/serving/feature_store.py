@@ -56,18 +56,35 @@ class FeatureStoreError(ValueError):
     """A request Feast cannot answer as asked; the message says what to change."""
 
 
-def repo_config(plain_sqlite: bool = False) -> RepoConfig:
-    """feature_store.yaml of feature_repo/. Its registry and online store live under $ZOO_HOME
-    (data/ when unset; zoo.serving.home_stores). With `plain_sqlite`, the online store is
-    Feast's own `sqlite` type at the same file: Feast offers its plan-then-apply (which says
-    what changed, and "No changes to registry" on a second apply) only to that type."""
+def _config_folder(offline: str) -> Path:
+    """The folder of the feature_store.yaml of flavour `offline`: feature_repo/, or for
+    `spark` the one `apply(offline="spark")` writes (zoo.serving.spark_store)."""
+    if offline == "file":
+        return feature_repo_path()
+    from zoo.serving.spark_store import spark_repo_path
+
+    if offline != "spark":
+        raise FeatureStoreError(f"unknown offline store {offline!r}: file or spark")
+    folder = spark_repo_path()
+    if not (folder / "feature_store.yaml").is_file():
+        raise FeatureStoreError(f"no Spark flavour of the Feast repo in {folder}: run "
+                                f"`zoo features apply --offline spark` first")
+    return folder
+
+
+def repo_config(plain_sqlite: bool = False, offline: str = "file") -> RepoConfig:
+    """feature_store.yaml of feature_repo/ (or of its Spark flavour, `offline="spark"`). Its
+    registry and online store live under $ZOO_HOME (data/ when unset; zoo.serving.home_stores).
+    With `plain_sqlite`, the online store is Feast's own `sqlite` type at the same file: Feast
+    offers its plan-then-apply (which says what changed, and "No changes to registry" on a
+    second apply) only to that type."""
     from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
     from feast.repo_config import load_repo_config
 
     from zoo.serving.home_stores import in_home
 
-    repo = feature_repo_path()
-    config = load_repo_config(repo, repo / "feature_store.yaml")
+    folder = _config_folder(offline)
+    config = load_repo_config(feature_repo_path(), folder / "feature_store.yaml")
     if plain_sqlite:
         config.online_config = SqliteOnlineStoreConfig(
             path=str(in_home(config.online_store.path)))
@@ -75,11 +92,11 @@ def repo_config(plain_sqlite: bool = False) -> RepoConfig:
     return config
 
 
-def registry_path() -> Path:
+def registry_path(offline: str = "file") -> Path:
     """Where the Feast registry is (feature_store.yaml's `registry.path` under $ZOO_HOME)."""
     from zoo.serving.home_stores import in_home
 
-    return in_home(repo_config().registry.path)
+    return in_home(repo_config(offline=offline).registry.path)
 
 
 @contextlib.contextmanager
@@ -170,14 +187,22 @@ def export(warehouse: Path | None = None, names: list[str] | None = None) -> lis
             for name, info in written.items()]
 
 
-def apply(rebuild: bool = False) -> str:
+def apply(rebuild: bool = False, offline: str = "file", spark_source: str = "parquet",
+          spark_conf: dict[str, str] | None = None) -> str:
     """`feast apply` on feature_repo/ under $ZOO_HOME; returns what Feast printed. With
-    `rebuild`, the registry is deleted first and made anew (a damaged one cannot be read)."""
+    `rebuild`, the registry is deleted first and made anew (a damaged one cannot be read).
+
+    `offline="spark"` applies the Spark flavour instead (zoo.serving.spark_store): it writes
+    `$ZOO_HOME/spark/feature_store.yaml` (Spark settings: ZOO_SPARK_MASTER, then `spark_conf`)
+    and declares every view over a SparkSource reading its parquet export, or with
+    `spark_source="table"` its table in Spark's catalog, into that flavour's own registry."""
     import io
     import sys
     from contextlib import redirect_stdout
 
     from feast.repo_operations import apply_total
+
+    from zoo.serving import spark_store
 
     repo = feature_repo_path()
     cwd = Path.cwd()
@@ -186,22 +211,35 @@ def apply(rebuild: bool = False) -> str:
         sys.path.append(str(repo))
     for path in repo.glob("*.py"):  # re-read the repo (scores.py lists the score files anew)
         sys.modules.pop(path.stem, None)
-    if rebuild:
-        registry_path().unlink(missing_ok=True)
-    with _registry_readable(), redirect_stdout(out):
-        try:
-            apply_total(repo_config(plain_sqlite=True), repo, skip_source_validation=False)
-        finally:
-            os.chdir(cwd)  # apply_total changes into the repo
+    try:
+        if offline == "spark":
+            spark_store.write_config(spark_conf)
+        config = repo_config(plain_sqlite=True, offline=offline)
+        if offline == "spark":
+            spark_store.session(config)  # sources.py asks it for the tables' columns
+        if rebuild:
+            registry_path(offline).unlink(missing_ok=True)
+        with spark_store.flavour(offline, spark_source), _registry_readable(), \
+                redirect_stdout(out):
+            try:
+                apply_total(config, repo, skip_source_validation=False)
+            finally:
+                os.chdir(cwd)  # apply_total changes into the repo
+    except spark_store.SparkStoreError as err:
+        raise FeatureStoreError(str(err)) from None
+    finally:
+        for path in repo.glob("*.py"):  # the next import declares the default flavour again
+            sys.modules.pop(path.stem, None)
     return out.getvalue()
 
 
-def store() -> FeatureStore:
-    """The project's FeatureStore (feature_repo/, paths under $ZOO_HOME)."""
+def store(offline: str = "file") -> FeatureStore:
+    """The project's FeatureStore (feature_repo/, paths under $ZOO_HOME), or with
+    `offline="spark"` its Spark flavour (`$ZOO_HOME/spark`, made by `apply(offline="spark")`)."""
     from feast import FeatureStore
 
     with _registry_readable():
-        return FeatureStore(repo_path=str(feature_repo_path()))
+        return FeatureStore(repo_path=str(_config_folder(offline)))
 
 
 def service_names(fs: FeatureStore) -> list[str]:
@@ -320,9 +358,13 @@ def get_historical(service: str | None, entities: pd.DataFrame, fs: FeatureStore
     Unknown stock ids are not an error: their features come back NULL (as for a stock before
     its first row); `unknown_stocks` counts them for callers that want to warn.
     """
+    from zoo.serving import spark_store
+
     fs = fs or store()
     wanted, _ = request(fs, service, features)
     with _registry_readable():
+        if spark_store.is_spark(fs.config):
+            return spark_store.historical(fs, entities, wanted, full_feature_names)
         job = fs.get_historical_features(entity_df=entities, features=wanted,
                                          full_feature_names=full_feature_names)
         return job.to_arrow()
