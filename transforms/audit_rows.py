@@ -10,7 +10,8 @@ followed by what it came from: the raw rows of the same stock and day (`TRADE_DT
 period (`REPORT_PERIOD`), and the stock's `AShareDescription` row.
 
 Showing rows must never be what breaks a plan: any error while looking them up is printed in
-their place.
+their place. It works on either gateway (config.py): the queries are built with SQLGlot in the
+dialect of the engine that ran the audit, DuckDB's warehouse or the Spark session of the plan.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import typing as t
 
 from sqlglot import exp
-from sqlmesh.core.config import DuckDBConnectionConfig
+from sqlmesh.core.config import DuckDBConnectionConfig, SparkConnectionConfig
 from sqlmesh.core.console import get_console
 from sqlmesh.core.notification_target import GenericNotificationTarget, NotificationEvent
 
@@ -49,13 +50,13 @@ class AuditRows(GenericNotificationTarget):
         get_console().log_error(_escape(text))
 
     def describe(self, audit_error: AuditError) -> str:
-        adapter = self._adapter()
+        adapter = self._adapter(audit_error)
         model = audit_error.model
         name = model.name if model else "?"
         args = ", ".join(f"{k} := {v.sql(dialect='duckdb')}"
                          for k, v in audit_error.audit_args.items())
-        columns, rows = _fetch(adapter, f"SELECT * FROM ({audit_error.sql('duckdb')}) AS "
-                                        f"failing LIMIT {ROWS_SHOWN}")
+        columns, rows = _fetch(adapter, f"SELECT * FROM ({audit_error.sql(adapter.dialect)}) "
+                                        f"AS failing LIMIT {ROWS_SHOWN}")
         shown = _shown_columns(columns, audit_error)
         count = audit_error.count
         lines = [f"Audit '{audit_error.audit_name}' failed on {name}"
@@ -70,16 +71,21 @@ class AuditRows(GenericNotificationTarget):
                       for table, found in _raw_rows(adapter, raw_columns, values)]
         return "\n".join(lines)
 
-    def _adapter(self) -> EngineAdapter:
+    def _adapter(self, audit_error: AuditError) -> EngineAdapter:
+        if audit_error.adapter_dialect == "spark":
+            # the plan's own session: Spark hands the one open in this process to any builder
+            return SparkConnectionConfig(check_import=False).create_engine_adapter()
         # SQLMesh keeps one DuckDB adapter per data file: this is the plan's own connection
         # (a second connection to the file would be refused while the plan holds it).
         return DuckDBConnectionConfig(database=self.database).create_engine_adapter()
 
 
-def _fetch(adapter: EngineAdapter, sql: str,
-           params: list[t.Any] | None = None) -> tuple[list[str], list[tuple]]:
+def _fetch(adapter: EngineAdapter, sql: str) -> tuple[list[str], list[tuple]]:
+    if adapter.dialect == "spark":  # its DB-API cursor names no columns
+        frame = adapter.spark.sql(sql)
+        return list(frame.columns), [tuple(row) for row in frame.collect()]
     cursor = adapter.cursor
-    cursor.execute(sql, params or [])
+    cursor.execute(sql)
     rows = cursor.fetchall()
     return [d[0] for d in cursor.description], rows
 
@@ -96,18 +102,13 @@ def _shown_columns(columns: list[str], audit_error: AuditError) -> list[str]:
     return shown or columns[:COLUMNS_SHOWN]
 
 
-def _raw_columns(adapter: EngineAdapter) -> dict[str, set[str]]:
+def _raw_columns(adapter: EngineAdapter) -> dict[str, list[str]]:
     """raw table -> its columns (upper case), the loader's own tables (_loads, ...) left out."""
-    _, rows = _fetch(adapter, "SELECT table_name, upper(column_name) FROM "
-                              "information_schema.columns WHERE table_schema = 'raw' AND "
-                              "table_name NOT LIKE '\\_%' ESCAPE '\\'")
-    found: dict[str, set[str]] = {}
-    for table, column in rows:
-        found.setdefault(table, set()).add(column)
-    return found
+    return {table.name: [column.upper() for column in adapter.columns(f"raw.{table.name}")]
+            for table in adapter.get_data_objects("raw") if not table.name.startswith("_")}
 
 
-def _raw_rows(adapter: EngineAdapter, raw_columns: dict[str, set[str]],
+def _raw_rows(adapter: EngineAdapter, raw_columns: dict[str, list[str]],
               values: dict[str, t.Any]) -> list[tuple[str, dict[str, t.Any]]]:
     """(raw table, row) of the raw rows with the failing row's stock and day or report period,
     and the stock's description row."""
@@ -117,15 +118,18 @@ def _raw_rows(adapter: EngineAdapter, raw_columns: dict[str, set[str]],
     matches = [(table, {"S_INFO_WINDCODE": stock, wind: _wind_date(values[column])})
                for column, wind in DAYS.items() if values.get(column) is not None
                for table, columns in sorted(raw_columns.items())
-               if {"S_INFO_WINDCODE", wind} <= columns]
-    if DESCRIPTION in raw_columns:
-        matches.append((DESCRIPTION, {"S_INFO_WINDCODE": stock}))
+               if {"S_INFO_WINDCODE", wind} <= set(columns)]
+    # Spark's catalog keeps table names in lower case
+    matches += [(table, {"S_INFO_WINDCODE": stock}) for table in raw_columns
+                if table.lower() == DESCRIPTION.lower()]
     found = []
     for table, where in matches:
-        condition = " AND ".join(f'"{c}" = ?' for c in where)
-        columns, rows = _fetch(adapter, f'SELECT * FROM raw."{table}" WHERE {condition} '
-                                        f"ORDER BY ALL LIMIT {RAW_ROWS_SHOWN}",
-                               list(where.values()))
+        query = (exp.select("*").from_(exp.table_(table, db="raw", quoted=True))
+                 .where(exp.and_(*(exp.column(c, quoted=True).eq(exp.convert(v))
+                                   for c, v in where.items())))
+                 .order_by(*(exp.column(c, quoted=True) for c in raw_columns[table]))
+                 .limit(RAW_ROWS_SHOWN))
+        columns, rows = _fetch(adapter, query.sql(dialect=adapter.dialect))
         found += [(table, dict(zip(columns, row, strict=True))) for row in rows]
     return found
 

@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
     from sqlmesh.utils.date import DatetimeRanges
 
 
+LOADS_SCHEMA, LOADS_TABLE = "raw", "_loads"  # the loader's record of loads (zoo.ingest.load)
 PENDING_MESSAGE = (
     "raw data changed ({n} load(s) or retraction(s), from {day}) but what was built from it "
     "is not marked for rebuild yet: run `zoo data refresh` (it marks it, then runs `sqlmesh "
@@ -35,10 +36,10 @@ PENDING_MESSAGE = (
 
 def _refuse_pending(context: ExecutionContext) -> None:
     adapter = context.engine_adapter
-    tracked = adapter.fetchone(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'raw' "
-        "AND table_name = '_loads' AND column_name = 'cleared_at'")
-    if not (tracked and tracked[0]):
+    # Asked through the adapter, not information_schema, so that it holds on Spark too, whose
+    # catalog has no raw._loads (zoo.ingest.spark lands the Wind tables only): nothing pending.
+    if not adapter.get_data_objects(LOADS_SCHEMA, {LOADS_TABLE}) or "cleared_at" not in {
+            column.lower() for column in adapter.columns(f"{LOADS_SCHEMA}.{LOADS_TABLE}")}:
         return
     n, day = adapter.fetchone(
         "SELECT count(*), min(changed_from) FROM raw._loads "

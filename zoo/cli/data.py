@@ -213,6 +213,22 @@ def data_refresh() -> None:
     click.echo(done.summary())
 
 
+@data.command("to-spark")
+def data_to_spark() -> None:
+    """Land the raw tables for SQLMesh's spark gateway: each Wind table of the warehouse as
+    parquet under $ZOO_HOME/spark/raw/<Table>/, registered in the Spark catalog as raw.<Table>
+    (replaced whole). Then `sqlmesh --gateway spark plan` in transforms/. Needs the spark
+    extra (pyspark); the session is the gateway's (ZOO_SPARK_MASTER, ZOO_SPARK_CONF)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        raise click.ClickException("pyspark is not installed: pip install -e '.[spark]'")
+    from zoo.ingest.spark import to_spark
+
+    for item in to_spark():
+        click.echo(f"raw.{item.table}: {item.rows} rows <- {item.path}")
+
+
 @data.command("summary")
 def data_summary() -> None:
     """Rows and date range of every raw table and every SQLMesh-built model."""

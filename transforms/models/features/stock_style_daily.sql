@@ -57,6 +57,11 @@ WITH history AS (
   JOIN features.stock_universe_daily AS u
     ON u.stock_id = r.stock_id AND u.trade_date = r.trade_date
   WHERE r.trade_date BETWEEN @start_ds AND @end_ds
+), fundamentals AS (
+  -- each stock-day with the fundamental vector in force that day, the latest available on or
+  -- before it: DuckDB's ASOF join, a range join on Spark (transforms/macros/engines.py)
+  @as_of_left_join(today, features.stock_fundamental_quarterly, stock_id, trade_date,
+    available_date, [parent_equity, net_profit_ttm, roe_ttm, net_profit_yoy, sue])
 ), raw_factors AS (
   SELECT
     t.stock_id,
@@ -64,171 +69,165 @@ WITH history AS (
     t.in_universe,
     t.total_mv_yuan,
     LN(NULLIF(t.total_mv_yuan, 0)) AS size,
-    f.parent_equity / NULLIF(t.total_mv_yuan, 0) AS bp,
-    f.net_profit_ttm / NULLIF(t.total_mv_yuan, 0) AS ep,
+    t.parent_equity / NULLIF(t.total_mv_yuan, 0) AS bp,
+    t.net_profit_ttm / NULLIF(t.total_mv_yuan, 0) AS ep,
     t.momentum_20d,
     t.liquidity_20d,
     t.volatility_20d,
-    f.roe_ttm AS profitability,
-    f.net_profit_yoy AS growth,
-    f.sue
-  FROM today AS t
-  ASOF LEFT JOIN features.stock_fundamental_quarterly AS f
-    ON f.stock_id = t.stock_id AND f.available_date <= t.trade_date
+    t.roe_ttm AS profitability,
+    t.net_profit_yoy AS growth,
+    t.sue
+  FROM fundamentals AS t
 ), medians AS (
+  -- each factor's median over the day's universe, beside every row of the day: window
+  -- aggregates rather than a GROUP BY joined back, so each step reads the one before it once
+  -- (Spark inlines every reference to a CTE: a tree of joins of joins ran out of memory there)
   SELECT
-    trade_date,
-    MEDIAN(size) FILTER (WHERE in_universe) AS size_median,
-    MEDIAN(bp) FILTER (WHERE in_universe) AS bp_median,
-    MEDIAN(ep) FILTER (WHERE in_universe) AS ep_median,
-    MEDIAN(momentum_20d) FILTER (WHERE in_universe) AS momentum_20d_median,
-    MEDIAN(liquidity_20d) FILTER (WHERE in_universe) AS liquidity_20d_median,
-    MEDIAN(volatility_20d) FILTER (WHERE in_universe) AS volatility_20d_median,
-    MEDIAN(profitability) FILTER (WHERE in_universe) AS profitability_median,
-    MEDIAN(growth) FILTER (WHERE in_universe) AS growth_median,
-    MEDIAN(sue) FILTER (WHERE in_universe) AS sue_median
+    *,
+    MEDIAN(CASE WHEN in_universe THEN size END) OVER day AS size_median,
+    MEDIAN(CASE WHEN in_universe THEN bp END) OVER day AS bp_median,
+    MEDIAN(CASE WHEN in_universe THEN ep END) OVER day AS ep_median,
+    MEDIAN(CASE WHEN in_universe THEN momentum_20d END) OVER day AS momentum_20d_median,
+    MEDIAN(CASE WHEN in_universe THEN liquidity_20d END) OVER day AS liquidity_20d_median,
+    MEDIAN(CASE WHEN in_universe THEN volatility_20d END) OVER day AS volatility_20d_median,
+    MEDIAN(CASE WHEN in_universe THEN profitability END) OVER day AS profitability_median,
+    MEDIAN(CASE WHEN in_universe THEN growth END) OVER day AS growth_median,
+    MEDIAN(CASE WHEN in_universe THEN sue END) OVER day AS sue_median
   FROM raw_factors
-  GROUP BY trade_date
+  WINDOW day AS (PARTITION BY trade_date)
 ), mads AS (
+  -- and its median absolute deviation from that median, over the day's universe
   SELECT
-    r.trade_date,
-    MEDIAN(ABS(r.size - m.size_median)) FILTER (WHERE r.in_universe) AS size_mad,
-    MEDIAN(ABS(r.bp - m.bp_median)) FILTER (WHERE r.in_universe) AS bp_mad,
-    MEDIAN(ABS(r.ep - m.ep_median)) FILTER (WHERE r.in_universe) AS ep_mad,
-    MEDIAN(ABS(r.momentum_20d - m.momentum_20d_median)) FILTER (WHERE r.in_universe) AS momentum_20d_mad,
-    MEDIAN(ABS(r.liquidity_20d - m.liquidity_20d_median)) FILTER (WHERE r.in_universe) AS liquidity_20d_mad,
-    MEDIAN(ABS(r.volatility_20d - m.volatility_20d_median)) FILTER (WHERE r.in_universe) AS volatility_20d_mad,
-    MEDIAN(ABS(r.profitability - m.profitability_median)) FILTER (WHERE r.in_universe) AS profitability_mad,
-    MEDIAN(ABS(r.growth - m.growth_median)) FILTER (WHERE r.in_universe) AS growth_mad,
-    MEDIAN(ABS(r.sue - m.sue_median)) FILTER (WHERE r.in_universe) AS sue_mad
-  FROM raw_factors AS r
-  JOIN medians AS m
-    ON m.trade_date = r.trade_date
-  GROUP BY r.trade_date
+    *,
+    MEDIAN(CASE WHEN in_universe THEN ABS(size - size_median) END) OVER day AS size_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(bp - bp_median) END) OVER day AS bp_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(ep - ep_median) END) OVER day AS ep_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(momentum_20d - momentum_20d_median) END) OVER day AS momentum_20d_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(liquidity_20d - liquidity_20d_median) END) OVER day AS liquidity_20d_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(volatility_20d - volatility_20d_median) END) OVER day AS volatility_20d_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(profitability - profitability_median) END) OVER day AS profitability_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(growth - growth_median) END) OVER day AS growth_mad,
+    MEDIAN(CASE WHEN in_universe THEN ABS(sue - sue_median) END) OVER day AS sue_mad
+  FROM medians
+  WINDOW day AS (PARTITION BY trade_date)
 ), clipped AS (
   SELECT
-    r.stock_id,
-    r.trade_date,
-    r.in_universe,
-    r.total_mv_yuan,
-    CASE WHEN r.size IS NOT NULL THEN LEAST(GREATEST(r.size,
-      m.size_median - 3 * 1.483 * a.size_mad), m.size_median + 3 * 1.483 * a.size_mad) END AS size,
-    CASE WHEN r.bp IS NOT NULL THEN LEAST(GREATEST(r.bp,
-      m.bp_median - 3 * 1.483 * a.bp_mad), m.bp_median + 3 * 1.483 * a.bp_mad) END AS bp,
-    CASE WHEN r.ep IS NOT NULL THEN LEAST(GREATEST(r.ep,
-      m.ep_median - 3 * 1.483 * a.ep_mad), m.ep_median + 3 * 1.483 * a.ep_mad) END AS ep,
-    CASE WHEN r.momentum_20d IS NOT NULL THEN LEAST(GREATEST(r.momentum_20d,
-      m.momentum_20d_median - 3 * 1.483 * a.momentum_20d_mad), m.momentum_20d_median + 3 * 1.483 * a.momentum_20d_mad) END AS momentum_20d,
-    CASE WHEN r.liquidity_20d IS NOT NULL THEN LEAST(GREATEST(r.liquidity_20d,
-      m.liquidity_20d_median - 3 * 1.483 * a.liquidity_20d_mad), m.liquidity_20d_median + 3 * 1.483 * a.liquidity_20d_mad) END AS liquidity_20d,
-    CASE WHEN r.volatility_20d IS NOT NULL THEN LEAST(GREATEST(r.volatility_20d,
-      m.volatility_20d_median - 3 * 1.483 * a.volatility_20d_mad), m.volatility_20d_median + 3 * 1.483 * a.volatility_20d_mad) END AS volatility_20d,
-    CASE WHEN r.profitability IS NOT NULL THEN LEAST(GREATEST(r.profitability,
-      m.profitability_median - 3 * 1.483 * a.profitability_mad), m.profitability_median + 3 * 1.483 * a.profitability_mad) END AS profitability,
-    CASE WHEN r.growth IS NOT NULL THEN LEAST(GREATEST(r.growth,
-      m.growth_median - 3 * 1.483 * a.growth_mad), m.growth_median + 3 * 1.483 * a.growth_mad) END AS growth,
-    CASE WHEN r.sue IS NOT NULL THEN LEAST(GREATEST(r.sue,
-      m.sue_median - 3 * 1.483 * a.sue_mad), m.sue_median + 3 * 1.483 * a.sue_mad) END AS sue
-  FROM raw_factors AS r
-  JOIN medians AS m
-    ON m.trade_date = r.trade_date
-  JOIN mads AS a
-    ON a.trade_date = r.trade_date
-), moments AS (
-  SELECT
+    stock_id,
     trade_date,
-    AVG(size) FILTER (WHERE in_universe) AS size_mean,
-    STDDEV_SAMP(size) FILTER (WHERE in_universe) AS size_std,
-    AVG(bp) FILTER (WHERE in_universe) AS bp_mean,
-    STDDEV_SAMP(bp) FILTER (WHERE in_universe) AS bp_std,
-    AVG(ep) FILTER (WHERE in_universe) AS ep_mean,
-    STDDEV_SAMP(ep) FILTER (WHERE in_universe) AS ep_std,
-    AVG(momentum_20d) FILTER (WHERE in_universe) AS momentum_20d_mean,
-    STDDEV_SAMP(momentum_20d) FILTER (WHERE in_universe) AS momentum_20d_std,
-    AVG(liquidity_20d) FILTER (WHERE in_universe) AS liquidity_20d_mean,
-    STDDEV_SAMP(liquidity_20d) FILTER (WHERE in_universe) AS liquidity_20d_std,
-    AVG(volatility_20d) FILTER (WHERE in_universe) AS volatility_20d_mean,
-    STDDEV_SAMP(volatility_20d) FILTER (WHERE in_universe) AS volatility_20d_std,
-    AVG(profitability) FILTER (WHERE in_universe) AS profitability_mean,
-    STDDEV_SAMP(profitability) FILTER (WHERE in_universe) AS profitability_std,
-    AVG(growth) FILTER (WHERE in_universe) AS growth_mean,
-    STDDEV_SAMP(growth) FILTER (WHERE in_universe) AS growth_std,
-    AVG(sue) FILTER (WHERE in_universe) AS sue_mean,
-    STDDEV_SAMP(sue) FILTER (WHERE in_universe) AS sue_std
-  FROM clipped
-  GROUP BY trade_date
+    in_universe,
+    total_mv_yuan,
+    CASE WHEN size IS NOT NULL THEN LEAST(GREATEST(size,
+      size_median - 3 * 1.483 * size_mad), size_median + 3 * 1.483 * size_mad) END AS size,
+    CASE WHEN bp IS NOT NULL THEN LEAST(GREATEST(bp,
+      bp_median - 3 * 1.483 * bp_mad), bp_median + 3 * 1.483 * bp_mad) END AS bp,
+    CASE WHEN ep IS NOT NULL THEN LEAST(GREATEST(ep,
+      ep_median - 3 * 1.483 * ep_mad), ep_median + 3 * 1.483 * ep_mad) END AS ep,
+    CASE WHEN momentum_20d IS NOT NULL THEN LEAST(GREATEST(momentum_20d,
+      momentum_20d_median - 3 * 1.483 * momentum_20d_mad), momentum_20d_median + 3 * 1.483 * momentum_20d_mad) END AS momentum_20d,
+    CASE WHEN liquidity_20d IS NOT NULL THEN LEAST(GREATEST(liquidity_20d,
+      liquidity_20d_median - 3 * 1.483 * liquidity_20d_mad), liquidity_20d_median + 3 * 1.483 * liquidity_20d_mad) END AS liquidity_20d,
+    CASE WHEN volatility_20d IS NOT NULL THEN LEAST(GREATEST(volatility_20d,
+      volatility_20d_median - 3 * 1.483 * volatility_20d_mad), volatility_20d_median + 3 * 1.483 * volatility_20d_mad) END AS volatility_20d,
+    CASE WHEN profitability IS NOT NULL THEN LEAST(GREATEST(profitability,
+      profitability_median - 3 * 1.483 * profitability_mad), profitability_median + 3 * 1.483 * profitability_mad) END AS profitability,
+    CASE WHEN growth IS NOT NULL THEN LEAST(GREATEST(growth,
+      growth_median - 3 * 1.483 * growth_mad), growth_median + 3 * 1.483 * growth_mad) END AS growth,
+    CASE WHEN sue IS NOT NULL THEN LEAST(GREATEST(sue,
+      sue_median - 3 * 1.483 * sue_mad), sue_median + 3 * 1.483 * sue_mad) END AS sue
+  FROM mads
 ), standardised AS (
+  -- z-scores with the mean and standard deviation of the day's universe
   SELECT
-    c.stock_id,
-    c.trade_date,
-    c.in_universe,
-    c.total_mv_yuan,
-    (c.size - m.size_mean) / NULLIF(m.size_std, 0) AS size,
-    (c.bp - m.bp_mean) / NULLIF(m.bp_std, 0) AS bp,
-    (c.ep - m.ep_mean) / NULLIF(m.ep_std, 0) AS ep,
-    (c.momentum_20d - m.momentum_20d_mean) / NULLIF(m.momentum_20d_std, 0) AS momentum_20d,
-    (c.liquidity_20d - m.liquidity_20d_mean) / NULLIF(m.liquidity_20d_std, 0) AS liquidity_20d,
-    (c.volatility_20d - m.volatility_20d_mean) / NULLIF(m.volatility_20d_std, 0) AS volatility_20d,
-    (c.profitability - m.profitability_mean) / NULLIF(m.profitability_std, 0) AS profitability,
-    (c.growth - m.growth_mean) / NULLIF(m.growth_std, 0) AS growth,
-    (c.sue - m.sue_mean) / NULLIF(m.sue_std, 0) AS sue
-  FROM clipped AS c
-  JOIN moments AS m
-    ON m.trade_date = c.trade_date
-), midcap_fit AS (
-  -- weighted least squares of size^3 on size across the universe, weights sqrt(cap)
-  SELECT
+    stock_id,
     trade_date,
-    (sw * swxy - swx * swy) / NULLIF(sw * swxx - swx * swx, 0) AS slope,
-    (swy - (sw * swxy - swx * swy) / NULLIF(sw * swxx - swx * swx, 0) * swx) / sw AS intercept
+    in_universe,
+    total_mv_yuan,
+    (size - AVG(CASE WHEN in_universe THEN size END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN size END) OVER day, 0) AS size,
+    (bp - AVG(CASE WHEN in_universe THEN bp END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN bp END) OVER day, 0) AS bp,
+    (ep - AVG(CASE WHEN in_universe THEN ep END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN ep END) OVER day, 0) AS ep,
+    (momentum_20d - AVG(CASE WHEN in_universe THEN momentum_20d END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN momentum_20d END) OVER day, 0) AS momentum_20d,
+    (liquidity_20d - AVG(CASE WHEN in_universe THEN liquidity_20d END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN liquidity_20d END) OVER day, 0) AS liquidity_20d,
+    (volatility_20d - AVG(CASE WHEN in_universe THEN volatility_20d END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN volatility_20d END) OVER day, 0) AS volatility_20d,
+    (profitability - AVG(CASE WHEN in_universe THEN profitability END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN profitability END) OVER day, 0) AS profitability,
+    (growth - AVG(CASE WHEN in_universe THEN growth END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN growth END) OVER day, 0) AS growth,
+    (sue - AVG(CASE WHEN in_universe THEN sue END) OVER day)
+      / NULLIF(STDDEV_SAMP(CASE WHEN in_universe THEN sue END) OVER day, 0) AS sue
+  FROM clipped
+  WINDOW day AS (PARTITION BY trade_date)
+), midcap_sums AS (
+  -- weighted least squares of size^3 on size across the universe, weights sqrt(cap): its sums
+  SELECT
+    *,
+    COUNT(CASE WHEN is_fitted THEN 1 END) OVER day AS fitted_rows,
+    SUM(w) OVER day AS sw,
+    SUM(w * size) OVER day AS swx,
+    SUM(w * POWER(size, 3)) OVER day AS swy,
+    SUM(w * POWER(size, 2)) OVER day AS swxx,
+    SUM(w * POWER(size, 4)) OVER day AS swxy
   FROM (
     SELECT
-      trade_date,
-      SUM(w) AS sw,
-      SUM(w * size) AS swx,
-      SUM(w * POWER(size, 3)) AS swy,
-      SUM(w * POWER(size, 2)) AS swxx,
-      SUM(w * POWER(size, 4)) AS swxy
-    FROM (
-      SELECT trade_date, size, SQRT(total_mv_yuan) AS w
-      FROM standardised
-      WHERE in_universe AND size IS NOT NULL
-    ) AS universe
-    GROUP BY trade_date
-  ) AS sums
+      *,
+      COALESCE(in_universe AND size IS NOT NULL, FALSE) AS is_fitted,
+      CASE WHEN in_universe AND size IS NOT NULL THEN SQRT(total_mv_yuan) END AS w
+    FROM standardised
+  ) AS weighted
+  WINDOW day AS (PARTITION BY trade_date)
+), midcap_fit AS (
+  SELECT
+    *,
+    (sw * swxy - swx * swy) / NULLIF(sw * swxx - swx * swx, 0) AS slope,
+    (swy - (sw * swxy - swx * swy) / NULLIF(sw * swxx - swx * swx, 0) * swx) / sw AS intercept
+  FROM midcap_sums
+  WHERE fitted_rows > 0 -- a day without a universe to fit on has no rows
 ), midcap_raw AS (
   SELECT
-    s.*,
-    POWER(s.size, 3) - f.intercept - f.slope * s.size AS midcap
-  FROM standardised AS s
-  JOIN midcap_fit AS f
-    ON f.trade_date = s.trade_date
+    stock_id,
+    trade_date,
+    in_universe,
+    total_mv_yuan,
+    size,
+    bp,
+    ep,
+    momentum_20d,
+    liquidity_20d,
+    volatility_20d,
+    profitability,
+    growth,
+    sue,
+    POWER(size, 3) - intercept - slope * size AS midcap
+  FROM midcap_fit
 ), midcap_median AS (
-  SELECT trade_date, MEDIAN(midcap) FILTER (WHERE in_universe) AS midcap_median
+  SELECT *, MEDIAN(CASE WHEN in_universe THEN midcap END) OVER day AS midcap_median
   FROM midcap_raw
-  GROUP BY trade_date
+  WINDOW day AS (PARTITION BY trade_date)
 ), midcap_mad AS (
-  SELECT m.trade_date, m.midcap_median,
-    MEDIAN(ABS(r.midcap - m.midcap_median)) FILTER (WHERE r.in_universe) AS midcap_mad
-  FROM midcap_raw AS r
-  JOIN midcap_median AS m
-    ON m.trade_date = r.trade_date
-  GROUP BY m.trade_date, m.midcap_median
+  SELECT
+    *,
+    MEDIAN(CASE WHEN in_universe THEN ABS(midcap - midcap_median) END) OVER day AS midcap_mad
+  FROM midcap_median
+  WINDOW day AS (PARTITION BY trade_date)
 ), midcap_clipped AS (
   SELECT
-    r.*,
-    CASE WHEN r.midcap IS NOT NULL THEN LEAST(GREATEST(r.midcap,
-      m.midcap_median - 3 * 1.483 * m.midcap_mad), m.midcap_median + 3 * 1.483 * m.midcap_mad)
+    *,
+    CASE WHEN midcap IS NOT NULL THEN LEAST(GREATEST(midcap,
+      midcap_median - 3 * 1.483 * midcap_mad), midcap_median + 3 * 1.483 * midcap_mad)
     END AS midcap_winsorised
-  FROM midcap_raw AS r
-  JOIN midcap_mad AS m
-    ON m.trade_date = r.trade_date
+  FROM midcap_mad
 ), midcap_moments AS (
-  SELECT trade_date,
-    AVG(midcap_winsorised) FILTER (WHERE in_universe) AS midcap_mean,
-    STDDEV_SAMP(midcap_winsorised) FILTER (WHERE in_universe) AS midcap_std
+  SELECT
+    *,
+    AVG(CASE WHEN in_universe THEN midcap_winsorised END) OVER day AS midcap_mean,
+    STDDEV_SAMP(CASE WHEN in_universe THEN midcap_winsorised END) OVER day AS midcap_std
   FROM midcap_clipped
-  GROUP BY trade_date
+  WINDOW day AS (PARTITION BY trade_date)
 )
 SELECT
   c.stock_id::TEXT AS stock_id, -- Wind code
@@ -238,7 +237,7 @@ SELECT
   c.in_universe::BOOLEAN AS in_universe, -- in the day's universe (the standardisation sample)
   c.total_mv_yuan::DOUBLE AS total_mv_yuan, -- total market cap, yuan
   c.size::DOUBLE AS size, -- z-score: ln total market cap
-  ((c.midcap_winsorised - m.midcap_mean) / NULLIF(m.midcap_std, 0))::DOUBLE
+  ((c.midcap_winsorised - c.midcap_mean) / NULLIF(c.midcap_std, 0))::DOUBLE
     AS midcap, -- z-score: size cubed, orthogonalised to size (sqrt-cap WLS)
   c.bp::DOUBLE AS bp, -- z-score: book to price: latest parent equity / total market cap
   c.ep::DOUBLE AS ep, -- z-score: earnings to price: TTM parent net profit / total market cap
@@ -248,9 +247,7 @@ SELECT
   c.profitability::DOUBLE AS profitability, -- z-score: ROE TTM
   c.growth::DOUBLE AS growth, -- z-score: YoY growth of single-quarter parent net profit
   c.sue::DOUBLE AS sue -- z-score: standardised unexpected earnings
-FROM midcap_clipped AS c
-JOIN midcap_moments AS m
-  ON m.trade_date = c.trade_date
+FROM midcap_moments AS c
 LEFT JOIN staging.stg_citics_industry AS ind
   ON ind.stock_id = c.stock_id
   AND c.trade_date >= ind.start_date

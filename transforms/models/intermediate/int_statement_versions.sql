@@ -40,9 +40,14 @@ WITH income AS (
       NULL::DATE AS balance_date, NULL::DATE AS cash_flow_date
     FROM income
     UNION ALL
-    SELECT stock_id, report_period, version_date, NULL, version_date, NULL FROM balance
+    -- every branch names its columns: Spark's optimiser fails on a branch that repeats one
+    SELECT stock_id, report_period, version_date, NULL::DATE AS income_date,
+      version_date AS balance_date, NULL::DATE AS cash_flow_date
+    FROM balance
     UNION ALL
-    SELECT stock_id, report_period, version_date, NULL, NULL, version_date FROM cash_flow
+    SELECT stock_id, report_period, version_date, NULL::DATE AS income_date,
+      NULL::DATE AS balance_date, version_date AS cash_flow_date
+    FROM cash_flow
   ) AS changes
   GROUP BY stock_id, report_period, version_date
 ), in_force AS (
