@@ -388,3 +388,19 @@ def test_export_replaces_files_atomically(tmp_path):
     assert all(rows == by_duckdb == 9_000 and all(v in ({1}, {2}) for v in months)
                for months, rows, by_duckdb in seen), seen
     assert set(pq.read_table(folder).column("value").unique().to_pylist()) == {2}
+
+
+def test_no_entity_rows_and_rows_without_a_time_or_key(asof_store):
+    """An empty entity frame gives an empty answer with every column; a row without a
+    timestamp or a key matches nothing, and the rows around it are answered as ever."""
+    empty = _entities().iloc[:0]
+    none = asof_store.get_historical_features(entity_df=empty, features=DAILY).to_df()
+    assert len(none) == 0 and {"close", "limit_up", "industry"} <= set(none.columns)
+    entities = _entities()
+    whole = asof_store.get_historical_features(entity_df=entities.copy(), features=DAILY).to_df()
+    holes = entities.copy()
+    holes.loc[0, "event_timestamp"] = pd.NaT
+    holes.loc[1, "stock_id"] = None
+    some = asof_store.get_historical_features(entity_df=holes, features=DAILY).to_df()
+    assert some.loc[[0, 1], ["close", "industry"]].isna().all().all()
+    assert _normalised(some.iloc[2:]) == _normalised(whole.iloc[2:])

@@ -434,7 +434,8 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
         left = frame.select(
             *(pl.col(c).alias(f"__k{i}") for i, c in enumerate(plan.join_keys.values())),
             "__ts")
-        positions = _match(plan, source, left) if frame.height else pl.Series([], pl.UInt32)
+        positions = (_match(plan, source, left) if frame.height
+                     else pl.Series("__pos", [], pl.UInt32))
         # position of each entity row's feature row, in entity order (null: none)
         at = pl.DataFrame({"__row": frame["__row"], "__pos": positions})
         index = pl.repeat(None, rows, dtype=pl.UInt32, eager=True).scatter(
