@@ -185,7 +185,7 @@ def test_the_real_market_is_rebuilt_only_when_its_files_or_the_code_change(tmp_p
         built.append(source)
         return {"import": {"seconds": 1.0}}
 
-    monkeypatch.setattr(real, "build", fake_build)
+    monkeypatch.setattr(zoo, "build_real_home", fake_build)
     home = tmp_path / "real"
     assert zoo.build_real(src, home, tmp_path)["reused"] is False
     assert zoo.build_real(src, home, tmp_path)["reused"] is True

@@ -24,14 +24,13 @@ Nothing is tuned to the sample: the settings are the demo's, fixed before the sa
 from __future__ import annotations
 
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from zoo.bench import harness
-from zoo.bench.zoo import PEERS, TRANSFORMS, train
+from zoo.bench.zoo import PEERS, build_real_home, train
 
 MODELS = ("biagru", "fund_gru_mlp", "biagru_gat", *PEERS)
 # factor -> the sign its weekly Rank IC is known to carry on A-shares 2013-2023
@@ -45,27 +44,6 @@ DEFAULT_SETTINGS = ("first_test_year=2019", "train_years=3", "valid_years=1",
 HORIZON = 5
 STYLE_TABLE = "stock_style_daily"  # the published table the factors are read from
 
-
-
-def build(src: Path, home: Path, logs: Path) -> dict[str, dict[str, float]]:
-    """Import, plan and apply in a fresh `home`; wall and CPU seconds and peak MiB of each."""
-    if home.exists():
-        shutil.rmtree(home)
-    home.mkdir(parents=True)
-    env = {"ZOO_HOME": str(home), "COLUMNS": "200"}
-    steps = {}
-    for name, args, cwd in (
-        ("import", harness.zoo_command("data", "load", "--format", "baostock", str(src)),
-         None),
-        ("plan", harness.sqlmesh_command(
-            "plan", "--auto-apply", "--no-prompts", "--skip-tests"), TRANSFORMS),
-        ("apply", harness.zoo_command("features", "apply"), None),
-    ):
-        done = harness.measure_command(args, cwd=cwd, env=env, logs=logs, name=f"real_{name}")
-        steps[name] = {"seconds": round(done.wall_seconds, 1),
-                       "cpu_seconds": round(done.cpu_seconds, 1),
-                       "peak_mib": round(done.peak_mib)}
-    return steps
 
 
 def factor_table(warehouse: Path, factors: dict[str, int] = EXPECTED_SIGNS) -> list[dict]:
@@ -133,7 +111,7 @@ def run(src: Path, models: tuple[str, ...] = MODELS, seeds: tuple[int, ...] = (0
     results: dict[str, Any] = {"src": str(src), "settings": list(settings),
                                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     console.print(f"[bold]zoo bench real[/] {src} -> {home}")
-    results["build"] = build(src, home, logs)
+    results["build"] = build_real_home(src, home, logs)
     harness.print_table(
         "import, plan and apply", [("step", "left"), "wall s", "CPU s", "peak MiB"],
         [(step, f"{f['seconds']:.1f}", f"{f['cpu_seconds']:.1f}", f"{f['peak_mib']:,}")

@@ -440,8 +440,11 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
         at = pl.DataFrame({"__row": frame["__row"], "__pos": positions})
         index = pl.repeat(None, rows, dtype=pl.UInt32, eager=True).scatter(
             at["__row"], at["__pos"])
-        values = source.select([f"__f{i}" for i in range(len(plan.features))]).to_arrow()
-        fetched = values.take(index.to_arrow())
+        # polars' gather: threaded over the columns, and a null position gives nulls; on
+        # contiguous columns (one chunk per column, not one per file or row group), which
+        # makes it several times faster than the copy costs
+        values = source.select([f"__f{i}" for i in range(len(plan.features))]).rechunk()
+        fetched = values.select(pl.all().gather(index)).to_arrow()
         for name, column, field in zip(plan.outputs, fetched.columns,
                                        _feature_types(plan), strict=True):
             if field is not None and column.type != field:
