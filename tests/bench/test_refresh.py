@@ -56,10 +56,14 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
     assert figures["write_floor_seconds_same_features"] > 0
     assert set(figures["passed"]) == {"plan_seconds", "plan_peak_mib", "run_seconds", "ratio"}
     # the baseline computes the same features as the SQL models
-    for column, check in figures["pandas_vs_sql"].items():
-        assert check["rows"] > 0 and check["null_mismatches"] == 0, column
-        assert check.get("mismatching_rows", 0) == 0, column
-        assert (check.get("max_abs_diff") or 0) < 1e-9, column
+    for baseline in ("pandas_vs_sql", "polars_vs_sql"):
+        assert figures[baseline].keys() == figures["pandas_vs_sql"].keys()
+        for column, check in figures[baseline].items():
+            assert check["rows"] > 0 and check["null_mismatches"] == 0, (baseline, column)
+            assert check.get("mismatching_rows", 0) == 0, (baseline, column)
+            assert (check.get("max_abs_diff") or 0) < 1e-9, (baseline, column)
+    assert figures["polars_seconds"] > 0 and figures["sql_to_write_floor"] > 0
+    assert isinstance(figures["sql_beats_polars"], bool)
     assert not [p for p in (tmp_path / "bench").iterdir() if p.name.startswith("refresh-")]
 
 

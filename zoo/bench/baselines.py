@@ -16,6 +16,7 @@ from zoo.vocabulary import HORIZONS
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
 
 STYLE_COLUMNS = ("momentum_20d", "volatility_20d", "liquidity_20d", "size")
 FEATURES = (
@@ -164,3 +165,138 @@ def winsorised_zscore(df: pd.DataFrame, column: str) -> pd.Series:
     clipped = value.clip(median - 3 * 1.483 * mad, median + 3 * 1.483 * mad)
     by_day = clipped.where(df["in_universe"]).groupby(day)
     return (clipped - by_day.transform("mean")) / by_day.transform("std")
+
+
+def polars_features(market: Path) -> pl.DataFrame:
+    """What `pandas_features` computes, the way a user would write it with polars today (lazy
+    where it reads, window expressions `over` the stock and the day instead of groupby and
+    transform); the same rows and columns, as a polars DataFrame.
+
+    numpy and polars are imported here, so a timer around the call counts their import.
+    """
+    import numpy as np
+    import polars as pl
+
+    code = "S_INFO_WINDCODE"
+
+    def to_date(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.String).str.to_date("%Y%m%d", strict=False)
+
+    prices = pl.scan_parquet(market / "AShareEODPrices.parquet").select(
+        code, "TRADE_DT", "S_DQ_PRECLOSE", "S_DQ_OPEN", "S_DQ_HIGH", "S_DQ_LOW", "S_DQ_CLOSE",
+        "S_DQ_VOLUME", "S_DQ_AMOUNT", "S_DQ_ADJFACTOR", "S_DQ_TRADESTATUSCODE")
+    derivative = pl.scan_parquet(market / "AShareEODDerivativeIndicator.parquet").select(
+        code, "TRADE_DT", "S_VAL_MV", "S_DQ_TURN", "S_DQ_FREETURNOVER")
+    description = pl.scan_parquet(market / "AShareDescription.parquet").select(
+        code, "S_INFO_LISTDATE", "S_INFO_LISTBOARDNAME")
+    df = (prices.join(derivative, on=[code, "TRADE_DT"], how="left")
+          .join(description, on=code)
+          .with_columns(trade_date=to_date("TRADE_DT"), list_date=to_date("S_INFO_LISTDATE"))
+          .sort(code, "trade_date").collect())
+
+    # listing age in trading days: positions on the calendar; a listing before the calendar's
+    # first day counts back in weekdays
+    calendar = pl.read_parquet(market / "AShareCalendar.parquet")
+    days = np.sort(calendar.filter(pl.col("S_INFO_EXCHMARKET").is_in(["SSE", "SZSE"]))
+                   .select(to_date("TRADE_DAYS")).unique().to_series().to_numpy())
+    list_dates = df["list_date"].to_numpy().astype("datetime64[D]")
+    before = np.busday_count(list_dates, days[0])
+    list_position = np.where(list_dates < days[0], -before, np.searchsorted(days, list_dates))
+    age = np.searchsorted(days, df["trade_date"].to_numpy().astype("datetime64[D]")) - (
+        list_position)
+
+    # ST: inside an S/P/L period [ENTRY_DT, REMOVE_DT)
+    st = pl.read_parquet(market / "AShareST.parquet").filter(
+        pl.col("S_TYPE_ST").is_in(["S", "P", "L"])).select(
+        code, entry=to_date("ENTRY_DT"), remove=to_date("REMOVE_DT"))
+    rows = df.select(code, "trade_date").with_row_index("row")
+    st_rows = rows.join(st, on=code).filter(
+        (pl.col("trade_date") >= pl.col("entry"))
+        & (pl.col("remove").is_null() | (pl.col("trade_date") < pl.col("remove"))))["row"]
+
+    close, factor = pl.col("S_DQ_CLOSE"), pl.col("S_DQ_ADJFACTOR")
+    out = df.with_row_index("row").select(
+        pl.col(code).alias("stock_id"), "trade_date",
+        *((pl.col(f"S_DQ_{c.upper()}") * factor).alias(f"adj_{c}")
+          for c in ("open", "high", "low", "close")),
+        (pl.when(pl.col("S_DQ_VOLUME") > 0)
+         .then(pl.col("S_DQ_AMOUNT") * 1000 / (pl.col("S_DQ_VOLUME") * 100))
+         .otherwise(close) * factor).alias("adj_vwap"),
+        (pl.col("S_DQ_VOLUME") * 100).alias("volume_shares"),
+        (pl.col("S_DQ_AMOUNT") * 1000).alias("amount_yuan"),
+        pl.col("S_DQ_TURN").alias("turnover_pct"),
+        pl.col("S_DQ_FREETURNOVER").alias("free_turnover_pct"),
+        (close / pl.col("S_DQ_PRECLOSE") - 1).alias("ret_1d"),
+        ((pl.col("S_DQ_TRADESTATUSCODE") == 0) | (pl.col("S_DQ_VOLUME") == 0))
+        .alias("is_suspended"),
+        pl.Series("listed_trading_days", age),
+        pl.col("row").is_in(st_rows.implode()).alias("is_st"),
+        # kept for the limits, dropped below
+        pl.col("S_DQ_PRECLOSE").alias("_preclose"), close.alias("_close"),
+        pl.col("S_DQ_OPEN").alias("_open"), pl.col("S_INFO_LISTBOARDNAME").alias("_board"),
+        pl.col("list_date").alias("_list_date"), pl.col("S_VAL_MV").alias("_mv"))
+
+    # price limits on the previous close, rounded half up to 0.01
+    reform = pl.date(2020, 8, 24)
+    board, age_ = pl.col("_board"), pl.col("listed_trading_days")
+    wide = (board == "科创板") | ((board == "创业板") & (pl.col("trade_date") >= reform))
+    free_ipo = (board == "科创板") | ((board == "创业板") & (pl.col("_list_date") >= reform))
+
+    def limit(rates: tuple[float, float, float, float]) -> pl.Expr:
+        return (pl.when(free_ipo & (age_ < 5)).then(None).when(age_ == 0).then(rates[0])
+                .when(wide).then(rates[1]).when(pl.col("is_st")).then(rates[2])
+                .otherwise(rates[3]))
+
+    up, down = limit((0.44, 0.20, 0.05, 0.10)), limit((0.36, 0.20, 0.05, 0.10))
+    limit_up = (pl.col("_preclose") * (1 + up) * 100 + 0.5 + 1e-6).floor() / 100
+    limit_down = pl.when(down.is_null()).then(None).otherwise(pl.max_horizontal(
+        (pl.col("_preclose") * (1 - down) * 100 + 0.5 + 1e-6).floor() / 100, pl.lit(0.01)))
+    trading = ~pl.col("is_suspended")
+    out = out.with_columns(
+        (trading & (pl.col("_close") >= limit_up - 1e-9)).fill_null(False)
+        .alias("is_limit_up_close"),
+        (trading & (pl.col("_close") <= limit_down + 1e-9)).fill_null(False)
+        .alias("is_limit_down_close"),
+        (trading & (pl.col("_open") >= limit_up - 1e-9)).fill_null(False)
+        .alias("is_limit_up_open"),
+        ((age_ >= 120) & ~pl.col("is_st") & ~pl.col("is_suspended")).alias("in_universe"))
+
+    # forward returns (NULL when the entry day is suspended: T+1 for VWAP, T for close), and
+    # their excess over the day's universe mean (for VWAP: its stocks buyable at T+1)
+    def ahead(column: str, n: int) -> pl.Expr:
+        return pl.col(column).shift(-n).over("stock_id")
+
+    vwap_entry = (~ahead("is_suspended", 1)).fill_null(False)
+    buyable_t1 = vwap_entry & (~ahead("is_limit_up_open", 1)).fill_null(False)
+    out = out.with_columns(
+        *(expr for h in HORIZONS for expr in (
+            pl.when(vwap_entry).then(ahead("adj_vwap", 1 + h) / ahead("adj_vwap", 1) - 1)
+            .alias(f"fwd_ret_vwap_{h}d"),
+            pl.when(~pl.col("is_suspended")).then(ahead("adj_close", h) / pl.col("adj_close") - 1)
+            .alias(f"fwd_ret_close_{h}d"))),
+        buyable_t1.alias("_buyable_t1"))
+    benchmark = {"vwap": pl.col("in_universe") & pl.col("_buyable_t1"),
+                 "close": pl.col("in_universe")}
+    out = out.with_columns(
+        (pl.col(f"fwd_ret_{kind}_{h}d") - pl.col(f"fwd_ret_{kind}_{h}d").filter(
+            benchmark[kind]).mean().over("trade_date")).alias(f"fwd_excess_{kind}_{h}d")
+        for h in HORIZONS for kind in ("vwap", "close"))
+
+    # price-based style factors
+    mean_turnover = pl.col("turnover_pct").rolling_mean(20).over("stock_id")
+    out = out.with_columns(
+        (pl.col("adj_close") / ahead("adj_close", -20) - 1).alias("momentum_20d"),
+        pl.col("ret_1d").rolling_std(20).over("stock_id").alias("volatility_20d"),
+        pl.when(mean_turnover > 0).then(mean_turnover.log()).alias("liquidity_20d"),
+        (pl.col("_mv") * 10000).log().alias("size"))
+    universe = pl.col("in_universe")
+    zscored = []
+    for column in STYLE_COLUMNS:
+        value = pl.col(column)
+        median = value.filter(universe).median().over("trade_date")
+        mad = (value - median).abs().filter(universe).median().over("trade_date")
+        clipped = value.clip(median - 3 * 1.483 * mad, median + 3 * 1.483 * mad)
+        zscored.append(((clipped - clipped.filter(universe).mean().over("trade_date"))
+                        / clipped.filter(universe).std().over("trade_date")).alias(column))
+    out = out.with_columns(zscored)
+    return out.drop(pl.selectors.starts_with("_"))
