@@ -36,7 +36,8 @@ def bench_synth(stocks: int, start: date, end: date) -> None:
 @click.option("--start", type=DATE, default="20140101", show_default=True)
 @click.option("--end", type=DATE, default="20231231", show_default=True)
 def bench_refresh(stocks: int, start: date, end: date) -> None:
-    """Full-market `sqlmesh plan`, one new day through `sqlmesh run`, and a pandas baseline."""
+    """Full-market `sqlmesh plan`, one new day through `sqlmesh run`, and polars and pandas
+    baselines of the same features, beside the write floor of their tables."""
     from zoo.bench.refresh import run
 
     run(stocks=stocks, start=wind_date(start), end=wind_date(end))
