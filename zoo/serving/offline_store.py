@@ -145,10 +145,8 @@ def source_files(source: DataSource, repo_path: Path | str | None) -> list[str]:
     return files
 
 
-def parquet_scan(files: list[str], row_numbers: bool = False,
-                 union_by_name: bool | None = None) -> str:
-    """The DuckDB table function reading `files`; with `row_numbers`, each row also has
-    `file_row_number` (and, from DuckDB, `file_index`: the file's place in `files`).
+def parquet_scan(files: list[str], union_by_name: bool | None = None) -> str:
+    """The DuckDB table function reading `files`.
 
     Columns are matched by name across files (`union_by_name`) only when the files' columns
     differ (default: when they may, i.e. more than one file whose schemas were not compared):
@@ -157,9 +155,8 @@ def parquet_scan(files: list[str], row_numbers: bool = False,
     """
     if union_by_name is None:
         union_by_name = len(files) > 1
-    extra = ", file_row_number = true" if row_numbers else ""
     listed = ", ".join(_literal(f) for f in files)
-    return f"read_parquet([{listed}], union_by_name = {str(union_by_name).lower()}{extra})"
+    return f"read_parquet([{listed}], union_by_name = {str(union_by_name).lower()})"
 
 
 def _columns_differ(files: list[str]) -> bool:
@@ -244,6 +241,7 @@ class _ViewPlan:
         self.files: list[str] = []
         self.identities: list[tuple[int, int, int] | None] = []
         self.union = False
+        self.schema: pa.Schema | None = None  # the first file's
         # field_mapping maps source columns to feature names; look names up the other way.
         to_source = {new: old for old, new in (source.field_mapping or {}).items()}
         self.column = lambda name: to_source.get(name, name)
@@ -266,16 +264,14 @@ class _ViewPlan:
         self.files = source_files(self.source, self.repo_path)
         self.identities = _identities(self.files)
         self.union = _columns_differ(self.files)
+        self.schema = pq.read_schema(self.files[0])
         return self.identities
 
-    def scan(self) -> str:
-        return parquet_scan(self.files, row_numbers=True, union_by_name=self.union)
-
-    def read(self, first: datetime | None, last: datetime | None) -> pl.DataFrame:
+    def read(self, first: datetime | None, last: datetime | None) -> tuple[pl.DataFrame, bool]:
         """The source rows that can be served: `__k<i>` (join keys), `__ts` and `__c` (event
-        and created timestamps as UTC microseconds), `__f<i>` (features), and a boolean
-        `sorted`: whether each key's rows are already in time order with no two at one time
-        (true of the exports: monthly files, each sorted by stock and time).
+        and created timestamps as UTC microseconds) and `__f<i>` (features); and whether each
+        key's rows are already in time order with no two at one time (true of the exports:
+        monthly files, each sorted by stock and time).
 
         Rows after `last`, or older than `first - ttl`, can never be served and are left out
         (a query for one day then reads days, not years, of the source); rows without a key
@@ -292,7 +288,7 @@ class _ViewPlan:
         low = (_as_utc(first) - timedelta(microseconds=self.ttl_us)
                if first is not None and self.ttl_us else None)
         high = _as_utc(last) if last is not None else None
-        schema = pq.read_schema(self.files[0]) if not self.union else None
+        schema = None if self.union else self.schema
         timed = schema is not None and all(
             schema.get_field_index(column) >= 0 and (
                 pa.types.is_timestamp(schema.field(column).type)
@@ -318,7 +314,7 @@ class _ViewPlan:
         return _with_order(parts, len(keys))
 
     def _read_duckdb(self, names: list[tuple[str, str]], low: datetime | None,
-                     high: datetime | None) -> pl.DataFrame:
+                     high: datetime | None) -> tuple[pl.DataFrame, bool]:
         """`read` through DuckDB, for sources polars would not read the same way."""
         select = []
         for old, new in names:
@@ -332,7 +328,8 @@ class _ViewPlan:
             where.append(f"__ts <= {_epoch(high)}")
         if low is not None:
             where.append(f"__ts >= {_epoch(low)}")
-        sql = (f"SELECT * FROM (SELECT {', '.join(select)} FROM {self.scan()}) "
+        scan = parquet_scan(self.files, union_by_name=self.union)
+        sql = (f"SELECT * FROM (SELECT {', '.join(select)} FROM {scan}) "
                f"WHERE {' AND '.join(where)}")
         con = duckdb.connect()
         try:
@@ -358,21 +355,21 @@ def _epoch_us(column: pl.Expr, kind: pa.DataType) -> pl.Expr:
     return column.dt.epoch("us")
 
 
-def _with_order(parts: list[pl.DataFrame], keys: int, known: bool = True) -> pl.DataFrame:
+def _with_order(parts: list[pl.DataFrame], keys: int,
+                known: bool = True) -> tuple[pl.DataFrame, bool]:
     """The parts as one frame, and whether each key's rows are in strict time order in it:
     each part sorted by key then time with no time repeated within a key, the parts in time
-    order without overlap (`known`: the parts are files read in order)."""
+    order without overlap (`known`: the parts are files read in order). Only a single text
+    or integer key is checked; other keys are taken as unordered (sorted by the caller)."""
     frame = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
-    ordered = known
+    ordered = known and keys == 1
     previous_last = None
-    for part in parts if known else ():
+    for part in parts if ordered else ():
         if part.height == 0:
             continue
-        checks = [pl.col(f"__k{i}") for i in range(keys)]
-        row = pl.struct(checks) if keys > 1 else checks[0]
-        key, ts = part.select(row.alias("k"))["k"], part["__ts"]
-        if keys > 1 or not (key.dtype == pl.String or key.dtype.is_integer()):
-            ordered = False  # no cheap order check: sort
+        key, ts = part["__k0"], part["__ts"]
+        if not (key.dtype == pl.String or key.dtype.is_integer()):
+            ordered = False
             break
         same = key == key.shift(1)
         if bool(((key < key.shift(1)) | (same & (ts <= ts.shift(1)))).any()):
@@ -383,17 +380,19 @@ def _with_order(parts: list[pl.DataFrame], keys: int, known: bool = True) -> pl.
             ordered = False
             break
         previous_last = last
-    return frame.with_columns(pl.lit(ordered).alias("__sorted"))
+    return frame, ordered
 
 
-def _match(plan: _ViewPlan, source: pl.DataFrame, left: pl.DataFrame) -> pl.Series:
+def _match(plan: _ViewPlan, source: pl.DataFrame, ordered: bool,
+           left: pl.DataFrame) -> pl.Series:
     """For each row of `left` (`__k<i>` and `__ts`, sorted by `__ts`), the position in `source`
     of its feature row, or null: the latest row of its keys at or before its time (the
-    largest created timestamp among rows at that time, NULL lowest), within the ttl."""
+    largest created timestamp among rows at that time, NULL lowest), within the ttl.
+    `ordered`: each key's rows of `source` are already in strict time order."""
     keys = [f"__k{i}" for i in range(len(plan.join_keys))]
     right = source.select(*keys, "__ts", *(["__c"] if "__c" in source.columns else []))
     right = right.with_row_index("__pos")
-    if not (source.height and source["__sorted"][0]):
+    if not ordered:
         # each key's rows in time order, the largest created time last among equal times:
         # the backward search takes the last row at or before the entity's time
         order = ["__ts", "__c"] if "__c" in right.columns else ["__ts"]
@@ -430,11 +429,11 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
     for plan in plans:
         if not plan.outputs:
             continue
-        source = _read_view(plan, first, last)
+        source, ordered = _read_view(plan, first, last)
         left = frame.select(
             *(pl.col(c).alias(f"__k{i}") for i, c in enumerate(plan.join_keys.values())),
             "__ts")
-        positions = (_match(plan, source, left) if frame.height
+        positions = (_match(plan, source, ordered, left) if frame.height
                      else pl.Series("__pos", [], pl.UInt32))
         # position of each entity row's feature row, in entity order (null: none)
         at = pl.DataFrame({"__row": frame["__row"], "__pos": positions})
@@ -456,12 +455,13 @@ def _historical_arrow(config: RepoConfig, entity_df: pd.DataFrame,
 def _feature_types(plan: _ViewPlan) -> list[pa.DataType | None]:
     """The type of each feature column in the source's (first) file: what the result column
     is cast back to (polars reads text as another arrow type)."""
-    schema = pq.read_schema(plan.files[0])
+    schema = plan.schema
     return [schema.field(plan.column(f)).type if schema.get_field_index(plan.column(f)) >= 0
             else None for f in plan.features]
 
 
-def _read_view(plan: _ViewPlan, first: datetime | None, last: datetime | None) -> pl.DataFrame:
+def _read_view(plan: _ViewPlan, first: datetime | None,
+               last: datetime | None) -> tuple[pl.DataFrame, bool]:
     """The view's servable rows (`_ViewPlan.read`), from files none of which changed while
     they were read (the module's docstring says why); the files are listed anew each try."""
     for attempt in range(READ_ATTEMPTS):
@@ -495,7 +495,7 @@ def _align_keys(keys: pa.Table, plans: list[_ViewPlan]) -> pa.Table:
     convert; a key of another kind (numbers against text) is a ValueError naming both, not a
     conversion error."""
     for plan in plans:
-        schema = pq.read_schema(plan.files[0])
+        schema = plan.schema
         for source_key, column in plan.join_keys.items():
             name = plan.column(source_key)
             if schema.get_field_index(name) < 0:
