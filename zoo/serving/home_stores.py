@@ -79,24 +79,19 @@ def _rewrite_strings(message: Message, rewrite: Callable[[str], str]) -> None:
                 setattr(message, field.name, rewrite(value))
 
 
-def _to_mark(home: str) -> Callable[[str], str]:
-    def rewrite(text: str) -> str:
-        if text == home or text.startswith(home + "/"):
-            return HOME_MARK + text[len(home):]
-        return text
-    return rewrite
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + "/")
 
 
-def _from_mark(home: str) -> Callable[[str], str]:
+def _moved(old: str, new: str) -> Callable[[str], str]:
+    """Rewrite a text that is `old` or a path under it to the same under `new`."""
     def rewrite(text: str) -> str:
-        if text == HOME_MARK or text.startswith(HOME_MARK + "/"):
-            return home + text[len(HOME_MARK):]
-        return text
+        return new + text[len(old):] if _under(text, old) else text
     return rewrite
 
 
 def _outside(path: str, home: str) -> bool:
-    return Path(path).is_absolute() and not (path == home or path.startswith(home + "/"))
+    return Path(path).is_absolute() and not _under(path, home)
 
 
 class HomeRegistryStore(FileRegistryStore):
@@ -111,7 +106,7 @@ class HomeRegistryStore(FileRegistryStore):
     def get_registry_proto(self) -> RegistryProto:
         registry = super().get_registry_proto()
         home = str(zoo_home())
-        _rewrite_strings(registry, _from_mark(home))
+        _rewrite_strings(registry, _moved(HOME_MARK, home))
         # Tables of another home's online store (a registry an older zoo wrote with absolute
         # paths, then copied) are not this home's to tear down.
         objects = registry.infra.infra_objects
@@ -124,7 +119,7 @@ class HomeRegistryStore(FileRegistryStore):
     def update_registry_proto(self, registry_proto: RegistryProto) -> None:
         stored = RegistryProto()
         stored.CopyFrom(registry_proto)
-        _rewrite_strings(stored, _to_mark(str(zoo_home())))
+        _rewrite_strings(stored, _moved(str(zoo_home()), HOME_MARK))
         self._write_registry(stored)
         # Feast keeps using the proto it passed, with the version the write stamped on it.
         registry_proto.version_id = stored.version_id
