@@ -266,6 +266,22 @@ def test_extra_columns_are_dropped(warehouse: Path, tmp_path: Path, wind_frames:
     assert [c for (c,) in columns] == wind.ASHARE_EOD_PRICES.column_names
 
 
+def test_daily_rows_are_stored_by_date_whatever_order_the_export_lists_them(
+        warehouse: Path, tmp_path: Path, wind_frames: Frames, write: WriteTables) -> None:
+    """A per-stock export (each stock's whole history in turn) is stored by TRADE_DT, so a
+    model reading a few days skips the row groups of the others (zone maps)."""
+    by_stock = dict(wind_frames)
+    by_stock["AShareEODPrices"] = wind_frames["AShareEODPrices"].sort(
+        ["S_INFO_WINDCODE", "TRADE_DT"], descending=[False, True])
+    by_stock["AShareIncome"] = wind_frames["AShareIncome"].sort("ANN_DT", descending=True)
+    load_dir(write(by_stock, tmp_path / "by_stock", "parquet"), warehouse)
+    days = [d for (d,) in query(warehouse, "SELECT TRADE_DT FROM raw.AShareEODPrices")]
+    assert len(set(days)) > 1 and days == sorted(days)
+    announced = [d for (d,) in query(warehouse, "SELECT LEAST(ANN_DT, ACTUAL_ANN_DT) "
+                                                "FROM raw.AShareIncome")]
+    assert announced == sorted(announced)
+
+
 def test_unknown_stock_code_rejected(warehouse: Path, tmp_path: Path, wind_frames: Frames,
                                      write: WriteTables) -> None:
     frames = dict(wind_frames)

@@ -255,7 +255,7 @@ def test_style_factors_are_standardised_on_the_universe(built_warehouse):
 
 # ------------------------------------------------------------------ point in time
 CUT = "20200630"
-TIME_COLUMNS = ("trade_date", "available_date", "as_of_date", "calendar_date")
+TIME_COLUMNS = ("trade_date", "available_date", "as_of_date", "calendar_date", "version_date")
 
 
 def _rewrite_after(warehouse, cut: str) -> None:

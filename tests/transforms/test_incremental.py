@@ -80,6 +80,41 @@ def test_plan_then_run_on_a_later_extract_equals_one_full_build(tiny_market, tmp
     shutil.rmtree(tmp_path / "early")
 
 
+def test_a_statement_announced_on_the_last_loaded_day_is_used_from_the_next_day(
+        tiny_market, tmp_path):
+    """An extract taken on an announcement day: its calendar ends that day too, so the day a
+    version becomes usable (the next trading day) is not known yet. Once the next day is
+    loaded, `sqlmesh run` must give what one full build gives, that version included."""
+    calendar = pl.read_parquet(tiny_market / "AShareCalendar.parquet")
+    days = sorted(calendar["TRADE_DAYS"].unique())
+    income = pl.read_parquet(tiny_market / "AShareIncome.parquet")
+    announced = set(income.filter(pl.col("STATEMENT_TYPE") == "408001000")["ANN_DT"])
+    day = next(d for d in reversed(days[len(days) // 4: -30]) if d in announced)
+
+    full, incremental = tmp_path / "full", tmp_path / "incremental"
+    full.mkdir()
+    incremental.mkdir()
+    load_dir(tiny_market, full / "warehouse.duckdb")
+    built = sqlmesh(full, "plan", "--auto-apply", "--no-prompts")
+    assert built.returncode == 0, built.stdout + built.stderr
+
+    early = _extract_until(tiny_market, tmp_path / "early", day)
+    pl.read_parquet(early / "AShareCalendar.parquet").filter(
+        pl.col("TRADE_DAYS") <= day).write_parquet(early / "AShareCalendar.parquet")
+    load_dir(early, incremental / "warehouse.duckdb")
+    plan = sqlmesh(incremental, "plan", "--auto-apply", "--no-prompts")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    load_dir(tiny_market, incremental / "warehouse.duckdb")
+    run = sqlmesh(incremental, "run")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    history = _table(incremental, "intermediate.int_statement_history")
+    next_day = days[days.index(day) + 1]
+    as_of = {str(d).replace("-", "") for d in history["as_of_date"].unique()}
+    assert next_day in as_of  # the versions of `day` are in force from the next trading day
+    _assert_same_tables(incremental, full, _tables(full))
+
+
 def _assert_same_tables(incremental, full, tables: list[str]) -> None:
     differ = []
     for name in tables:

@@ -1,5 +1,7 @@
 """Macros for reading Wind conventions in SQL."""
 
+from datetime import date, timedelta
+
 from sqlglot import exp
 from sqlmesh import macro
 
@@ -12,6 +14,24 @@ def wind_date(evaluator, column: exp.Expression) -> exp.Expression:
     Spark or Trino.
     """
     return exp.cast(exp.StrToTime(this=column, format=exp.Literal.string("%Y%m%d")), "DATE")
+
+
+@macro()
+def wind_text(evaluator, day: exp.Expression, days: exp.Expression | int = 0) -> exp.Expression:
+    """A date as Wind 'YYYYMMDD' text, `days` calendar days later (earlier when negative).
+
+    For filtering a daily table on its raw date text (`wind_trade_dt`): Wind text sorts as the
+    dates do, and a filter on the stored column itself lets the scan skip every row group
+    outside the range, where a filter on `@wind_date(...)` parses every row of history first.
+    A literal (`@start_ds`, `@end_ds`) is converted when the model is rendered.
+    """
+    shift = int(days.to_py() if isinstance(days, exp.Expression) else days)  # -60: a Neg
+    if isinstance(day, exp.Literal) and day.is_string:
+        shifted = date.fromisoformat(day.this[:10]) + timedelta(days=shift)
+        return exp.Literal.string(shifted.strftime("%Y%m%d"))
+    moved = exp.DateAdd(this=exp.cast(day, "DATE"), expression=exp.Literal.number(shift),
+                        unit=exp.var("DAY"))
+    return exp.TimeToStr(this=moved, format=exp.Literal.string("%Y%m%d"))
 
 
 @macro()

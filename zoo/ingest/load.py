@@ -377,7 +377,7 @@ def _insert(con: duckdb.DuckDBPyConnection, item: _Incoming, new_table: bool) ->
             first = con.execute(f"SELECT min({changes.first_day_sql(table, 'i')}) "
                                 f"FROM {source} AS i").fetchone()[0]
         inserted = con.execute(f"INSERT INTO {_qualified(table)} ({cols}) SELECT {cols} "
-                               f"FROM {source}").fetchone()
+                               f"FROM {source} AS i{_in_date_order(table)}").fetchone()
         if not new_table:
             con.execute(f"DROP TABLE {NEW_ROWS}")
         closed, first_closed = (0, None) if new_table else _close_periods(con, table, view)
@@ -388,6 +388,18 @@ def _insert(con: duckdb.DuckDBPyConnection, item: _Incoming, new_table: bool) ->
                      _by_rule(rejected), item.ignored_columns,
                      item.file.alias.name if item.file.alias else "",
                      min((d for d in (first, first_closed) if d is not None), default=None))
+
+
+def _in_date_order(table: wind.Table) -> str:
+    """` ORDER BY` the first day a raw row can affect, or nothing for a table without dates.
+
+    DuckDB keeps rows in the order they were inserted and keeps each row group's min and max:
+    stored by date, a model that reads a few days of a daily table (a filter on TRADE_DT)
+    skips every other row group, whatever order the export listed its rows in (a per-stock
+    export lists each stock's whole history in turn)."""
+    if table.schema != "raw" or not table.effective_dates:
+        return ""
+    return f" ORDER BY {changes.first_day_sql(table, 'i')}"
 
 
 def _close_periods(con: duckdb.DuckDBPyConnection, table: wind.Table,

@@ -55,5 +55,5 @@ FROM intermediate.int_daily_prices AS p
 LEFT JOIN staging.stg_eod_derivative AS d
   ON d.stock_id = p.stock_id
   AND d.trade_date = p.trade_date
-  AND d.trade_date BETWEEN @start_ds AND @end_ds
+  AND d.wind_trade_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds) -- reads the interval's days only
 WHERE p.trade_date BETWEEN @start_ds AND @end_ds

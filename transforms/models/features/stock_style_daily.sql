@@ -36,6 +36,7 @@ WITH history AS (
   JOIN staging.stg_eod_derivative AS d
     ON d.stock_id = p.stock_id AND d.trade_date = p.trade_date
   WHERE p.trade_date BETWEEN CAST(@start_ds AS DATE) - INTERVAL 60 DAY AND @end_ds
+    AND d.wind_trade_dt BETWEEN @wind_text(@start_ds, -60) AND @wind_text(@end_ds) -- the same days, so the scan reads only them
 ), rolling AS (
   SELECT
     stock_id,

@@ -53,7 +53,8 @@ WITH calendar AS (
   SELECT
     p.stock_id,
     MIN(p.trade_date) AS first_price_date,
-    (SELECT MIN(trade_date) FROM staging.stg_eod_prices) AS data_first_date
+    -- Wind text sorts as the dates do: one date parsed, not every row of history
+    (SELECT @wind_date(MIN(wind_trade_dt)) FROM staging.stg_eod_prices) AS data_first_date
   FROM staging.stg_eod_prices AS p
   WHERE p.stock_id IN (SELECT stock_id FROM staging.stg_stock_description WHERE list_date IS NULL)
   GROUP BY p.stock_id
@@ -67,6 +68,28 @@ WITH calendar AS (
   FROM staging.stg_stock_description AS d
   LEFT JOIN first_prices AS f
     ON f.stock_id = d.stock_id
+), list_day_numbers AS (
+  -- the number of the first trading day on or after each list date: list dates and trading
+  -- days in one ordered list (a list date before a trading day of the same date), each list
+  -- date taking the smallest day number after it; a sort of a few thousand rows, where
+  -- joining every stock to every later trading day made tens of millions
+  SELECT stock_id, list_day_number
+  FROM (
+    SELECT
+      stock_id,
+      MIN(day_number) OVER (
+        ORDER BY day, is_trading_day ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+      ) AS list_day_number
+    FROM (
+      SELECT stock_id, list_date AS day, FALSE AS is_trading_day, NULL::BIGINT AS day_number
+      FROM listed_from
+      WHERE list_date IS NOT NULL
+      UNION ALL
+      SELECT NULL::TEXT AS stock_id, trade_date AS day, TRUE AS is_trading_day, day_number
+      FROM calendar
+    ) AS days
+  ) AS numbered
+  WHERE stock_id IS NOT NULL
 ), listing AS (
   -- the number of each stock's first trading day: its list date (or the next trading day) on
   -- the calendar; a listing before the loaded calendar starts counts back in weekdays (since
@@ -77,19 +100,18 @@ WITH calendar AS (
     d.list_date,
     d.is_listing_seen,
     CASE
-      WHEN d.list_date >= MIN(s.first_trade_date) THEN MIN(c.day_number)
+      WHEN d.list_date >= s.first_trade_date THEN n.list_day_number
       ELSE 1 - (
-        5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) / 7)
-        + LEAST(DATE_DIFF('day', DATE '1990-01-01', MIN(s.first_trade_date)) % 7, 5)
+        5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', s.first_trade_date) / 7)
+        + LEAST(DATE_DIFF('day', DATE '1990-01-01', s.first_trade_date) % 7, 5)
         - 5 * FLOOR(DATE_DIFF('day', DATE '1990-01-01', d.list_date) / 7)
         - LEAST(DATE_DIFF('day', DATE '1990-01-01', d.list_date) % 7, 5)
       )
     END AS list_day_number
   FROM listed_from AS d
   CROSS JOIN (SELECT MIN(trade_date) AS first_trade_date FROM calendar) AS s
-  LEFT JOIN calendar AS c
-    ON c.trade_date >= d.list_date
-  GROUP BY d.stock_id, d.board, d.list_date, d.is_listing_seen
+  LEFT JOIN list_day_numbers AS n
+    ON n.stock_id = d.stock_id
 ), prices AS (
   SELECT
     p.*,
@@ -119,7 +141,7 @@ WITH calendar AS (
     AND st.st_type IN ('S', 'P', 'L')
     AND p.trade_date >= st.start_date
     AND p.trade_date < COALESCE(st.end_date, DATE '9999-12-31') -- no OR: keeps a hash join
-  WHERE p.trade_date BETWEEN @start_ds AND @end_ds
+  WHERE p.wind_trade_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds) -- reads the interval's days only
 ), limit_ratios AS (
   SELECT
     *,

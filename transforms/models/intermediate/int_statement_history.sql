@@ -27,9 +27,18 @@ MODEL (
   )
 );
 
-WITH as_of_dates AS (
+WITH versions AS (
+  -- each version with the first trading day it is usable: the first trading day strictly
+  -- after its date (announcements come after the close). Read from the calendar now, not when
+  -- the version was written: a version dated on the last loaded day had no next trading day
+  -- then, and is usable from the day the next extract brings.
+  SELECT v.*, cal.next_trading_day AS available_date
+  FROM intermediate.int_statement_versions AS v
+  JOIN intermediate.int_calendar_days AS cal
+    ON cal.calendar_date = v.version_date
+), as_of_dates AS (
   SELECT DISTINCT stock_id, available_date AS as_of_date
-  FROM intermediate.int_statement_versions
+  FROM versions
   WHERE available_date BETWEEN @start_ds AND @end_ds
 ), known AS (
   -- the latest version of each report period usable on the as-of date
@@ -38,7 +47,7 @@ WITH as_of_dates AS (
     v.*,
     YEAR(v.report_period) * 4 + QUARTER(v.report_period) AS quarter_index
   FROM as_of_dates AS d
-  JOIN intermediate.int_statement_versions AS v
+  JOIN versions AS v
     ON v.stock_id = d.stock_id AND v.available_date <= d.as_of_date
   QUALIFY ROW_NUMBER() OVER (
     PARTITION BY v.stock_id, d.as_of_date, v.report_period ORDER BY v.version_date DESC

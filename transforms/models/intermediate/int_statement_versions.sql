@@ -1,7 +1,8 @@
 -- The point-in-time versions of each stock's statements: one row per stock, report period and
 -- version date, with the income statement, balance sheet and cash flow statement in force from
--- that version on (each statement keeps its own latest version), and the first trading day on
--- which the version is usable.
+-- that version on (each statement keeps its own latest version). Each interval writes the
+-- versions dated in it, computed from every row of their report periods, and reads no other
+-- period: a day costs that day's announcements, not the history.
 --
 -- Which Wind rows are versions (the @pit_versions macro, transforms/macros/wind.py): where a
 -- report period has a 408005000 row (a correction), 408005000 holds the original figures under
@@ -12,25 +13,54 @@
 -- later of ANN_DT and ACTUAL_ANN_DT (a late in-place update is not trusted before it happened),
 -- and a 408004000 row (restated comparatives: last year's figures restated in this year's
 -- annual report, while 408001000 keeps the original figures) replaces it from its own ANN_DT.
--- A version is usable from the first trading day strictly after its date: announcements come
--- after the close.
+-- A version is usable from the first trading day strictly after its date (announcements come
+-- after the close); intermediate.int_statement_history reads that day from the calendar when
+-- it is built, because a version dated on the last loaded day has no next trading day yet.
 MODEL (
   name intermediate.int_statement_versions,
-  kind FULL,
+  kind INCREMENTAL_BY_TIME_RANGE (
+    time_column version_date
+  ),
+  -- versions announced before the daily models start are still in force after it
+  start '1990-01-01',
   grain (stock_id, report_period, version_date),
+  signals (raw_arrived()),
   audits (
     unique_combination_of_columns(columns := (stock_id, report_period, version_date)),
-    not_null(columns := (stock_id, report_period, version_date)),
-    statement_not_before_announcement(as_of := available_date, announced := version_date)
+    not_null(columns := (stock_id, report_period, version_date))
   )
 );
 
-WITH income AS (
-  @pit_versions(staging.stg_income)
+WITH touched AS (
+  -- the stocks and report periods with a statement row announced or updated in the interval:
+  -- a version's date is one of those two dates, so only these periods can have a version in
+  -- it; each is computed from all of its rows, and no other period is read
+  SELECT stock_id, report_period FROM staging.stg_income
+  WHERE ann_date BETWEEN @start_ds AND @end_ds OR actual_ann_date BETWEEN @start_ds AND @end_ds
+  UNION
+  SELECT stock_id, report_period FROM staging.stg_balance_sheet
+  WHERE ann_date BETWEEN @start_ds AND @end_ds OR actual_ann_date BETWEEN @start_ds AND @end_ds
+  UNION
+  SELECT stock_id, report_period FROM staging.stg_cash_flow
+  WHERE ann_date BETWEEN @start_ds AND @end_ds OR actual_ann_date BETWEEN @start_ds AND @end_ds
+), income_rows AS (
+  SELECT s.*
+  FROM staging.stg_income AS s
+  JOIN touched AS t ON t.stock_id = s.stock_id AND t.report_period = s.report_period
+), balance_rows AS (
+  SELECT s.*
+  FROM staging.stg_balance_sheet AS s
+  JOIN touched AS t ON t.stock_id = s.stock_id AND t.report_period = s.report_period
+), cash_flow_rows AS (
+  SELECT s.*
+  FROM staging.stg_cash_flow AS s
+  JOIN touched AS t ON t.stock_id = s.stock_id AND t.report_period = s.report_period
+), income AS (
+  @pit_versions(income_rows)
 ), balance AS (
-  @pit_versions(staging.stg_balance_sheet)
+  @pit_versions(balance_rows)
 ), cash_flow AS (
-  @pit_versions(staging.stg_cash_flow)
+  @pit_versions(cash_flow_rows)
 ), version_dates AS (
   -- the dates on which any of the three statements of a period changed
   SELECT stock_id, report_period, version_date, MAX(income_date) AS income_date,
@@ -69,7 +99,6 @@ SELECT
   v.stock_id::TEXT AS stock_id, -- Wind code
   v.report_period::DATE AS report_period, -- quarter end the statements cover
   v.version_date::DATE AS version_date, -- announcement date of this version
-  cal.next_trading_day::DATE AS available_date, -- first trading day the version is usable
   i.comp_type::INT AS comp_type, -- 1 non-financial, 2 bank, 3 insurer, 4 broker
   (COALESCE(i.is_restated, FALSE) OR COALESCE(b.is_restated, FALSE)
     OR COALESCE(c.is_restated, FALSE))::BOOLEAN AS is_restated, -- any statement is a correction
@@ -95,5 +124,4 @@ LEFT JOIN balance AS b
 LEFT JOIN cash_flow AS c
   ON c.stock_id = v.stock_id AND c.report_period = v.report_period
   AND c.version_date = v.cash_flow_date
-LEFT JOIN intermediate.int_calendar_days AS cal
-  ON cal.calendar_date = v.version_date
+WHERE v.version_date BETWEEN @start_ds AND @end_ds

@@ -10,6 +10,7 @@ MODEL (
 SELECT
   s_info_windcode::TEXT AS stock_id, -- Wind code
   @wind_date(trade_dt) AS trade_date, -- trading day
+  trade_dt::TEXT AS wind_trade_dt, -- the trading day as Wind text: filter on it (@wind_text), the scan skips other days
   s_val_mv::DOUBLE AS total_mv_10k, -- total market value, 10 thousand yuan
   s_dq_mv::DOUBLE AS float_mv_10k, -- float A-share market value, 10 thousand yuan
   tot_shr_today::DOUBLE AS total_shares_10k, -- total shares, 10 thousand shares

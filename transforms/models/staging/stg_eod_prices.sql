@@ -11,6 +11,7 @@ MODEL (
 SELECT
   s_info_windcode::TEXT AS stock_id, -- Wind code, e.g. 600000.SH
   @wind_date(trade_dt) AS trade_date, -- trading day
+  trade_dt::TEXT AS wind_trade_dt, -- the trading day as Wind text: filter on it (@wind_text), the scan skips other days
   s_dq_preclose::DOUBLE AS pre_close, -- previous close, yuan (ex-rights adjusted on ex-dates)
   s_dq_open::DOUBLE AS open, -- open, yuan
   s_dq_high::DOUBLE AS high, -- high, yuan
