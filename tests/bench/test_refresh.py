@@ -51,6 +51,8 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
     assert "intermediate.int_daily_prices" in figures["sql_models_same_features"]
     assert set(figures["sql_models_same_features"]) <= set(SAME_FEATURE_MODELS)
     assert figures["run_new_day_rows_int_daily_prices"] > 0
+    # the fixed cost: a run with nothing left to do computes no model
+    assert 0 < figures["noop_run_seconds"] and figures["run_model_seconds"]
     # the write floor copies exactly the compared models' tables
     assert set(figures["write_floor_seconds"]) == set(figures["sql_models_same_features"])
     assert figures["write_floor_seconds_same_features"] > 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from zoo.bench.day import LENGTHS as DAY_LENGTHS
 from zoo.bench.real import MODELS as REAL_MODELS
 from zoo.bench.retrieve import SIZES as RETRIEVE_SIZES
 from zoo.bench.zoo import ALL_MODELS, MARKET_NAMES, MARKETS, REAL, REAL_SAMPLE
@@ -41,6 +42,31 @@ def bench_refresh(stocks: int, start: date, end: date) -> None:
     from zoo.bench.refresh import run
 
     run(stocks=stocks, start=wind_date(start), end=wind_date(end))
+
+
+@bench.command("day")
+@click.option("--stocks", type=int, default=5000, show_default=True)
+@click.option("--years", default=",".join(map(str, DAY_LENGTHS)), show_default=True,
+              help="Comma-separated lengths of history, in years ending at --end.")
+@click.option("--end", type=DATE, default="20231231", show_default=True)
+@click.option("--repeats", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the prepared markets are kept and reused (default "
+                   "$ZOO_HOME/bench/day).")
+def bench_day(stocks: int, years: str, end: date, repeats: int, root: Path | None) -> None:
+    """One new day through `sqlmesh run` on warehouses of several lengths of history, beside
+    SQLMesh's fixed cost (a run with nothing to do, and its import)."""
+    from zoo.bench.day import run
+
+    try:
+        lengths = tuple(int(y) for y in years.split(",") if y.strip())
+    except ValueError:
+        raise click.BadParameter(f"{years!r} is not a list of numbers",
+                                 param_hint="--years") from None
+    if not lengths or min(lengths) < 1:
+        raise click.BadParameter("give one or more positive numbers of years",
+                                 param_hint="--years")
+    run(stocks=stocks, years=lengths, end=wind_date(end), repeats=repeats, root=root)
 
 
 @bench.command("daily")
