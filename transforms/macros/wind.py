@@ -38,14 +38,18 @@ def wind_text(evaluator, day: exp.Expression, days: exp.Expression | int = 0) ->
 def statement_keys(evaluator) -> list[exp.Expression]:
     """The version keys every Wind statement table shares, renamed and typed:
 
-    stock_id (Wind code), ann_date (announcement date of this version), actual_ann_date,
-    report_period (quarter end), statement_type (408001000 consolidated, 408004000 restated,
+    stock_id (Wind code), ann_date (announcement date of this version), actual_ann_date (and
+    both as stored, wind_ann_dt and wind_actual_ann_dt, to filter on), report_period (quarter end), statement_type (408001000 consolidated, 408004000 restated,
     408005000 before restatement), comp_type (1 non-financial, 2 bank, 3 insurer, 4 broker).
     """
     return [
         exp.cast(exp.column("s_info_windcode"), "TEXT").as_("stock_id"),
         wind_date(evaluator, exp.column("ann_dt")).as_("ann_date"),
         wind_date(evaluator, exp.column("actual_ann_dt")).as_("actual_ann_date"),
+        # the same two dates as stored, Wind text: a filter on them skips the scan's other
+        # row groups and parses no date (@wind_text)
+        exp.cast(exp.column("ann_dt"), "TEXT").as_("wind_ann_dt"),
+        exp.cast(exp.column("actual_ann_dt"), "TEXT").as_("wind_actual_ann_dt"),
         wind_date(evaluator, exp.column("report_period")).as_("report_period"),
         exp.cast(exp.column("statement_type"), "TEXT").as_("statement_type"),
         exp.cast(exp.column("comp_type_code"), "INT").as_("comp_type"),

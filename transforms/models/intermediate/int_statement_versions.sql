@@ -34,15 +34,19 @@ MODEL (
 WITH touched AS (
   -- the stocks and report periods with a statement row announced or updated in the interval:
   -- a version's date is one of those two dates, so only these periods can have a version in
-  -- it; each is computed from all of its rows, and no other period is read
+  -- it; each is computed from all of its rows, and no other period is read (the dates as
+  -- stored: no date of the whole history is parsed to find the day's)
   SELECT stock_id, report_period FROM staging.stg_income
-  WHERE ann_date BETWEEN @start_ds AND @end_ds OR actual_ann_date BETWEEN @start_ds AND @end_ds
+  WHERE wind_ann_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds)
+    OR wind_actual_ann_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds)
   UNION
   SELECT stock_id, report_period FROM staging.stg_balance_sheet
-  WHERE ann_date BETWEEN @start_ds AND @end_ds OR actual_ann_date BETWEEN @start_ds AND @end_ds
+  WHERE wind_ann_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds)
+    OR wind_actual_ann_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds)
   UNION
   SELECT stock_id, report_period FROM staging.stg_cash_flow
-  WHERE ann_date BETWEEN @start_ds AND @end_ds OR actual_ann_date BETWEEN @start_ds AND @end_ds
+  WHERE wind_ann_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds)
+    OR wind_actual_ann_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds)
 ), income_rows AS (
   SELECT s.*
   FROM staging.stg_income AS s
