@@ -39,8 +39,9 @@ def statement_keys(evaluator) -> list[exp.Expression]:
     """The version keys every Wind statement table shares, renamed and typed:
 
     stock_id (Wind code), ann_date (announcement date of this version), actual_ann_date (and
-    both as stored, wind_ann_dt and wind_actual_ann_dt, to filter on), report_period (quarter end), statement_type (408001000 consolidated, 408004000 restated,
-    408005000 before restatement), comp_type (1 non-financial, 2 bank, 3 insurer, 4 broker).
+    both as stored, wind_ann_dt and wind_actual_ann_dt, to filter on), report_period (quarter
+    end), statement_type (408001000 consolidated, 408004000 restated, 408005000 before
+    restatement), comp_type (1 non-financial, 2 bank, 3 insurer, 4 broker).
     """
     return [
         exp.cast(exp.column("s_info_windcode"), "TEXT").as_("stock_id"),
