@@ -15,15 +15,25 @@ DAILY = {"AShareEODPrices": "TRADE_DT", "AShareEODDerivativeIndicator": "TRADE_D
 BUILT_SCHEMAS = ("intermediate", "features", "labels")
 
 
-def _extract_until(market, out, cut: str):
-    """The market as an extract taken at `cut`: the daily tables stop there."""
+def _extract_until(market, out, cut: str, calendar: bool = False):
+    """The market as an extract taken at `cut`: the daily tables stop there (with `calendar`,
+    the trade calendar too)."""
     out.mkdir()
+    cut_tables = {**DAILY, **({"AShareCalendar": "TRADE_DAYS"} if calendar else {})}
     for path in market.glob("*.parquet"):
         frame = pl.read_parquet(path)
-        if path.stem in DAILY:
-            frame = frame.filter(pl.col(DAILY[path.stem]) <= cut)
+        if path.stem in cut_tables:
+            frame = frame.filter(pl.col(cut_tables[path.stem]) <= cut)
         frame.write_parquet(out / path.name)
     return out
+
+
+def _load_and_plan(src, home) -> None:
+    """A new home holding the tables of `src`, every model built by `sqlmesh plan`."""
+    home.mkdir()
+    load_dir(src, home / "warehouse.duckdb")
+    plan = sqlmesh(home, "plan", "--auto-apply", "--no-prompts")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
 
 
 def _tables(home) -> list[str]:
@@ -44,16 +54,9 @@ def _table(home, name: str) -> pl.DataFrame:
 def test_plan_then_run_on_a_later_extract_equals_one_full_build(tiny_market, tmp_path,
                                                                  monkeypatch):
     full, incremental = tmp_path / "full", tmp_path / "incremental"
-    full.mkdir()
-    incremental.mkdir()
-    load_dir(tiny_market, full / "warehouse.duckdb")
-    built = sqlmesh(full, "plan", "--auto-apply", "--no-prompts")
-    assert built.returncode == 0, built.stdout + built.stderr
-
+    _load_and_plan(tiny_market, full)
     early = _extract_until(tiny_market, tmp_path / "early", CUT)
-    load_dir(early, incremental / "warehouse.duckdb")
-    plan = sqlmesh(incremental, "plan", "--auto-apply", "--no-prompts")
-    assert plan.returncode == 0, plan.stdout + plan.stderr
+    _load_and_plan(early, incremental)
     prices = _table(incremental, "intermediate.int_daily_prices")
     assert str(prices["trade_date"].max()).replace("-", "") <= CUT
     # labels wait until their 21 trading days have arrived, and are then written complete
@@ -92,18 +95,9 @@ def test_a_statement_announced_on_the_last_loaded_day_is_used_from_the_next_day(
     day = next(d for d in reversed(days[len(days) // 4: -30]) if d in announced)
 
     full, incremental = tmp_path / "full", tmp_path / "incremental"
-    full.mkdir()
-    incremental.mkdir()
-    load_dir(tiny_market, full / "warehouse.duckdb")
-    built = sqlmesh(full, "plan", "--auto-apply", "--no-prompts")
-    assert built.returncode == 0, built.stdout + built.stderr
-
-    early = _extract_until(tiny_market, tmp_path / "early", day)
-    pl.read_parquet(early / "AShareCalendar.parquet").filter(
-        pl.col("TRADE_DAYS") <= day).write_parquet(early / "AShareCalendar.parquet")
-    load_dir(early, incremental / "warehouse.duckdb")
-    plan = sqlmesh(incremental, "plan", "--auto-apply", "--no-prompts")
-    assert plan.returncode == 0, plan.stdout + plan.stderr
+    _load_and_plan(tiny_market, full)
+    _load_and_plan(_extract_until(tiny_market, tmp_path / "early", day, calendar=True),
+                   incremental)
     load_dir(tiny_market, incremental / "warehouse.duckdb")
     run = sqlmesh(incremental, "run")
     assert run.returncode == 0, run.stdout + run.stderr

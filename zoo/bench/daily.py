@@ -40,31 +40,40 @@ def _zoo(home: Path, *args: str, logs: Path, name: str) -> harness.Measured:
                                    logs=logs, name=name)
 
 
-def prepare(root: Path, config: dict[str, Any]) -> tuple[Path, dict[str, float]]:
-    """The prepared home for `config` under `root` (made when missing or of another config);
-    returns it and the seconds each preparing step took ({} when reused)."""
-    home = root / PREPARED
+def prepare_home(home: Path, config: dict[str, Any], logs: Path, *,
+                 features: bool = True) -> dict[str, float]:
+    """Make `home` for `config` unless it holds it already (the config recorded in it, CONFIG):
+    the synthetic market without its last trading day and that day's extract (`zoo data synth
+    --hold-out-days 1`), `sqlmesh plan`, and with `features` the Feast export and
+    materialisation. Returns the seconds each step took ({} when reused)."""
     recorded = home / CONFIG
     if recorded.is_file() and json.loads(recorded.read_text()) == config:
-        return home, {}
+        return {}
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    logs = root / "logs"
-    seconds = {}
     steps = [
         ("synth", harness.zoo_command(
             "data", "synth", "--stocks", str(config["stocks"]), "--start", config["start"],
             "--end", config["end"], "--seed", str(config["seed"]), "--hold-out-days", "1")),
         ("plan", sqlmesh_args("plan", "--auto-apply", "--no-prompts")),
-        ("apply", harness.zoo_command("features", "apply")),
-        ("materialize", harness.zoo_command("features", "materialize")),
     ]
+    if features:
+        steps += [("apply", harness.zoo_command("features", "apply")),
+                  ("materialize", harness.zoo_command("features", "materialize"))]
+    seconds = {}
     for name, args in steps:
         done = harness.measure_command(args, env={"ZOO_HOME": str(home), "COLUMNS": "250"},
                                        logs=logs, name=f"prepare_{name}")
         seconds[name] = done.wall_seconds
     recorded.write_text(json.dumps(config))
-    return home, seconds
+    return seconds
+
+
+def prepare(root: Path, config: dict[str, Any]) -> tuple[Path, dict[str, float]]:
+    """The prepared home for `config` under `root` (made when missing or of another config);
+    returns it and the seconds each preparing step took ({} when reused)."""
+    home = root / PREPARED
+    return home, prepare_home(home, config, root / "logs")
 
 
 def _copy(src: Path, dst: Path) -> None:

@@ -21,7 +21,6 @@ A day should cost a day: every daily model reads only the lookback it needs, so 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -30,36 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from zoo.bench import harness
-from zoo.bench.refresh import TRANSFORMS, parse_model_seconds
+from zoo.bench.daily import CONFIG, prepare_home
+from zoo.bench.refresh import parse_model_seconds, run_sqlmesh
 
 TARGET_SECONDS = 5.0  # one new day on 5000 stocks x 10 years, quiet machine (issue 22)
-PREPARED_CONFIG = "bench_config.json"
 LENGTHS = (2, 5, 10)
 
 
-def _sqlmesh(home: Path, logs: Path, name: str, *args: str) -> harness.Measured:
-    return harness.measure_command(harness.sqlmesh_command(*args), cwd=TRANSFORMS, logs=logs,
-                                   name=name, env={"ZOO_HOME": str(home), "COLUMNS": "250"})
-
-
 def prepare(root: Path, config: dict[str, Any]) -> tuple[Path, dict[str, float]]:
-    """The prepared home for `config` under `root` (made when missing or of another config);
-    returns it and the seconds each preparing step took ({} when reused)."""
+    """The prepared home of `config`'s length under `root` (made when missing or of another
+    config: zoo.bench.daily.prepare_home, without the Feast steps); returns it and the seconds
+    each preparing step took ({} when reused)."""
     home = root / f"{config['years']}y"
-    recorded = home / PREPARED_CONFIG
-    if recorded.is_file() and json.loads(recorded.read_text()) == config:
-        return home, {}
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    logs = root / "logs"
-    synth = harness.measure_command(harness.zoo_command(
-        "data", "synth", "--stocks", str(config["stocks"]), "--start", config["start"],
-        "--end", config["end"], "--seed", str(config["seed"]), "--hold-out-days", "1"),
-        env={"ZOO_HOME": str(home)}, logs=logs, name=f"prepare_synth_{config['years']}y")
-    plan = _sqlmesh(home, logs, f"prepare_plan_{config['years']}y", "plan", "--auto-apply",
-                    "--no-prompts")
-    recorded.write_text(json.dumps(config))
-    return home, {"synth": synth.wall_seconds, "plan": plan.wall_seconds}
+    return home, prepare_home(home, config, root / "logs" / home.name, features=False)
 
 
 def _copy_home(prepared: Path, home: Path) -> None:
@@ -67,7 +49,7 @@ def _copy_home(prepared: Path, home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     for path in prepared.iterdir():
-        if path.name == "synth" or path.name == PREPARED_CONFIG:
+        if path.name in ("synth", CONFIG):
             continue
         if path.is_dir():
             shutil.copytree(path, home / path.name)
@@ -105,12 +87,12 @@ def measure_length(root: Path, config: dict[str, Any], repeats: int) -> dict[str
         load = harness.measure_command(harness.zoo_command("data", "load", str(extract)),
                                        env={"ZOO_HOME": str(work)}, logs=logs,
                                        name=f"load_{config['years']}y_{i}")
-        day = _sqlmesh(work, logs, f"run_{config['years']}y_{i}", "run")
+        day = run_sqlmesh("run", work, logs, name=f"run_{config['years']}y_{i}")
         models = parse_model_seconds(day.stdout)
         if not any(day_model.startswith("features.") for day_model in models):
             raise RuntimeError(f"`sqlmesh run` computed no feature for {extract.name}:\n"
                                + day.stdout[-4000:])
-        noop = _sqlmesh(work, logs, f"noop_{config['years']}y_{i}", "run")
+        noop = run_sqlmesh("run", work, logs, name=f"noop_{config['years']}y_{i}")
         runs.append({"load": load.wall_seconds, "wall": day.wall_seconds,
                      "cpu": day.cpu_seconds, "models": models,
                      "noop_wall": noop.wall_seconds, "noop_cpu": noop.cpu_seconds,

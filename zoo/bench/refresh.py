@@ -228,7 +228,9 @@ def polars_baseline(market: Path, output: Path) -> dict[str, Any]:
     return {"seconds": seconds, "rows": features.height, "columns": features.width}
 
 
-def _sqlmesh(command: str, home: Path, logs: Path, name: str = "") -> Measured:
+def run_sqlmesh(command: str, home: Path, logs: Path, name: str = "") -> Measured:
+    """`sqlmesh COMMAND` on transforms/ with $ZOO_HOME=`home`, as a measured child (a plan
+    applies without prompts); its output is kept in `logs/<name>`."""
     args = harness.sqlmesh_command(command, *(["--auto-apply", "--no-prompts"]
                                               if command == "plan" else []))
     return harness.measure_command(args, cwd=TRANSFORMS, logs=logs,
@@ -316,20 +318,20 @@ def measure(stocks: int, start: str, end: str, seed: int = 7, keep: bool = False
         prepared = harness.measure(prepare, config, market, extract, warehouse, logs=logs).value
         shutil.rmtree(extract)
 
-        plan = _sqlmesh("plan", scratch, logs)
+        plan = run_sqlmesh("plan", scratch, logs)
         model_seconds = parse_model_seconds(plan.stdout)
         if not model_seconds:
             raise RuntimeError("no model timings found in the plan's output:\n"
                                + plan.stdout[-4000:])
 
         loaded = harness.measure(load_full, market, warehouse, logs=logs).value
-        daily_run = _sqlmesh("run", scratch, logs)
+        daily_run = run_sqlmesh("run", scratch, logs)
         new_day_rows = _new_day_rows(warehouse, prepared["last_day"])
         if new_day_rows == 0:
             raise RuntimeError(f"`sqlmesh run` did not fill {prepared['last_day']}:\n"
                                + daily_run.stdout[-4000:])
         # SQLMesh's fixed cost: the same command with nothing left to compute
-        noop_run = _sqlmesh("run", scratch, logs, name="sqlmesh-run-noop")
+        noop_run = run_sqlmesh("run", scratch, logs, name="sqlmesh-run-noop")
 
         baseline_path = scratch / "baseline.parquet"
         baseline = harness.measure(pandas_baseline, market, baseline_path, logs=logs)

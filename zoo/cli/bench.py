@@ -12,7 +12,7 @@ from zoo.bench.day import LENGTHS as DAY_LENGTHS
 from zoo.bench.real import MODELS as REAL_MODELS
 from zoo.bench.retrieve import SIZES as RETRIEVE_SIZES
 from zoo.bench.zoo import ALL_MODELS, MARKET_NAMES, MARKETS, REAL, REAL_SAMPLE
-from zoo.cli.options import DATE
+from zoo.cli.options import DATE, positive_ints_param
 from zoo.dates import wind_date
 
 
@@ -47,26 +47,20 @@ def bench_refresh(stocks: int, start: date, end: date) -> None:
 @bench.command("day")
 @click.option("--stocks", type=int, default=5000, show_default=True)
 @click.option("--years", default=",".join(map(str, DAY_LENGTHS)), show_default=True,
+              callback=positive_ints_param,
               help="Comma-separated lengths of history, in years ending at --end.")
 @click.option("--end", type=DATE, default="20231231", show_default=True)
 @click.option("--repeats", type=click.IntRange(1, 10), default=3, show_default=True)
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the prepared markets are kept and reused (default "
                    "$ZOO_HOME/bench/day).")
-def bench_day(stocks: int, years: str, end: date, repeats: int, root: Path | None) -> None:
+def bench_day(stocks: int, years: tuple[int, ...], end: date, repeats: int,
+              root: Path | None) -> None:
     """One new day through `sqlmesh run` on warehouses of several lengths of history, beside
     SQLMesh's fixed cost (a run with nothing to do, and its import)."""
     from zoo.bench.day import run
 
-    try:
-        lengths = tuple(int(y) for y in years.split(",") if y.strip())
-    except ValueError:
-        raise click.BadParameter(f"{years!r} is not a list of numbers",
-                                 param_hint="--years") from None
-    if not lengths or min(lengths) < 1:
-        raise click.BadParameter("give one or more positive numbers of years",
-                                 param_hint="--years")
-    run(stocks=stocks, years=lengths, end=wind_date(end), repeats=repeats, root=root)
+    run(stocks=stocks, years=years, end=wind_date(end), repeats=repeats, root=root)
 
 
 @bench.command("daily")
@@ -86,20 +80,14 @@ def bench_daily(stocks: int, start: date, end: date, repeats: int, root: Path | 
 
 @bench.command("retrieve")
 @click.option("--rows", default=",".join(map(str, RETRIEVE_SIZES)), show_default=True,
+              callback=positive_ints_param,
               help="Comma-separated numbers of entity rows (stock, event_timestamp).")
-def bench_retrieve(rows: str) -> None:
+def bench_retrieve(rows: tuple[int, ...]) -> None:
     """Point-in-time retrieval through Feast and the project's store vs plain DuckDB and
     polars baselines and Feast's stock store, at each number of entity rows."""
     from zoo.bench.retrieve import run
 
-    try:
-        sizes = tuple(int(r) for r in rows.split(",") if r.strip())
-    except ValueError:
-        raise click.BadParameter(f"{rows!r} is not a list of numbers",
-                                 param_hint="--rows") from None
-    if not sizes or min(sizes) < 1:
-        raise click.BadParameter("give one or more positive numbers", param_hint="--rows")
-    run(sizes=sizes)
+    run(sizes=rows)
 
 
 @bench.command("zoo")

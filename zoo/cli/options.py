@@ -39,6 +39,18 @@ def horizons_param(ctx: click.Context, param: click.Parameter, value: str) -> tu
     return horizons
 
 
+def positive_ints_param(ctx: click.Context, param: click.Parameter,
+                        value: str) -> tuple[int, ...]:
+    """"2,5,10" -> (2, 5, 10): one or more positive whole numbers, in the order given."""
+    try:
+        numbers = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a list of numbers") from None
+    if not numbers or min(numbers) < 1:
+        raise click.BadParameter(f"{value!r}: give one or more positive numbers")
+    return numbers
+
+
 def cost_option(*names: str):
     """`--cost`: the round-trip cost rate, one convention for every command (zoo.vocabulary)."""
     return click.option(*(names or ("--cost",)), "cost", type=click.FloatRange(0, 1, max_open=True),
