@@ -60,3 +60,30 @@ def test_plan_on_an_unchanged_project_does_nothing(built_warehouse, tmp_path):
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "No changes to plan" in plan.stdout
     assert "insert" not in plan.stdout and "full refresh" not in plan.stdout
+
+
+def _gc_after_reading_config(argv0: str, home: str) -> tuple[tuple[int, ...], bool]:
+    """In a fresh process started as `argv0`: read transforms/config.py as SQLMesh does, and
+    return the garbage collector's thresholds and whether anything was frozen."""
+    import gc
+    import importlib
+
+    sys.argv[0] = argv0
+    os.environ["ZOO_HOME"] = home
+    sys.path.insert(0, str(TRANSFORMS))
+    importlib.import_module("config")
+    return gc.get_threshold(), gc.get_freeze_count() > 0
+
+
+@pytest.mark.parametrize(("argv0", "collects_less"), [
+    (str(SQLMESH), True),  # the command: a short process that renders many queries
+    ("/usr/bin/pytest", False),  # a process that imports the project keeps its settings
+])
+def test_only_the_sqlmesh_command_collects_garbage_less_often(argv0, collects_less, tmp_path):
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        threshold, frozen = pool.submit(_gc_after_reading_config, argv0, str(tmp_path)).result()
+    assert (threshold[0] > gc.get_threshold()[0], frozen) == (collects_less, collects_less)
