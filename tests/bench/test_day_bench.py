@@ -39,3 +39,21 @@ def test_day_bench_cli_refuses_a_bad_list_of_years(tmp_path, monkeypatch):
     assert result.exit_code != 0 and "--years" in result.output
     result = CliRunner().invoke(bench, ["day", "--years", "0"])
     assert result.exit_code != 0 and "positive" in result.output
+
+
+def test_a_prepared_home_is_planned_again_when_the_models_change(tmp_path):
+    """`sqlmesh run` evaluates the models a home was planned with: a home kept from other
+    models would time those."""
+    import shutil
+
+    from zoo.bench.daily import project_digest
+    from zoo.daily.refresh import TRANSFORMS
+
+    project = tmp_path / "transforms"
+    shutil.copytree(TRANSFORMS, project, ignore=shutil.ignore_patterns("logs", ".cache"))
+    before = project_digest(project)
+    (project / "tests" / "test_daily_prices.yaml").write_text("# a unit test changed\n")
+    assert project_digest(project) == before  # the unit tests build nothing
+    model = project / "models" / "features" / "stock_style_daily.sql"
+    model.write_text(model.read_text().replace("60 DAY", "61 DAY"))
+    assert project_digest(project) != before

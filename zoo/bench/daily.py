@@ -1,6 +1,7 @@
 """Benchmark of the daily cycle: `zoo daily` for one new day on the full-market warehouse.
 
-1. `prepare` (once per market, kept in `<root>/prepared/`, reused while its config matches):
+1. `prepare` (once per market, kept in `<root>/prepared/`, reused while its config and the
+   SQLMesh project it was planned with match, `project_digest`):
    `zoo data synth --hold-out-days 1` (the market without its last trading day, and that
    day's extract), `sqlmesh plan`, `zoo features apply` (a full export), `zoo features
    materialize`. Its own times are recorded, not judged.
@@ -19,6 +20,7 @@ years, one new day.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.bench import harness
-from zoo.daily.refresh import sqlmesh_args
+from zoo.daily.refresh import TRANSFORMS, sqlmesh_args
 
 TARGET_SECONDS = 60.0
 PREPARED = "prepared"
@@ -40,13 +42,28 @@ def _zoo(home: Path, *args: str, logs: Path, name: str) -> harness.Measured:
                                    logs=logs, name=name)
 
 
+def project_digest(transforms: Path = TRANSFORMS) -> str:
+    """A digest of the SQLMesh project's files (its models, macros, audits, signals and
+    configuration): a home planned with other models would time those, since `sqlmesh run`
+    evaluates the models of the environment's snapshots, not the files."""
+    digest = hashlib.sha256()
+    for path in sorted(transforms.rglob("*")):
+        relative = path.relative_to(transforms)
+        if (path.is_file() and path.suffix in (".sql", ".py", ".yaml")
+                and relative.parts[0] not in ("tests", "logs", ".cache")):
+            digest.update(f"{relative.as_posix()}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def prepare_home(home: Path, config: dict[str, Any], logs: Path, *,
                  features: bool = True) -> dict[str, float]:
-    """Make `home` for `config` unless it holds it already (the config recorded in it, CONFIG):
-    the synthetic market without its last trading day and that day's extract (`zoo data synth
-    --hold-out-days 1`), `sqlmesh plan`, and with `features` the Feast export and
-    materialisation. Returns the seconds each step took ({} when reused)."""
+    """Make `home` for `config` unless it holds it already (the config recorded in it, CONFIG,
+    with the digest of the project it was planned with): the synthetic market without its last
+    trading day and that day's extract (`zoo data synth --hold-out-days 1`), `sqlmesh plan`,
+    and with `features` the Feast export and materialisation. Returns the seconds each step
+    took ({} when reused)."""
     recorded = home / CONFIG
+    config = {**config, "project": project_digest()}
     if recorded.is_file() and json.loads(recorded.read_text()) == config:
         return {}
     shutil.rmtree(home, ignore_errors=True)
