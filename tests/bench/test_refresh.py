@@ -57,7 +57,8 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
     assert set(figures["write_floor_seconds"]) == set(figures["sql_models_same_features"])
     assert figures["write_floor_seconds_same_features"] > 0
     assert set(figures["passed"]) == {"plan_seconds", "plan_peak_mib", "run_seconds", "ratio"}
-    # the baseline computes the same features as the SQL models
+    # the baselines compute the same features as the SQL models, the style model's included
+    assert {"bp", "sue", "midcap", "industry_l1_code"} <= figures["polars_vs_sql"].keys()
     for baseline in ("pandas_vs_sql", "polars_vs_sql"):
         assert figures[baseline].keys() == figures["pandas_vs_sql"].keys()
         for column, check in figures[baseline].items():

@@ -1,10 +1,14 @@
-"""The pandas baseline of `zoo bench refresh`: the daily features of the SQL models written the
-usual pandas way, from the raw parquet files of a synthetic market.
+"""The baselines of `zoo bench refresh`: the daily features of the SQL models written the usual
+pandas way and the way a user would with polars today, from the raw parquet files of a
+synthetic market.
 
-It is what the SQL is compared with, in seconds and in values: `pandas_features(market)` reads
-the raw files, merges them, and computes the features with groupby-shift, groupby-rolling and
-per-day groupby-transform, one row per stock and trading day (`FEATURES` lists what it
-computes).
+They are what the SQL is compared with, in seconds and in values: `pandas_features(market,
+fundamentals)` reads the raw files, merges them, and computes the features with groupby-shift,
+groupby-rolling and per-day groupby-transform, one row per stock and trading day (`FEATURES`
+lists what it computes); `polars_features` computes the same with polars. Both read the
+fundamental vectors (features.stock_fundamental_quarterly, a parquet copy) for the fundamental
+style factors, as the SQL style model does: the vectors are an input of the compared models,
+not one of them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
-STYLE_COLUMNS = ("momentum_20d", "volatility_20d", "liquidity_20d", "size")
+# the factors of features.stock_style_daily standardised one by one (mid-cap is fitted on size)
+STYLE_COLUMNS = ("size", "bp", "ep", "momentum_20d", "liquidity_20d", "volatility_20d",
+                 "profitability", "growth", "sue")
+# what the style factors read of the fundamental vector (features.stock_fundamental_quarterly)
+FUNDAMENTAL_INPUTS = ("parent_equity", "net_profit_ttm", "roe_ttm", "net_profit_yoy", "sue")
 FEATURES = (
     "adjusted OHLC and VWAP (VWAP = amount / volume, close on days without trade)",
     "volume in shares, amount in yuan, turnover and free turnover (percent)",
@@ -29,22 +37,28 @@ FEATURES = (
     "fwd_ret_vwap_{5,10,15,20}d from T+1 VWAP and fwd_ret_close_{5,10,15,20}d from T close "
     "(NULL when the entry day is suspended), and their excess over the mean of the day's "
     "universe (for VWAP: of its stocks buyable at T+1)",
-    "momentum_20d, volatility_20d, liquidity_20d (ln mean turnover), size (ln total cap): "
-    "winsorised at median +- 3 x 1.483 x MAD and z-scored per day over the universe",
+    "the style factors: size (ln total cap), bp, ep, momentum_20d, liquidity_20d (ln mean "
+    "turnover), volatility_20d, profitability (ROE TTM), growth (YoY), sue, each winsorised "
+    "at median +- 3 x 1.483 x MAD and z-scored per day over the universe, the fundamental ones "
+    "from the vector in force that day; mid-cap (size cubed orthogonalised to size, sqrt-cap "
+    "WLS, standardised the same way); total cap; the CITIC level-1 industry and its name",
 )
 
 
-def pandas_features(market: Path) -> pd.DataFrame:
+def pandas_features(market: Path, fundamentals: Path) -> pd.DataFrame:
     """The daily features of the SQL models, written the usual pandas way, from raw parquet.
 
     One row per stock and trading day with: adjusted OHLC and VWAP, volume (shares), amount
     (yuan), turnover, ret_1d, suspension, ST, listing age, price-limit flags, the universe
     flag, forward returns (h = 5, 10, 15, 20 from T+1 VWAP and from T close; NULL when the
     entry day is suspended) and their excess over the universe mean (for VWAP, over the
-    universe stocks buyable at T+1), and the price-based style factors (momentum_20d,
-    volatility_20d, liquidity_20d, size) winsorised and z-scored per day over the universe.
+    universe stocks buyable at T+1), the style factors of features.stock_style_daily
+    (STYLE_COLUMNS and mid-cap) winsorised and z-scored per day over the universe, the
+    fundamental ones from the vector of `fundamentals` (a parquet of
+    features.stock_fundamental_quarterly) in force that day, and the CITIC level-1 industry.
     Forward returns shift by rows within a stock (a stock keeps a row on each trading day it is
-    listed, suspended days included).
+    listed, suspended days included). Like the SQL style model, a day without a universe stock
+    of known size (nothing to fit mid-cap on) has no rows.
 
     numpy and pandas are imported here, so a timer around the call counts their import, as a
     script of the usual pandas way would.
@@ -144,15 +158,60 @@ def pandas_features(market: Path) -> pd.DataFrame:
             mean = ret.where(benchmark[kind]).groupby(out["trade_date"]).transform("mean")
             out[f"fwd_excess_{kind}_{h}d"] = ret - mean
 
-    # price-based style factors
+    # style factors (features.stock_style_daily): price-based ones over the last 20 rows, the
+    # fundamental ones from the vector in force that day (the latest available on or before it)
     out["momentum_20d"] = out["adj_close"] / by_stock["adj_close"].shift(20) - 1
     out["volatility_20d"] = (by_stock["ret_1d"].rolling(20).std()
                              .reset_index(level=0, drop=True))
     mean_turnover = by_stock["turnover_pct"].rolling(20).mean().reset_index(level=0, drop=True)
     out["liquidity_20d"] = np.log(mean_turnover.where(mean_turnover > 0))
-    out["size"] = np.log(df["S_VAL_MV"] * 10000)
+    out["total_mv_yuan"] = df["S_VAL_MV"] * 10000
+    vectors = pd.read_parquet(fundamentals, columns=["stock_id", "available_date",
+                                                     *FUNDAMENTAL_INPUTS])
+    vectors["available_date"] = pd.to_datetime(vectors["available_date"])
+    out = pd.merge_asof(out.sort_values("trade_date", kind="stable"),
+                        vectors.sort_values("available_date"), left_on="trade_date",
+                        right_on="available_date", by="stock_id")
+    cap = out["total_mv_yuan"].where(out["total_mv_yuan"] != 0)
+    out["size"] = np.log(cap)
+    out["bp"] = out["parent_equity"] / cap
+    out["ep"] = out["net_profit_ttm"] / cap
+    out["profitability"] = out["roe_ttm"]
+    out["growth"] = out["net_profit_yoy"]
+    out = out.drop(columns=["available_date", *FUNDAMENTAL_INPUTS[:-1]])
     for factor in STYLE_COLUMNS:
         out[factor] = winsorised_zscore(out, factor)
+
+    # mid-cap: size cubed less its sqrt(cap)-weighted least-squares fit on size across the
+    # universe, then standardised the same way; a day without a universe to fit on is dropped
+    z = out["size"]
+    fitted = out["in_universe"] & z.notna()
+    w = np.sqrt(out["total_mv_yuan"].where(fitted))
+    sums = pd.DataFrame({f"s{k}": w * z ** k for k in range(5)}).groupby(
+        out["trade_date"]).transform("sum")
+    denominator = sums["s0"] * sums["s2"] - sums["s1"] ** 2
+    slope = ((sums["s0"] * sums["s4"] - sums["s1"] * sums["s3"])
+             / denominator.where(denominator != 0))
+    out["midcap"] = z ** 3 - (sums["s3"] - slope * sums["s1"]) / sums["s0"] - slope * z
+    out = out[fitted.groupby(out["trade_date"]).transform("any")].copy()
+    out["midcap"] = winsorised_zscore(out, "midcap")
+
+    # the CITIC level-1 industry in force that day, [ENTRY_DT, REMOVE_DT), and its name
+    industries = pd.read_parquet(market / "AShareIndustriesClassCITICS.parquet")
+    industries = pd.DataFrame({
+        "stock_id": industries[code],
+        "industry_l1_code": industries["CITICS_IND_CODE"].str[:4],
+        "start": to_date(industries["ENTRY_DT"]), "end": to_date(industries["REMOVE_DT"])})
+    out = pd.merge_asof(out, industries.sort_values("start"), left_on="trade_date",
+                        right_on="start", by="stock_id")
+    ended = out["end"].notna() & (out["trade_date"] >= out["end"])
+    out["industry_l1_code"] = out["industry_l1_code"].mask(ended)
+    names = pd.read_parquet(market / "AShareIndustriesCode.parquet")
+    names = names[(names["LEVELNUM"] == 2) & names["INDUSTRIESCODE"].str.startswith("b1")]
+    out = out.drop(columns=["start", "end"]).merge(
+        pd.DataFrame({"industry_l1_code": names["INDUSTRIESCODE"].str[:4],
+                      "industry_l1_name": names["INDUSTRIESNAME"]}),
+        on="industry_l1_code", how="left")
     return out
 
 
@@ -164,10 +223,11 @@ def winsorised_zscore(df: pd.DataFrame, column: str) -> pd.Series:
     mad = (universe - median).abs().groupby(day).transform("median")
     clipped = value.clip(median - 3 * 1.483 * mad, median + 3 * 1.483 * mad)
     by_day = clipped.where(df["in_universe"]).groupby(day)
-    return (clipped - by_day.transform("mean")) / by_day.transform("std")
+    std = by_day.transform("std")
+    return (clipped - by_day.transform("mean")) / std.where(std != 0)
 
 
-def polars_features(market: Path) -> pl.DataFrame:
+def polars_features(market: Path, fundamentals: Path) -> pl.DataFrame:
     """What `pandas_features` computes, the way a user would write it with polars today (lazy
     where it reads, window expressions `over` the stock and the day instead of groupby and
     transform); the same rows and columns, as a polars DataFrame.
@@ -282,21 +342,64 @@ def polars_features(market: Path) -> pl.DataFrame:
             benchmark[kind]).mean().over("trade_date")).alias(f"fwd_excess_{kind}_{h}d")
         for h in HORIZONS for kind in ("vwap", "close"))
 
-    # price-based style factors
+    # style factors (features.stock_style_daily): price-based ones over the last 20 rows, the
+    # fundamental ones from the vector in force that day (the latest available on or before it)
     mean_turnover = pl.col("turnover_pct").rolling_mean(20).over("stock_id")
-    out = out.with_columns(
+    cap = pl.when(pl.col("total_mv_yuan") != 0).then(pl.col("total_mv_yuan"))
+    out = (out.with_columns(
         (pl.col("adj_close") / ahead("adj_close", -20) - 1).alias("momentum_20d"),
         pl.col("ret_1d").rolling_std(20).over("stock_id").alias("volatility_20d"),
         pl.when(mean_turnover > 0).then(mean_turnover.log()).alias("liquidity_20d"),
-        (pl.col("_mv") * 10000).log().alias("size"))
+        (pl.col("_mv") * 10000).alias("total_mv_yuan"))
+        .sort("trade_date")
+        .join_asof(pl.read_parquet(fundamentals, columns=["stock_id", "available_date",
+                                                          *FUNDAMENTAL_INPUTS])
+                   .sort("available_date"),
+                   left_on="trade_date", right_on="available_date", by="stock_id",
+                   check_sortedness=False)  # sorted just above; polars cannot check with `by`
+        .with_columns(cap.log().alias("size"), (pl.col("parent_equity") / cap).alias("bp"),
+                      (pl.col("net_profit_ttm") / cap).alias("ep"),
+                      pl.col("roe_ttm").alias("profitability"),
+                      pl.col("net_profit_yoy").alias("growth"))
+        .drop("available_date", *FUNDAMENTAL_INPUTS[:-1]))
     universe = pl.col("in_universe")
-    zscored = []
-    for column in STYLE_COLUMNS:
-        value = pl.col(column)
-        median = value.filter(universe).median().over("trade_date")
-        mad = (value - median).abs().filter(universe).median().over("trade_date")
+
+    def on_universe(value: pl.Expr, statistic: str) -> pl.Expr:
+        return getattr(value.filter(universe), statistic)().over("trade_date")
+
+    def standardised(value: pl.Expr) -> pl.Expr:
+        """Clipped at the universe's median +- 3 x 1.483 x MAD, z-scored by the universe."""
+        median = on_universe(value, "median")
+        mad = on_universe((value - median).abs(), "median")
         clipped = value.clip(median - 3 * 1.483 * mad, median + 3 * 1.483 * mad)
-        zscored.append(((clipped - clipped.filter(universe).mean().over("trade_date"))
-                        / clipped.filter(universe).std().over("trade_date")).alias(column))
-    out = out.with_columns(zscored)
+        std = on_universe(clipped, "std")
+        return pl.when(std != 0).then((clipped - on_universe(clipped, "mean")) / std)
+
+    out = out.with_columns(standardised(pl.col(c)).alias(c) for c in STYLE_COLUMNS)
+    # mid-cap: size cubed less its sqrt(cap)-weighted least-squares fit on size across the
+    # universe, then standardised the same way; a day without a universe to fit on is dropped
+    z = pl.col("size")
+    w = pl.when(universe & z.is_not_null()).then(pl.col("total_mv_yuan").sqrt())
+    sw, swx, swxx, swy, swxy = ((w * z.pow(k)).sum().over("trade_date") for k in range(5))
+    denominator = sw * swxx - swx * swx
+    slope = pl.when(denominator != 0).then((sw * swxy - swx * swy) / denominator)
+    out = (out.filter((universe & z.is_not_null()).any().over("trade_date"))
+           .with_columns((z.pow(3) - (swy - slope * swx) / sw - slope * z).alias("midcap"))
+           .with_columns(standardised(pl.col("midcap")).alias("midcap")))
+
+    # the CITIC level-1 industry in force that day, [ENTRY_DT, REMOVE_DT), and its name
+    industries = pl.read_parquet(market / "AShareIndustriesClassCITICS.parquet").select(
+        pl.col(code).alias("stock_id"),
+        pl.col("CITICS_IND_CODE").str.slice(0, 4).alias("industry_l1_code"),
+        to_date("ENTRY_DT").alias("_start"), to_date("REMOVE_DT").alias("_end"))
+    names = pl.read_parquet(market / "AShareIndustriesCode.parquet").filter(
+        (pl.col("LEVELNUM") == 2) & pl.col("INDUSTRIESCODE").str.starts_with("b1")).select(
+        pl.col("INDUSTRIESCODE").str.slice(0, 4).alias("industry_l1_code"),
+        pl.col("INDUSTRIESNAME").alias("industry_l1_name"))
+    out = (out.set_sorted("trade_date")  # still in the order of the as-of join above
+           .join_asof(industries.sort("_start"), left_on="trade_date", right_on="_start",
+                      by="stock_id", check_sortedness=False)
+           .with_columns(pl.when(pl.col("_end").is_null() | (pl.col("trade_date") < pl.col("_end")))
+                         .then(pl.col("industry_l1_code")).alias("industry_l1_code"))
+           .join(names, on="industry_l1_code", how="left"))
     return out.drop(pl.selectors.starts_with("_"))
