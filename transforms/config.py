@@ -200,4 +200,8 @@ config = Config(
     notification_targets=[AuditRows(database=WAREHOUSE)],
     cache_dir=str(CACHE_DIR),
     log_limit=LOG_LIMIT,
+    # SQLMesh otherwise reports each command's name and arguments to its vendor from a
+    # background thread, flushed at exit: nothing a warehouse of research data should send
+    # (and these machines have no internet to send it over)
+    disable_anonymized_analytics=True,
 )

@@ -1,5 +1,6 @@
 """The SQLMesh project: declarations agree with zoo/ingest/wind.py and the project builds."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -65,14 +66,18 @@ def test_plan_on_an_unchanged_project_does_nothing(built_warehouse, tmp_path):
 def _gc_after_reading_config(argv0: str, home: str) -> tuple[tuple[int, ...], bool]:
     """In a fresh process started as `argv0`: read transforms/config.py as SQLMesh does, and
     return the garbage collector's thresholds and whether anything was frozen."""
-    import gc
+    config = _read_config(argv0, home)
+    assert config.config.disable_anonymized_analytics  # nothing is sent to SQLMesh's vendor
+    return gc.get_threshold(), gc.get_freeze_count() > 0
+
+
+def _read_config(argv0: str, home: str):
     import importlib
 
     sys.argv[0] = argv0
     os.environ["ZOO_HOME"] = home
     sys.path.insert(0, str(TRANSFORMS))
-    importlib.import_module("config")
-    return gc.get_threshold(), gc.get_freeze_count() > 0
+    return importlib.import_module("config")
 
 
 @pytest.mark.parametrize(("argv0", "collects_less"), [
@@ -80,7 +85,6 @@ def _gc_after_reading_config(argv0: str, home: str) -> tuple[tuple[int, ...], bo
     ("/usr/bin/pytest", False),  # a process that imports the project keeps its settings
 ])
 def test_only_the_sqlmesh_command_collects_garbage_less_often(argv0, collects_less, tmp_path):
-    import gc
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
