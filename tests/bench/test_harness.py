@@ -58,6 +58,16 @@ def test_a_measured_command_keeps_its_output_and_a_failure_raises(tmp_path):
     assert measure_command(missing, check=False).returncode == 1
 
 
+def test_the_wall_time_ends_when_the_child_exits_not_at_the_next_poll(monkeypatch):
+    """Polling for memory must not decide when the child is seen to end: a loop that slept
+    between checks added up to a poll's length to every wall figure."""
+    from zoo.bench import harness
+
+    monkeypatch.setattr(harness, "POLL_SECONDS", 3.0)
+    done = measure_command(["sleep", "0.4"])
+    assert done.returncode == 0 and 0.4 <= done.wall_seconds < 1.5
+
+
 def test_results_are_written_under_the_bench_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))
     path = write_result("demo", {"seconds": 1.5, "when": tmp_path})
