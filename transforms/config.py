@@ -96,13 +96,13 @@ def _collect_less_often(argv: list[str] | None = None) -> bool:
 
     Rendering a model builds and copies hundreds of thousands of sqlglot nodes, each with a
     pointer to its parent, and Python's default threshold (a collection every 700 new objects,
-    each older generation every 10 of the younger) then scanned the state it had read again and
-    again: 1.3 s of a 7.4 s one-day `sqlmesh run` at 5000 stocks x 10 years, 0.5 s of a run
-    with nothing to do. What exists when this file is read (SQLMesh's modules, this config) is
-    frozen out of every later collection, and the youngest generation is collected every
-    50,000 new objects. Cycles are still collected, so a long plan's memory stays bounded.
-    Only in the command (argv[0] is `sqlmesh`): a process that imports SQLMesh (pytest, a
-    notebook) keeps its own settings, and nothing of it is frozen.
+    each older generation every 10 of the younger) then scans the state SQLMesh has read again
+    and again, a large share of a one-day `sqlmesh run` (README, `zoo bench day`). What exists
+    when this file is read (SQLMesh's modules, this config) is frozen out of every later
+    collection, and the youngest generation is collected every 50,000 new objects. Cycles are
+    still collected, so a long plan's memory stays bounded. Only in the command (argv[0] is
+    `sqlmesh`): a process that imports SQLMesh (pytest, a notebook) keeps its own settings, and
+    nothing of it is frozen.
     """
     argv = sys.argv if argv is None else argv
     if not argv or Path(argv[0]).name != "sqlmesh":

@@ -91,8 +91,7 @@ def _wait(child: subprocess.Popen) -> tuple[int, Any, int, float]:
     Returns (status, rusage, peak RSS, the perf_counter when it exited).
 
     The exit is timed by the thread blocked in wait4, not by the polling loop: a loop that
-    slept between checks read the exit up to POLL_SECONDS late, which added 0.1 s on average
-    to every wall figure (a one-day `sqlmesh run` is 5 s).
+    slept between checks would read it up to POLL_SECONDS late.
     """
     import threading
 
