@@ -9,9 +9,6 @@ MODEL (
     time_column available_date
   ),
   grain (stock_id, available_date),
-  -- every column is cast where it is computed, so SQLMesh needs no optimiser to type them,
-  -- and every run would otherwise optimise the 228 aggregates of @last_quarters again
-  optimize_query false,
   signals (raw_arrived()),
   audits (
     unique_combination_of_columns(columns := (stock_id, available_date)),
