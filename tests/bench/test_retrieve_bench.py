@@ -12,6 +12,10 @@ from zoo.bench import retrieve
 
 @pytest.fixture
 def small(monkeypatch, tmp_path) -> Path:
+    # the stock store's limits are for the bench's child process: applied here they would hold
+    # the whole test session to its CPU seconds (SIGXCPU killed a slow CI run) and wrap
+    # duckdb.connect for every later test
+    monkeypatch.setattr(retrieve, "_limit_stock_child", lambda: None)
     monkeypatch.setattr(retrieve, "STOCKS", 40)
     monkeypatch.setattr(retrieve, "DAYS", 150)
     retrieve.setup(tmp_path)
