@@ -10,14 +10,14 @@ import polars as pl
 import pytest
 
 from zoo.bench.baselines import STYLE_COLUMNS, pandas_features, polars_features
+from zoo.bench.refresh import export_fundamentals
 
 
 @pytest.fixture(scope="module")
 def fundamentals(built_warehouse, tmp_path_factory):
     """The fundamental vectors the SQL built from the tiny market, as the bench hands them over."""
     path = tmp_path_factory.mktemp("fundamentals") / "vectors.parquet"
-    with duckdb.connect(str(built_warehouse / "warehouse.duckdb"), read_only=True) as con:
-        con.execute(f"COPY features.stock_fundamental_quarterly TO '{path}' (FORMAT parquet)")
+    export_fundamentals(built_warehouse / "warehouse.duckdb", path)
     return path
 
 

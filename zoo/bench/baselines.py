@@ -27,6 +27,8 @@ STYLE_COLUMNS = ("size", "bp", "ep", "momentum_20d", "liquidity_20d", "volatilit
                  "profitability", "growth", "sue")
 # what the style factors read of the fundamental vector (features.stock_fundamental_quarterly)
 FUNDAMENTAL_INPUTS = ("parent_equity", "net_profit_ttm", "roe_ttm", "net_profit_yoy", "sue")
+# those read to compute a factor and then dropped (sue is a factor under its own name)
+FUNDAMENTAL_ONLY_READ = tuple(c for c in FUNDAMENTAL_INPUTS if c not in STYLE_COLUMNS)
 FEATURES = (
     "adjusted OHLC and VWAP (VWAP = amount / volume, close on days without trade)",
     "volume in shares, amount in yuan, turnover and free turnover (percent)",
@@ -178,7 +180,7 @@ def pandas_features(market: Path, fundamentals: Path) -> pd.DataFrame:
     out["ep"] = out["net_profit_ttm"] / cap
     out["profitability"] = out["roe_ttm"]
     out["growth"] = out["net_profit_yoy"]
-    out = out.drop(columns=["available_date", *FUNDAMENTAL_INPUTS[:-1]])
+    out = out.drop(columns=["available_date", *FUNDAMENTAL_ONLY_READ])
     for factor in STYLE_COLUMNS:
         out[factor] = winsorised_zscore(out, factor)
 
@@ -361,7 +363,7 @@ def polars_features(market: Path, fundamentals: Path) -> pl.DataFrame:
                       (pl.col("net_profit_ttm") / cap).alias("ep"),
                       pl.col("roe_ttm").alias("profitability"),
                       pl.col("net_profit_yoy").alias("growth"))
-        .drop("available_date", *FUNDAMENTAL_INPUTS[:-1]))
+        .drop("available_date", *FUNDAMENTAL_ONLY_READ))
     universe = pl.col("in_universe")
 
     def on_universe(value: pl.Expr, statistic: str) -> pl.Expr:
