@@ -65,3 +65,11 @@ def as_of_left_join(
         f"ON {condition} AND (l.{left_name} < r.{NEXT} OR r.{NEXT} IS NULL)",
         dialect=dialect,
     )
+
+
+@macro()
+def duckdb_or(evaluator, on_duckdb: exp.Expression, elsewhere: exp.Expression) -> exp.Expression:
+    """`on_duckdb` on DuckDB and `elsewhere` on every other engine: the relation a query reads
+    where it is written two ways, each the better for its engine (a model's test on Spark
+    holds the two to the same rows)."""
+    return on_duckdb if _engine(evaluator) == "duckdb" else elsewhere

@@ -126,33 +126,50 @@ WITH calendar AS (
     AND u.trade_date = a.trade_date
     AND u.trade_date BETWEEN @start_ds AND @end_ds
   WHERE a.trade_date BETWEEN @start_ds AND @end_ds -- NULL on grid days without a row
+), day_means AS (
+  -- each return's mean over its benchmark's stocks that day: a grouped aggregate joined back
+  -- once, not a window pass that re-partitions every row
+  SELECT
+    trade_date,
+    AVG(fwd_ret_vwap_5d) FILTER (WHERE in_vwap_benchmark) AS mean_vwap_5d,
+    AVG(fwd_ret_vwap_10d) FILTER (WHERE in_vwap_benchmark) AS mean_vwap_10d,
+    AVG(fwd_ret_vwap_15d) FILTER (WHERE in_vwap_benchmark) AS mean_vwap_15d,
+    AVG(fwd_ret_vwap_20d) FILTER (WHERE in_vwap_benchmark) AS mean_vwap_20d,
+    AVG(fwd_ret_close_5d) FILTER (WHERE in_universe) AS mean_close_5d,
+    AVG(fwd_ret_close_10d) FILTER (WHERE in_universe) AS mean_close_10d,
+    AVG(fwd_ret_close_15d) FILTER (WHERE in_universe) AS mean_close_15d,
+    AVG(fwd_ret_close_20d) FILTER (WHERE in_universe) AS mean_close_20d
+  FROM returns
+  GROUP BY trade_date
 )
 SELECT
-  stock_id::TEXT AS stock_id, -- Wind code
-  trade_date::DATE AS trade_date, -- the day the score is made (at the close)
-  fwd_ret_vwap_5d::DOUBLE AS fwd_ret_vwap_5d, -- T+1 VWAP to T+6 VWAP return, fraction (NULL: suspended at T+1)
-  fwd_ret_vwap_10d::DOUBLE AS fwd_ret_vwap_10d, -- T+1 VWAP to T+11 VWAP return, fraction (NULL: suspended at T+1)
-  fwd_ret_vwap_15d::DOUBLE AS fwd_ret_vwap_15d, -- T+1 VWAP to T+16 VWAP return, fraction (NULL: suspended at T+1)
-  fwd_ret_vwap_20d::DOUBLE AS fwd_ret_vwap_20d, -- T+1 VWAP to T+21 VWAP return, fraction (NULL: suspended at T+1)
-  fwd_ret_close_5d::DOUBLE AS fwd_ret_close_5d, -- T close to T+5 close return, fraction (NULL: suspended at T)
-  fwd_ret_close_10d::DOUBLE AS fwd_ret_close_10d, -- T close to T+10 close return, fraction (NULL: suspended at T)
-  fwd_ret_close_15d::DOUBLE AS fwd_ret_close_15d, -- T close to T+15 close return, fraction (NULL: suspended at T)
-  fwd_ret_close_20d::DOUBLE AS fwd_ret_close_20d, -- T close to T+20 close return, fraction (NULL: suspended at T)
-  (fwd_ret_vwap_5d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_5d END) OVER (PARTITION BY trade_date))::DOUBLE
+  r.stock_id::TEXT AS stock_id, -- Wind code
+  r.trade_date::DATE AS trade_date, -- the day the score is made (at the close)
+  r.fwd_ret_vwap_5d::DOUBLE AS fwd_ret_vwap_5d, -- T+1 VWAP to T+6 VWAP return, fraction (NULL: suspended at T+1)
+  r.fwd_ret_vwap_10d::DOUBLE AS fwd_ret_vwap_10d, -- T+1 VWAP to T+11 VWAP return, fraction (NULL: suspended at T+1)
+  r.fwd_ret_vwap_15d::DOUBLE AS fwd_ret_vwap_15d, -- T+1 VWAP to T+16 VWAP return, fraction (NULL: suspended at T+1)
+  r.fwd_ret_vwap_20d::DOUBLE AS fwd_ret_vwap_20d, -- T+1 VWAP to T+21 VWAP return, fraction (NULL: suspended at T+1)
+  r.fwd_ret_close_5d::DOUBLE AS fwd_ret_close_5d, -- T close to T+5 close return, fraction (NULL: suspended at T)
+  r.fwd_ret_close_10d::DOUBLE AS fwd_ret_close_10d, -- T close to T+10 close return, fraction (NULL: suspended at T)
+  r.fwd_ret_close_15d::DOUBLE AS fwd_ret_close_15d, -- T close to T+15 close return, fraction (NULL: suspended at T)
+  r.fwd_ret_close_20d::DOUBLE AS fwd_ret_close_20d, -- T close to T+20 close return, fraction (NULL: suspended at T)
+  (r.fwd_ret_vwap_5d - m.mean_vwap_5d)::DOUBLE
     AS fwd_excess_vwap_5d, -- fwd_ret_vwap_5d minus its mean over T's universe buyable at T+1, fraction
-  (fwd_ret_vwap_10d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_10d END) OVER (PARTITION BY trade_date))::DOUBLE
+  (r.fwd_ret_vwap_10d - m.mean_vwap_10d)::DOUBLE
     AS fwd_excess_vwap_10d, -- fwd_ret_vwap_10d minus its mean over T's universe buyable at T+1, fraction
-  (fwd_ret_vwap_15d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_15d END) OVER (PARTITION BY trade_date))::DOUBLE
+  (r.fwd_ret_vwap_15d - m.mean_vwap_15d)::DOUBLE
     AS fwd_excess_vwap_15d, -- fwd_ret_vwap_15d minus its mean over T's universe buyable at T+1, fraction
-  (fwd_ret_vwap_20d - AVG(CASE WHEN in_vwap_benchmark THEN fwd_ret_vwap_20d END) OVER (PARTITION BY trade_date))::DOUBLE
+  (r.fwd_ret_vwap_20d - m.mean_vwap_20d)::DOUBLE
     AS fwd_excess_vwap_20d, -- fwd_ret_vwap_20d minus its mean over T's universe buyable at T+1, fraction
-  (fwd_ret_close_5d - AVG(CASE WHEN in_universe THEN fwd_ret_close_5d END) OVER (PARTITION BY trade_date))::DOUBLE
+  (r.fwd_ret_close_5d - m.mean_close_5d)::DOUBLE
     AS fwd_excess_close_5d, -- fwd_ret_close_5d minus its mean over T's universe, fraction
-  (fwd_ret_close_10d - AVG(CASE WHEN in_universe THEN fwd_ret_close_10d END) OVER (PARTITION BY trade_date))::DOUBLE
+  (r.fwd_ret_close_10d - m.mean_close_10d)::DOUBLE
     AS fwd_excess_close_10d, -- fwd_ret_close_10d minus its mean over T's universe, fraction
-  (fwd_ret_close_15d - AVG(CASE WHEN in_universe THEN fwd_ret_close_15d END) OVER (PARTITION BY trade_date))::DOUBLE
+  (r.fwd_ret_close_15d - m.mean_close_15d)::DOUBLE
     AS fwd_excess_close_15d, -- fwd_ret_close_15d minus its mean over T's universe, fraction
-  (fwd_ret_close_20d - AVG(CASE WHEN in_universe THEN fwd_ret_close_20d END) OVER (PARTITION BY trade_date))::DOUBLE
+  (r.fwd_ret_close_20d - m.mean_close_20d)::DOUBLE
     AS fwd_excess_close_20d, -- fwd_ret_close_20d minus its mean over T's universe, fraction
-  is_buyable_t1::BOOLEAN AS is_buyable_t1 -- T+1 neither suspended nor limit-up at the open (NULL: no T+1 row yet)
-FROM returns
+  r.is_buyable_t1::BOOLEAN AS is_buyable_t1 -- T+1 neither suspended nor limit-up at the open (NULL: no T+1 row yet)
+FROM returns AS r
+JOIN day_means AS m
+  ON m.trade_date = r.trade_date
