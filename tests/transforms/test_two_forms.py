@@ -20,9 +20,9 @@ from sqlglot import exp
 from tests.transforms.test_project import TRANSFORMS
 
 STYLE = "features.stock_style_daily"
-# the relation the final SELECT reads, as DuckDB's render writes it, and the other form's
-GROUPED_FROM = 'FROM "midcap_moments" AS "c"'
-WINDOWED_FROM = 'FROM "windowed_midcap_moments" AS "c"'
+# the macro's choice, and the same choice made for every engine (in a copy of the project)
+CHOICE = 'return on_duckdb if _engine(evaluator) == "duckdb" else elsewhere'
+ELSEWHERE = "return elsewhere"
 
 
 @pytest.fixture(scope="module")
@@ -58,22 +58,34 @@ def test_duckdb_or_picks_by_the_engine_the_query_runs_on(duckdb_or, engine, read
 @pytest.fixture(scope="module")
 def style_queries(built_warehouse, tmp_path_factory) -> tuple[Path, str, str]:
     """A copy of the built home, and the style model's query for its whole range in both
-    forms, as SQLMesh renders it for DuckDB (the unread form's CTEs are left in the text)."""
+    forms, as SQLMesh renders them for DuckDB: the project's, and a copy's whose `duckdb_or`
+    keeps the other form."""
     from sqlmesh import Context
 
     home = tmp_path_factory.mktemp("two_forms")
     shutil.copy(built_warehouse / "warehouse.duckdb", home / "warehouse.duckdb")
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "transforms"
+    shutil.copytree(TRANSFORMS, elsewhere, ignore=shutil.ignore_patterns(
+        "logs", ".cache", "__pycache__"))
+    engines = elsewhere / "macros" / "engines.py"
+    assert engines.read_text().count(CHOICE) == 1
+    engines.write_text(engines.read_text().replace(CHOICE, ELSEWHERE))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        first, last = con.execute(f"SELECT MIN(trade_date), MAX(trade_date) FROM {STYLE}"
+                                  ).fetchone()
+    queries = []
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ZOO_HOME", str(home))
-        context = Context(paths=str(TRANSFORMS))
-        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-            first, last = con.execute(f"SELECT MIN(trade_date), MAX(trade_date) FROM {STYLE}"
-                                      ).fetchone()
-        grouped = context.render(STYLE, start=str(first), end=str(last)).sql(dialect="duckdb")
-        context.close()
-    assert grouped.count(GROUPED_FROM) == 1, "DuckDB's render does not read the grouped form"
-    assert WINDOWED_FROM not in grouped
-    return home, grouped, grouped.replace(GROUPED_FROM, WINDOWED_FROM)
+        for project in (TRANSFORMS, elsewhere):
+            context = Context(paths=str(project))
+            queries.append(context.render(STYLE, start=str(first), end=str(last))
+                           .sql(dialect="duckdb"))
+            context.close()
+    grouped, windowed = queries
+    # each engine's query holds its own form only
+    assert "day_medians" in grouped and "windowed_medians" not in grouped
+    assert "windowed_medians" in windowed and "day_medians" not in windowed
+    return home, grouped, windowed
 
 
 def test_the_grouped_and_windowed_day_statistics_give_the_same_rows(style_queries):
