@@ -70,6 +70,7 @@ def as_of_left_join(
 @macro()
 def duckdb_or(evaluator, on_duckdb: exp.Expression, elsewhere: exp.Expression) -> exp.Expression:
     """`on_duckdb` on DuckDB and `elsewhere` on every other engine: the relation a query reads
-    where it is written two ways, each the better for its engine (a model's test on Spark
-    holds the two to the same rows)."""
+    where it is written two ways, each the better for its engine. Given as subqueries, the
+    form not chosen is gone before SQLMesh qualifies and types the query. The Spark test and
+    tests/transforms/test_two_forms.py hold the two to the same rows."""
     return on_duckdb if _engine(evaluator) == "duckdb" else elsewhere
