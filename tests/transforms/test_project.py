@@ -91,3 +91,27 @@ def test_only_the_sqlmesh_command_collects_garbage_less_often(argv0, collects_le
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         threshold, frozen = pool.submit(_gc_after_reading_config, argv0, str(tmp_path)).result()
     assert (threshold[0] > gc.get_threshold()[0], frozen) == (collects_less, collects_less)
+
+
+def test_models_without_the_optimiser_declare_what_they_project(tmp_path, monkeypatch):
+    """A model rendered with `optimize_query false` is typed by its `columns (...)` block alone
+    (SQLMesh types no projection without the optimiser): the block must name the query's
+    projections in order, each with the type the query casts it to."""
+    from sqlglot import exp
+    from sqlmesh import Context
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    context = Context(paths=str(TRANSFORMS))
+    unoptimised = [m for m in context.models.values() if m.optimize_query is False]
+    assert "features.stock_fundamental_quarterly" in {m.name for m in unoptimised}
+    for model in unoptimised:
+        declared = model.columns_to_types_
+        assert declared, f"{model.name}: optimize_query false without a columns (...) block"
+        query = model.render_query_or_raise(start="2023-01-03", end="2023-01-03")
+        assert [s.output_name for s in query.selects] == list(declared), model.name
+        for select in query.selects:
+            cast = select.unalias()
+            assert isinstance(cast, exp.Cast), f"{model.name}.{select.output_name} is not cast"
+            assert cast.to.sql("duckdb") == declared[select.output_name].sql("duckdb"), (
+                f"{model.name}.{select.output_name}: cast to {cast.to.sql('duckdb')}, "
+                f"declared {declared[select.output_name].sql('duckdb')}")
