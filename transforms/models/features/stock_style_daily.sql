@@ -14,6 +14,28 @@ MODEL (
     time_column trade_date
   ),
   grain (stock_id, trade_date),
+  -- rendered without SQLMesh's optimiser, which a one-day run spent most of its render
+  -- time in; so the columns are typed here, as the query casts them (held equal by
+  -- tests/transforms/test_project.py)
+  optimize_query false,
+  columns (
+    stock_id TEXT,
+    trade_date DATE,
+    industry_l1_code TEXT,
+    industry_l1_name TEXT,
+    in_universe BOOLEAN,
+    total_mv_yuan DOUBLE,
+    size DOUBLE,
+    midcap DOUBLE,
+    bp DOUBLE,
+    ep DOUBLE,
+    momentum_20d DOUBLE,
+    liquidity_20d DOUBLE,
+    volatility_20d DOUBLE,
+    profitability DOUBLE,
+    growth DOUBLE,
+    sue DOUBLE
+  ),
   signals (raw_arrived()),
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),

@@ -24,6 +24,21 @@ MODEL (
     time_column trade_date
   ),
   grain (stock_id, trade_date),
+  -- rendered without SQLMesh's optimiser, which a one-day run spent most of its render
+  -- time in; so the columns are typed here, as the query casts them (held equal by
+  -- tests/transforms/test_project.py)
+  optimize_query false,
+  columns (
+    stock_id TEXT,
+    trade_date DATE,
+    listed_trading_days INT,
+    is_st BOOLEAN,
+    is_suspended BOOLEAN,
+    in_universe BOOLEAN,
+    csi300_weight_pct DOUBLE,
+    csi500_weight_pct DOUBLE,
+    csi1000_weight_pct DOUBLE
+  ),
   signals (raw_arrived()),
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),

@@ -28,6 +28,31 @@ MODEL (
     time_column trade_date
   ),
   grain (stock_id, trade_date),
+  -- rendered without SQLMesh's optimiser, which a one-day run spent most of its render
+  -- time in; so the columns are typed here, as the query casts them (held equal by
+  -- tests/transforms/test_project.py)
+  optimize_query false,
+  columns (
+    stock_id TEXT,
+    trade_date DATE,
+    fwd_ret_vwap_5d DOUBLE,
+    fwd_ret_vwap_10d DOUBLE,
+    fwd_ret_vwap_15d DOUBLE,
+    fwd_ret_vwap_20d DOUBLE,
+    fwd_ret_close_5d DOUBLE,
+    fwd_ret_close_10d DOUBLE,
+    fwd_ret_close_15d DOUBLE,
+    fwd_ret_close_20d DOUBLE,
+    fwd_excess_vwap_5d DOUBLE,
+    fwd_excess_vwap_10d DOUBLE,
+    fwd_excess_vwap_15d DOUBLE,
+    fwd_excess_vwap_20d DOUBLE,
+    fwd_excess_close_5d DOUBLE,
+    fwd_excess_close_10d DOUBLE,
+    fwd_excess_close_15d DOUBLE,
+    fwd_excess_close_20d DOUBLE,
+    is_buyable_t1 BOOLEAN
+  ),
   signals (horizon_arrived(trading_days := 21)),
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
