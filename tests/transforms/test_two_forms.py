@@ -25,9 +25,8 @@ CHOICE = 'return on_duckdb if _engine(evaluator) == "duckdb" else elsewhere'
 ELSEWHERE = "return elsewhere"
 
 
-@pytest.fixture(scope="module")
-def duckdb_or():
-    """The project's `duckdb_or` macro: transforms/macros/engines.py run as a module here, with
+def project_macros(module_file: str):
+    """One of the project's macro files (transforms/macros/) run as a module here, with
     SQLMesh's macro registry put back afterwards (SQLMesh's loader does the same around the
     project's macros; left registered under this module, they could not be serialised)."""
     import importlib.util
@@ -37,12 +36,18 @@ def duckdb_or():
     registered = macro.get_registry()
     try:
         spec = importlib.util.spec_from_file_location(
-            "zoo_test_engines", TRANSFORMS / "macros" / "engines.py")
+            f"zoo_test_{module_file.removesuffix('.py')}", TRANSFORMS / "macros" / module_file)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
         macro.set_registry(registered)
-    return module.duckdb_or
+    return module
+
+
+@pytest.fixture(scope="module")
+def duckdb_or():
+    """The project's `duckdb_or` macro (transforms/macros/engines.py)."""
+    return project_macros("engines.py").duckdb_or
 
 
 @pytest.mark.parametrize(("engine", "reads"), [("duckdb", "grouped"), ("spark", "windowed"),
@@ -111,3 +116,24 @@ def test_the_grouped_and_windowed_day_statistics_give_the_same_rows(style_querie
         assert close.all(), f"{column}: {(~close).sum()} differ"
         compared += known.sum()
     assert compared > got.height  # the factors are not all NULL
+
+
+def test_one_winsorising_rule_serves_both_forms():
+    """`@winsorised` (transforms/macros/statistics.py), which both forms call for every
+    factor: clipped to the median +- 3 x 1.483 x MAD, inside untouched, NULL kept NULL, and
+    left as it is where the day has no statistics (DuckDB's LEAST and GREATEST skip NULLs)."""
+    winsorised = project_macros("statistics.py").winsorised
+    evaluator = SimpleNamespace(dialect="duckdb", locals={})
+    clip = winsorised(evaluator, exp.column("x"), exp.column("m"), exp.column("d"))
+    rows = [(10.0, 1.0, 1.0), (-10.0, 1.0, 1.0), (2.5, 1.0, 1.0), (None, 1.0, 1.0),
+            (3.0, 0.0, 0.0), (7.0, None, None)]
+    with duckdb.connect() as con:
+        got = con.execute(
+            f"SELECT {clip.sql(dialect='duckdb')} FROM (VALUES "
+            + ", ".join("(" + ", ".join("NULL" if v is None else f"{v}::DOUBLE" for v in row)
+                        + ")" for row in rows)
+            + ") AS t(x, m, d)").fetchall()
+    values = [value for (value,) in got]
+    bound = 3 * 1.483
+    assert values[3] is None
+    assert values[:3] + values[4:] == pytest.approx([1.0 + bound, 1.0 - bound, 2.5, 0.0, 7.0])

@@ -14,9 +14,7 @@ MODEL (
     time_column trade_date
   ),
   grain (stock_id, trade_date),
-  -- rendered without SQLMesh's optimiser, which a one-day run spent most of its render
-  -- time in; so the columns are typed here, as the query casts them (held equal by
-  -- tests/transforms/test_project.py)
+  -- rendered without the optimiser, so typed here (why: stock_fundamental_quarterly.sql)
   optimize_query false,
   columns (
     stock_id TEXT,
@@ -177,30 +175,21 @@ FROM @duckdb_or(
       JOIN day_mads AS d
         ON d.trade_date = m.trade_date
     ), clipped AS (
-      -- every row winsorised at its day's median +- 3 x 1.483 x MAD
+      -- every row winsorised at its day's median +- 3 x 1.483 x MAD (transforms/macros/statistics.py)
       SELECT
         r.stock_id,
         r.trade_date,
         r.in_universe,
         r.total_mv_yuan,
-        CASE WHEN r.size IS NOT NULL THEN LEAST(GREATEST(r.size,
-          b.size_median - 3 * 1.483 * b.size_mad), b.size_median + 3 * 1.483 * b.size_mad) END AS size,
-        CASE WHEN r.bp IS NOT NULL THEN LEAST(GREATEST(r.bp,
-          b.bp_median - 3 * 1.483 * b.bp_mad), b.bp_median + 3 * 1.483 * b.bp_mad) END AS bp,
-        CASE WHEN r.ep IS NOT NULL THEN LEAST(GREATEST(r.ep,
-          b.ep_median - 3 * 1.483 * b.ep_mad), b.ep_median + 3 * 1.483 * b.ep_mad) END AS ep,
-        CASE WHEN r.momentum_20d IS NOT NULL THEN LEAST(GREATEST(r.momentum_20d,
-          b.momentum_20d_median - 3 * 1.483 * b.momentum_20d_mad), b.momentum_20d_median + 3 * 1.483 * b.momentum_20d_mad) END AS momentum_20d,
-        CASE WHEN r.liquidity_20d IS NOT NULL THEN LEAST(GREATEST(r.liquidity_20d,
-          b.liquidity_20d_median - 3 * 1.483 * b.liquidity_20d_mad), b.liquidity_20d_median + 3 * 1.483 * b.liquidity_20d_mad) END AS liquidity_20d,
-        CASE WHEN r.volatility_20d IS NOT NULL THEN LEAST(GREATEST(r.volatility_20d,
-          b.volatility_20d_median - 3 * 1.483 * b.volatility_20d_mad), b.volatility_20d_median + 3 * 1.483 * b.volatility_20d_mad) END AS volatility_20d,
-        CASE WHEN r.profitability IS NOT NULL THEN LEAST(GREATEST(r.profitability,
-          b.profitability_median - 3 * 1.483 * b.profitability_mad), b.profitability_median + 3 * 1.483 * b.profitability_mad) END AS profitability,
-        CASE WHEN r.growth IS NOT NULL THEN LEAST(GREATEST(r.growth,
-          b.growth_median - 3 * 1.483 * b.growth_mad), b.growth_median + 3 * 1.483 * b.growth_mad) END AS growth,
-        CASE WHEN r.sue IS NOT NULL THEN LEAST(GREATEST(r.sue,
-          b.sue_median - 3 * 1.483 * b.sue_mad), b.sue_median + 3 * 1.483 * b.sue_mad) END AS sue
+        @winsorised(r.size, b.size_median, b.size_mad) AS size,
+        @winsorised(r.bp, b.bp_median, b.bp_mad) AS bp,
+        @winsorised(r.ep, b.ep_median, b.ep_mad) AS ep,
+        @winsorised(r.momentum_20d, b.momentum_20d_median, b.momentum_20d_mad) AS momentum_20d,
+        @winsorised(r.liquidity_20d, b.liquidity_20d_median, b.liquidity_20d_mad) AS liquidity_20d,
+        @winsorised(r.volatility_20d, b.volatility_20d_median, b.volatility_20d_mad) AS volatility_20d,
+        @winsorised(r.profitability, b.profitability_median, b.profitability_mad) AS profitability,
+        @winsorised(r.growth, b.growth_median, b.growth_mad) AS growth,
+        @winsorised(r.sue, b.sue_median, b.sue_mad) AS sue
       FROM raw_factors AS r
       JOIN day_bounds AS b
         ON b.trade_date = r.trade_date
@@ -296,9 +285,7 @@ FROM @duckdb_or(
     ), midcap_clipped AS (
       SELECT
         r.*,
-        CASE WHEN r.midcap IS NOT NULL THEN LEAST(GREATEST(r.midcap,
-          b.midcap_median - 3 * 1.483 * b.midcap_mad), b.midcap_median + 3 * 1.483 * b.midcap_mad)
-        END AS midcap_winsorised
+        @winsorised(r.midcap, b.midcap_median, b.midcap_mad) AS midcap_winsorised
       FROM midcap_raw AS r
       JOIN day_midcap_bounds AS b
         ON b.trade_date = r.trade_date
@@ -358,24 +345,15 @@ FROM @duckdb_or(
         trade_date,
         in_universe,
         total_mv_yuan,
-        CASE WHEN size IS NOT NULL THEN LEAST(GREATEST(size,
-          size_median - 3 * 1.483 * size_mad), size_median + 3 * 1.483 * size_mad) END AS size,
-        CASE WHEN bp IS NOT NULL THEN LEAST(GREATEST(bp,
-          bp_median - 3 * 1.483 * bp_mad), bp_median + 3 * 1.483 * bp_mad) END AS bp,
-        CASE WHEN ep IS NOT NULL THEN LEAST(GREATEST(ep,
-          ep_median - 3 * 1.483 * ep_mad), ep_median + 3 * 1.483 * ep_mad) END AS ep,
-        CASE WHEN momentum_20d IS NOT NULL THEN LEAST(GREATEST(momentum_20d,
-          momentum_20d_median - 3 * 1.483 * momentum_20d_mad), momentum_20d_median + 3 * 1.483 * momentum_20d_mad) END AS momentum_20d,
-        CASE WHEN liquidity_20d IS NOT NULL THEN LEAST(GREATEST(liquidity_20d,
-          liquidity_20d_median - 3 * 1.483 * liquidity_20d_mad), liquidity_20d_median + 3 * 1.483 * liquidity_20d_mad) END AS liquidity_20d,
-        CASE WHEN volatility_20d IS NOT NULL THEN LEAST(GREATEST(volatility_20d,
-          volatility_20d_median - 3 * 1.483 * volatility_20d_mad), volatility_20d_median + 3 * 1.483 * volatility_20d_mad) END AS volatility_20d,
-        CASE WHEN profitability IS NOT NULL THEN LEAST(GREATEST(profitability,
-          profitability_median - 3 * 1.483 * profitability_mad), profitability_median + 3 * 1.483 * profitability_mad) END AS profitability,
-        CASE WHEN growth IS NOT NULL THEN LEAST(GREATEST(growth,
-          growth_median - 3 * 1.483 * growth_mad), growth_median + 3 * 1.483 * growth_mad) END AS growth,
-        CASE WHEN sue IS NOT NULL THEN LEAST(GREATEST(sue,
-          sue_median - 3 * 1.483 * sue_mad), sue_median + 3 * 1.483 * sue_mad) END AS sue
+        @winsorised(size, size_median, size_mad) AS size,
+        @winsorised(bp, bp_median, bp_mad) AS bp,
+        @winsorised(ep, ep_median, ep_mad) AS ep,
+        @winsorised(momentum_20d, momentum_20d_median, momentum_20d_mad) AS momentum_20d,
+        @winsorised(liquidity_20d, liquidity_20d_median, liquidity_20d_mad) AS liquidity_20d,
+        @winsorised(volatility_20d, volatility_20d_median, volatility_20d_mad) AS volatility_20d,
+        @winsorised(profitability, profitability_median, profitability_mad) AS profitability,
+        @winsorised(growth, growth_median, growth_mad) AS growth,
+        @winsorised(sue, sue_median, sue_mad) AS sue
       FROM windowed_mads
     ), windowed_standardised AS (
       -- z-scores with the mean and standard deviation of the day's universe
@@ -459,9 +437,7 @@ FROM @duckdb_or(
     ), windowed_midcap_clipped AS (
       SELECT
         *,
-        CASE WHEN midcap IS NOT NULL THEN LEAST(GREATEST(midcap,
-          midcap_median - 3 * 1.483 * midcap_mad), midcap_median + 3 * 1.483 * midcap_mad)
-        END AS midcap_winsorised
+        @winsorised(midcap, midcap_median, midcap_mad) AS midcap_winsorised
       FROM windowed_midcap_mad
     ), windowed_midcap_moments AS (
       SELECT

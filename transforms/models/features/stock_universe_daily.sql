@@ -24,9 +24,7 @@ MODEL (
     time_column trade_date
   ),
   grain (stock_id, trade_date),
-  -- rendered without SQLMesh's optimiser, which a one-day run spent most of its render
-  -- time in; so the columns are typed here, as the query casts them (held equal by
-  -- tests/transforms/test_project.py)
+  -- rendered without the optimiser, so typed here (why: stock_fundamental_quarterly.sql)
   optimize_query false,
   columns (
     stock_id TEXT,

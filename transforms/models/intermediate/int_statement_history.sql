@@ -18,9 +18,7 @@ MODEL (
     time_column as_of_date
   ),
   grain (stock_id, as_of_date, report_period),
-  -- rendered without SQLMesh's optimiser, which a one-day run spent most of its render
-  -- time in; so the columns are typed here, as the query casts them (held equal by
-  -- tests/transforms/test_project.py)
+  -- rendered without the optimiser, so typed here (why: stock_fundamental_quarterly.sql)
   optimize_query false,
   columns (
     stock_id TEXT,
