@@ -4,12 +4,13 @@ compute what the SQL models publish."""
 from __future__ import annotations
 
 import math
+import time
 
 import duckdb
 import polars as pl
 import pytest
 
-from zoo.bench.baselines import STYLE_COLUMNS, pandas_features, polars_features
+from zoo.bench.baselines import POLARS_PARTS, STYLE_COLUMNS, pandas_features, polars_features
 from zoo.bench.refresh import export_fundamentals
 
 
@@ -26,6 +27,17 @@ def baselines(tiny_market, fundamentals):
     theirs = pl.from_pandas(pandas_features(tiny_market, fundamentals))
     ours = polars_features(tiny_market, fundamentals)
     return ours.sort("stock_id", "trade_date"), theirs.sort("stock_id", "trade_date")
+
+
+def test_polars_baseline_times_each_part_and_computes_the_same(tiny_market, fundamentals,
+                                                               baselines):
+    parts: dict[str, float] = {}
+    started = time.perf_counter()
+    timed = polars_features(tiny_market, fundamentals, parts)
+    elapsed = time.perf_counter() - started
+    assert tuple(parts) == POLARS_PARTS and all(seconds > 0 for seconds in parts.values())
+    assert sum(parts.values()) <= elapsed
+    assert timed.sort("stock_id", "trade_date").equals(baselines[0], null_equal=True)
 
 
 def test_polars_and_pandas_baselines_agree_on_every_column(baselines):

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from zoo.bench.refresh import SAME_FEATURE_MODELS, parse_model_seconds
+from zoo.bench.baselines import POLARS_PARTS
+from zoo.bench.refresh import SAME_FEATURE_MODELS, parse_model_seconds, sql_parts
 
 # Captured from `sqlmesh plan` (a narrow console: the second model's line wraps, and a batched
 # model prints one line per batch), with a signal check and a warning in between.
@@ -32,6 +33,19 @@ def test_parse_model_seconds_sums_batches_and_survives_wrapping():
         "labels.stock_fwd_return_daily": 1.75,
     }
     assert parse_model_seconds("No changes to plan") == {}
+
+
+def test_sql_parts_put_each_model_beside_the_polars_part_it_computes():
+    seconds = {"labels.stock_fwd_return_daily": 2.0, "features.stock_style_daily": 3.0,
+               "intermediate.int_daily_prices": 1.25, "staging.stg_eod_prices": 0.5,
+               "features.stock_fundamental_quarterly": 9.0}
+    compared = ["labels.stock_fwd_return_daily", "features.stock_style_daily",
+                "intermediate.int_daily_prices", "staging.stg_eod_prices",
+                "features.stock_universe_daily"]  # not run: no seconds, counted as 0
+    parts = sql_parts(seconds, compared)
+    assert tuple(parts) == POLARS_PARTS
+    # the fundamental vectors are the style model's input, not a compared model
+    assert parts == {"prices": 1.75, "labels": 2.0, "style": 3.0}
 
 
 @pytest.mark.slow
@@ -67,6 +81,14 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
             assert (check.get("max_abs_diff") or 0) < 1e-9, (baseline, column)
     assert figures["polars_seconds"] > 0 and figures["sql_to_write_floor"] > 0
     assert isinstance(figures["sql_beats_polars"], bool)
+    # per part: the parts of the SQL add up to the compared models' seconds
+    assert tuple(figures["polars_part_seconds"]) == tuple(figures["sql_part_seconds"]) \
+        == POLARS_PARTS
+    assert sum(figures["sql_part_seconds"].values()) == pytest.approx(
+        figures["sql_seconds_same_features"], abs=0.02)
+    assert sum(figures["polars_part_seconds"].values()) <= figures["polars_seconds"] + 0.02
+    assert sum(figures["write_floor_part_seconds"].values()) == pytest.approx(
+        figures["write_floor_seconds_same_features"], abs=0.02)
     assert not [p for p in (tmp_path / "bench").iterdir() if p.name.startswith("refresh-")]
 
 
