@@ -255,7 +255,7 @@ def polars_features(market: Path, fundamentals: Path,
 
     numpy and polars are imported here, so a timer around the call counts their import. With
     `parts`, the seconds of each of POLARS_PARTS are put in it: reading, prices, limits and
-    universe flags; forward returns; style factors and industries.
+    universe flags (the imports too); forward returns; style factors and industries.
     """
     lap = _Laps(parts)
     import numpy as np
