@@ -351,10 +351,10 @@ def test_no_feature_model_depends_on_a_label(tmp_path, monkeypatch):
         if s in ("staging", "intermediate", "features"):
             leaks = labels & set(dag.upstream(name))
             assert not leaks, f"{name} depends on labels: {sorted(leaks)}"
-    # the DAG is the real one: the labels read the features
+    # the DAG is the real one: the labels read the daily prices the features are built from
     fwd = context.get_model("labels.stock_fwd_return_daily").fqn
-    universe = context.get_model("features.stock_universe_daily").fqn
-    assert universe in dag.upstream(fwd)
+    prices = context.get_model("intermediate.int_daily_prices").fqn
+    assert prices in dag.upstream(fwd)
 
 
 # ----------------------------------------------------------------------------- (d) weights

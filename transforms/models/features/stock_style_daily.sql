@@ -50,6 +50,8 @@ WITH history AS (
     p.trade_date,
     p.adj_close,
     p.ret_1d,
+    -- the day's universe (features.stock_universe_daily's rule), from the row itself
+    @in_universe(p.listed_trading_days, p.is_st, p.is_suspended) AS in_universe,
     d.turnover_pct,
     d.total_mv_10k * 10000 AS total_mv_yuan
   FROM intermediate.int_daily_prices AS p
@@ -61,6 +63,7 @@ WITH history AS (
   SELECT
     stock_id,
     trade_date,
+    in_universe,
     total_mv_yuan,
     -- adj_close is never NULL (int_daily_prices' audit): 20 rows back exist or it is NULL
     adj_close / LAG(adj_close, 20) OVER by_stock - 1 AS momentum_20d,
@@ -73,11 +76,9 @@ WITH history AS (
     last_20 AS (PARTITION BY stock_id ORDER BY trade_date ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
     by_stock AS (PARTITION BY stock_id ORDER BY trade_date)
 ), today AS (
-  SELECT r.*, u.in_universe
-  FROM rolling AS r
-  JOIN features.stock_universe_daily AS u
-    ON u.stock_id = r.stock_id AND u.trade_date = r.trade_date
-  WHERE r.trade_date BETWEEN @start_ds AND @end_ds
+  SELECT *
+  FROM rolling
+  WHERE trade_date BETWEEN @start_ds AND @end_ds
 ), fundamentals AS (
   -- each stock-day with the fundamental vector in force that day, the latest available on or
   -- before it: DuckDB's ASOF join, a range join on Spark (transforms/macros/engines.py)

@@ -160,7 +160,7 @@ SELECT
   d.listed_trading_days::INT AS listed_trading_days, -- trading days since listing (0 on the listing day)
   d.is_st::BOOLEAN AS is_st, -- under special treatment that day
   d.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
-  (d.listed_trading_days >= 120 AND NOT d.is_st AND NOT d.is_suspended)::BOOLEAN
+  @in_universe(d.listed_trading_days, d.is_st, d.is_suspended)::BOOLEAN
     AS in_universe, -- listed >= 120 trading days, not ST, not suspended
   CASE
     WHEN d.trade_date < COALESCE(k.csi300_known_from, DATE '9999-12-31') THEN NULL

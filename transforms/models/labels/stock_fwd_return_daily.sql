@@ -81,7 +81,9 @@ WITH calendar AS (
     p.adj_close,
     p.adj_vwap,
     p.is_suspended,
-    p.is_limit_up_open
+    p.is_limit_up_open,
+    -- T's universe (features.stock_universe_daily's rule), from the row itself
+    @in_universe(p.listed_trading_days, p.is_st, p.is_suspended) AS in_universe
   FROM intermediate.int_daily_prices AS p
   JOIN calendar AS c
     ON c.trade_date = p.trade_date
@@ -101,7 +103,8 @@ WITH calendar AS (
     p.adj_close,
     p.adj_vwap,
     p.is_suspended,
-    p.is_limit_up_open
+    p.is_limit_up_open,
+    p.in_universe
   FROM stock_days AS d
   LEFT JOIN prices AS p
     ON p.stock_id = d.stock_id AND p.day_number = d.day_number
@@ -112,6 +115,7 @@ WITH calendar AS (
     trade_date,
     adj_close,
     is_suspended,
+    in_universe,
     LEAD(is_suspended, 1) OVER ahead AS is_suspended_t1,
     LEAD(adj_vwap, 1) OVER ahead AS adj_vwap_t1,
     LEAD(adj_vwap, 6) OVER ahead AS adj_vwap_t6,
@@ -130,7 +134,7 @@ WITH calendar AS (
   SELECT
     a.stock_id,
     a.trade_date,
-    u.in_universe,
+    a.in_universe,
     -- NULL when the entry day is suspended (NOT NULL is NULL: no T+1 row, no label either)
     CASE WHEN NOT a.is_suspended_t1 THEN a.adj_vwap_t6 / a.adj_vwap_t1 - 1 END AS fwd_ret_vwap_5d,
     CASE WHEN NOT a.is_suspended_t1 THEN a.adj_vwap_t11 / a.adj_vwap_t1 - 1 END AS fwd_ret_vwap_10d,
@@ -142,12 +146,8 @@ WITH calendar AS (
     CASE WHEN NOT a.is_suspended THEN a.adj_close_t20 / a.adj_close - 1 END AS fwd_ret_close_20d,
     a.buyable_t1 = 1 AS is_buyable_t1,
     -- the VWAP benchmark's stocks: T's universe, buyable at T+1
-    COALESCE(u.in_universe AND a.buyable_t1 = 1, FALSE) AS in_vwap_benchmark
+    COALESCE(a.in_universe AND a.buyable_t1 = 1, FALSE) AS in_vwap_benchmark
   FROM ahead AS a
-  LEFT JOIN features.stock_universe_daily AS u
-    ON u.stock_id = a.stock_id
-    AND u.trade_date = a.trade_date
-    AND u.trade_date BETWEEN @start_ds AND @end_ds
   WHERE a.trade_date BETWEEN @start_ds AND @end_ds -- NULL on grid days without a row
 ), day_means AS (
   -- each return's mean over its benchmark's stocks that day: a grouped aggregate joined back
