@@ -7,6 +7,7 @@ from zoo.bench.refresh import (
     PUBLISHED_SCHEMAS,
     SAME_FEATURE_MODELS,
     project_models,
+    stored_models,
     views_read,
 )
 
@@ -31,3 +32,14 @@ def test_the_same_feature_models_are_the_compared_tables_after_what_they_are_com
     views = views_read(list(SAME_FEATURE_MODELS))
     assert views and all(models[v].kind == "VIEW" for v in views)
     assert all(any(v in models[m].reads for m in SAME_FEATURE_MODELS) for v in views)
+
+
+def test_the_write_floor_counts_only_the_models_that_store_rows():
+    """A published view (features.stock_price_volume_daily over int_daily_prices) writes
+    nothing, so the floor of what the refresh writes leaves it out."""
+    models = project_models()
+    stored = stored_models([*SAME_FEATURE_MODELS, "no.such_model"])
+    assert models["features.stock_price_volume_daily"].kind == "VIEW"
+    assert "features.stock_price_volume_daily" not in stored
+    assert stored == [m for m in SAME_FEATURE_MODELS if models[m].kind != "VIEW"]
+    assert {"intermediate.int_daily_prices", "labels.stock_fwd_return_daily"} <= set(stored)

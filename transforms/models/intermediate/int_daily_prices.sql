@@ -26,6 +26,16 @@
 -- as DOUBLEs 17.15 x 1.1 = 18.86499... would round down to 18.86 (the limit is 18.87); the
 -- down limit is at least 0.01.
 -- The flags agree with Wind's UP_DOWN_LIMIT_STATUS: a suspended day is never at a limit.
+--
+-- Turnover, from AShareEODDerivativeIndicator (NULL where the stock has no row there that day).
+-- free_turnover_pct is Wind's S_DQ_FREETURNOVER. A source may lack it (NULL): where the
+-- free-float shares (FREE_SHARES_TODAY) are known it is computed by its definition, volume /
+-- free-float shares in percent, the same number; where they are NULL too it stays NULL. It
+-- never falls back to S_DQ_TURN (turnover on all float A shares): that is another ratio,
+-- already served as turnover_pct.
+--
+-- features.stock_price_volume_daily publishes these rows as a view, so they are written once;
+-- the audits of its columns are therefore this table's.
 MODEL (
   name intermediate.int_daily_prices,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -47,6 +57,8 @@ MODEL (
     ret_1d DOUBLE,
     volume_shares DOUBLE,
     amount_yuan DOUBLE,
+    turnover_pct DOUBLE,
+    free_turnover_pct DOUBLE,
     is_suspended BOOLEAN,
     is_st BOOLEAN,
     listed_trading_days INT,
@@ -59,8 +71,17 @@ MODEL (
   signals (raw_arrived()),
   audits (
     unique_combination_of_columns(columns := (stock_id, trade_date)),
-    not_null(columns := (stock_id, trade_date, adj_close, vwap, is_suspended)),
+    not_null(columns := (stock_id, trade_date, adj_close, vwap, adj_vwap, ret_1d, is_suspended)),
+    in_range(column := adj_open, low := 0, low_inclusive := false),
+    in_range(column := adj_high, low := 0, low_inclusive := false),
+    in_range(column := adj_low, low := 0, low_inclusive := false),
     in_range(column := adj_close, low := 0, low_inclusive := false),
+    in_range(column := adj_vwap, low := 0, low_inclusive := false),
+    in_range(column := volume_shares, low := 0),
+    in_range(column := amount_yuan, low := 0),
+    -- T+1 settlement: a float share changes hands at most once a day
+    in_range(column := turnover_pct, low := 0, high := 100),
+    in_range(column := free_turnover_pct, low := 0),
     in_range(column := ret_1d, low := -0.9, high := 10)
   )
 );
@@ -142,6 +163,9 @@ WITH calendar AS (
     l.board,
     l.list_date,
     l.is_listing_seen,
+    d.turnover_pct,
+    d.free_turnover_pct AS source_free_turnover_pct,
+    d.free_shares_10k,
     c.day_number - l.list_day_number AS listed_trading_days,
     st.stock_id IS NOT NULL AS is_st,
     (p.trade_status_code = 0 OR p.volume_lots = 0) AS is_suspended,
@@ -160,6 +184,10 @@ WITH calendar AS (
     ON l.stock_id = p.stock_id
   LEFT JOIN calendar AS c
     ON c.trade_date = p.trade_date
+  LEFT JOIN staging.stg_eod_derivative AS d
+    ON d.stock_id = p.stock_id
+    AND d.trade_date = p.trade_date
+    AND d.wind_trade_dt BETWEEN @wind_text(@start_ds) AND @wind_text(@end_ds) -- reads the interval's days only
   LEFT JOIN staging.stg_st_periods AS st
     ON st.stock_id = p.stock_id
     AND st.st_type IN ('S', 'P', 'L')
@@ -213,6 +241,11 @@ SELECT
   (l.close / l.pre_close - 1)::DOUBLE AS ret_1d, -- total return close to close (pre_close is ex-rights)
   (l.volume_lots * 100)::DOUBLE AS volume_shares, -- volume, shares
   (l.amount_kyuan * 1000)::DOUBLE AS amount_yuan, -- amount, yuan
+  l.turnover_pct::DOUBLE AS turnover_pct, -- volume / float A shares, percent
+  COALESCE(
+    l.source_free_turnover_pct,
+    (l.volume_lots * 100)::DOUBLE / NULLIF(l.free_shares_10k * 10000, 0) * 100
+  )::DOUBLE AS free_turnover_pct, -- volume / free-float shares, percent (NULL: free float unknown)
   l.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
   l.is_st::BOOLEAN AS is_st, -- under special treatment that day
   l.listed_trading_days::INT AS listed_trading_days, -- trading days since listing (0 on the listing day)
