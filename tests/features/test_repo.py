@@ -40,6 +40,7 @@ def sqlmesh_models(tmp_path_factory) -> dict[str, tuple[str, dict[str, str]]]:
     """features/labels models of transforms/: name -> (time column, {column: type})."""
     import os
 
+    from sqlglot import exp
     from sqlmesh import Context
 
     os.environ.setdefault("ZOO_HOME", str(tmp_path_factory.mktemp("home")))
@@ -49,7 +50,11 @@ def sqlmesh_models(tmp_path_factory) -> dict[str, tuple[str, dict[str, str]]]:
         schema = model.name.split(".")[-2].strip('"')
         if schema in ("features", "labels"):
             columns = {k: v.sql(dialect="duckdb") for k, v in model.columns_to_types.items()}
-            out[model.name.split(".")[-1].strip('"')] = (model.time_column.column.name, columns)
+            # a view (features.stock_price_volume_daily) has no time column: its grain's date
+            keys = [column.name for grain in model.grains for column in grain.find_all(exp.Column)]
+            time_column = (model.time_column.column.name if model.time_column else
+                           next(key for key in keys if key != "stock_id"))
+            out[model.name.split(".")[-1].strip('"')] = (time_column, columns)
     return out
 
 
