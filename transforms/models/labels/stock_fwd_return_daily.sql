@@ -89,13 +89,34 @@ WITH calendar AS (
     ON c.trade_date = p.trade_date
   CROSS JOIN bounds AS b
   WHERE c.day_number BETWEEN b.first_day_number AND b.last_day_number
-), stock_days AS (
-  -- every trading day from the stock's first to its last row in range, rows or not, so that
-  -- LEAD(x, k) over them is exactly T+k (a window sorted once, instead of a RANGE frame per k)
-  SELECT stock_id, UNNEST(GENERATE_SERIES(MIN(day_number), MAX(day_number))) AS day_number
+), spans AS (
+  -- LEAD(x, k) over a stock's rows is T+k only where it has a row on every trading day (a
+  -- window sorted once, instead of a RANGE frame per k). A stock with a gap in range (a
+  -- trading day between its first and last rows without a row) is put on a grid of every
+  -- trading day, rows or not; one without (suspended days keep their row) is its own grid and
+  -- skips that join
+  SELECT stock_id, MAX(day_number) - MIN(day_number) + 1 > COUNT(*) AS has_gaps
   FROM prices
   GROUP BY stock_id
+), stock_days AS (
+  -- the stocks with a gap: every trading day from their first to their last row in range
+  SELECT p.stock_id, UNNEST(GENERATE_SERIES(MIN(p.day_number), MAX(p.day_number))) AS day_number
+  FROM prices AS p
+  JOIN spans AS s ON s.stock_id = p.stock_id AND s.has_gaps
+  GROUP BY p.stock_id
 ), grid AS (
+  SELECT
+    p.stock_id,
+    p.day_number,
+    p.trade_date,
+    p.adj_close,
+    p.adj_vwap,
+    p.is_suspended,
+    p.is_limit_up_open,
+    p.in_universe
+  FROM prices AS p
+  JOIN spans AS s ON s.stock_id = p.stock_id AND NOT s.has_gaps
+  UNION ALL
   SELECT
     d.stock_id,
     d.day_number,
