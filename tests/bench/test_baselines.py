@@ -10,7 +10,16 @@ import duckdb
 import polars as pl
 import pytest
 
-from zoo.bench.baselines import POLARS_PARTS, STYLE_COLUMNS, pandas_features, polars_features
+from zoo.bench.baselines import (
+    INDEX_WEIGHTS,
+    LABEL_COLUMNS,
+    OUT_FILE,
+    POLARS_PARTS,
+    STYLE_COLUMNS,
+    STYLE_TABLE_COLUMNS,
+    pandas_features,
+    polars_features,
+)
 from zoo.bench.refresh import export_fundamentals
 
 
@@ -77,3 +86,55 @@ def test_the_baselines_compute_the_style_model_row_for_row(baselines, built_ware
         assert worst is None or worst < 1e-9, (column, worst)
     for column in ("industry_l1_code", "industry_l1_name"):
         assert both[column].equals(both[f"{column}_b"], check_names=False), column
+
+
+def test_the_baselines_compute_the_universe_index_weights_row_for_row(baselines,
+                                                                       built_warehouse):
+    """The CSI weights of features.stock_universe_daily: the baselines compute the universe
+    table's features too, not only its flag."""
+    ours, theirs = baselines
+    columns = list(INDEX_WEIGHTS.values())
+    with duckdb.connect(str(built_warehouse / "warehouse.duckdb"), read_only=True) as con:
+        sql = con.execute(f"SELECT stock_id, trade_date, {', '.join(columns)} "
+                          "FROM features.stock_universe_daily").pl()
+    keys = ["stock_id", "trade_date"]
+    for baseline in (ours, theirs):
+        rows = baseline.select(*keys, *columns).with_columns(pl.col("trade_date").cast(pl.Date))
+        both = sql.join(rows, on=keys, how="inner", suffix="_b")
+        # the baselines drop the days without a universe (the style model's rows)
+        assert both.height == rows.height > 0
+        for column in columns:
+            a, b = both[column], both[f"{column}_b"].fill_nan(None)
+            assert (a.is_null() == b.is_null()).all(), column
+            worst = (a - b).abs().max()
+            assert worst is not None and worst < 1e-9, (column, worst)
+            # members and non-members both: the check could pass on a column of zeros
+            assert (a > 0).sum() > 0 and (a == 0).sum() > 0, column
+
+
+@pytest.mark.parametrize("baseline", ["polars", "pandas"])
+def test_a_baseline_writes_a_table_per_part(baseline, tiny_market, fundamentals, baselines,
+                                            tmp_path):
+    """What the bench times is computing and writing the features, as the SQL does."""
+    parts: dict[str, float] = {}
+    writes: dict[str, float] = {}
+    if baseline == "polars":
+        frame = polars_features(tiny_market, fundamentals, parts, tmp_path, writes)
+        assert tuple(writes) == POLARS_PARTS and all(writes[p] <= parts[p] for p in parts)
+    else:
+        frame = pl.from_pandas(pandas_features(tiny_market, fundamentals, tmp_path))
+    keys = ["stock_id", "trade_date"]
+    prices, labels, style = (pl.read_parquet(tmp_path / OUT_FILE.format(part=part))
+                             for part in POLARS_PARTS)
+    # prices and labels: every stock-day (the style table drops days without a universe)
+    assert prices.height == labels.height >= style.height == frame.height > 0
+    assert set(LABEL_COLUMNS) < set(labels.columns) and "is_buyable_t1" in labels.columns
+    assert style.columns == [*keys, *STYLE_TABLE_COLUMNS]
+    assert {"adj_close", "in_universe", *INDEX_WEIGHTS.values()} <= set(prices.columns)
+    assert not any(column.startswith("_") for column in prices.columns)
+    for table, column in ((prices, "adj_close"), (labels, "fwd_excess_close_5d"),
+                          (style, "midcap")):
+        both = frame.select(*keys, column).join(table.select(*keys, column), on=keys,
+                                                suffix="_written")
+        assert both.height == frame.height
+        assert both[column].equals(both[f"{column}_written"], check_names=False), column

@@ -73,7 +73,8 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
     assert figures["write_floor_seconds_same_features"] > 0
     assert set(figures["passed"]) == {"plan_seconds", "plan_peak_mib", "run_seconds", "ratio"}
     # the baselines compute the same features as the SQL models, the style model's included
-    assert {"bp", "sue", "midcap", "industry_l1_code"} <= figures["polars_vs_sql"].keys()
+    assert {"bp", "sue", "midcap", "industry_l1_code", "csi500_weight_pct",
+            "csi1000_weight_pct"} <= figures["polars_vs_sql"].keys()
     for baseline in ("pandas_vs_sql", "polars_vs_sql"):
         assert figures[baseline].keys() == figures["pandas_vs_sql"].keys()
         for column, check in figures[baseline].items():
@@ -82,6 +83,13 @@ def test_refresh_benchmark_at_a_tiny_size(tmp_path, monkeypatch):
             assert (check.get("max_abs_diff") or 0) < 1e-9, (baseline, column)
     assert figures["polars_seconds"] > 0 and figures["sql_to_write_floor"] > 0
     assert isinstance(figures["sql_beats_polars"], bool)
+    # the baselines write their tables as the SQL does; the computing alone is reported too
+    assert 0 < figures["polars_write_seconds"] < figures["polars_seconds"]
+    assert figures["polars_compute_seconds"] + figures["polars_write_seconds"] == pytest.approx(
+        figures["polars_seconds"], abs=0.02)
+    assert figures["sql_less_write_floor_seconds"] == pytest.approx(
+        figures["sql_seconds_same_features"] - figures["write_floor_seconds_same_features"],
+        abs=0.02)
     # per part: the parts of the SQL add up to the compared models' seconds
     assert tuple(figures["polars_part_seconds"]) == tuple(figures["sql_part_seconds"]) \
         == POLARS_PARTS

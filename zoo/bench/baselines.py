@@ -8,7 +8,9 @@ groupby-rolling and per-day groupby-transform, one row per stock and trading day
 lists what it computes); `polars_features` computes the same with polars. Both read the
 fundamental vectors (features.stock_fundamental_quarterly, a parquet copy) for the fundamental
 style factors, as the SQL style model does: the vectors are an input of the compared models,
-not one of them.
+not one of them. Given a folder, both write what they computed there, a parquet table per part
+(prices and universe, labels, style), as the SQL models write their tables: a refresh is
+computing and keeping the features.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ STYLE_COLUMNS = ("size", "bp", "ep", "momentum_20d", "liquidity_20d", "volatilit
 FUNDAMENTAL_INPUTS = ("parent_equity", "net_profit_ttm", "roe_ttm", "net_profit_yoy", "sue")
 # those read to compute a factor and then dropped (sue is a factor under its own name)
 FUNDAMENTAL_ONLY_READ = tuple(c for c in FUNDAMENTAL_INPUTS if c not in STYLE_COLUMNS)
+# The benchmark indexes of features.stock_universe_daily and their weight columns.
+INDEX_WEIGHTS = {"000300.SH": "csi300_weight_pct", "000905.SH": "csi500_weight_pct",
+                 "000852.SH": "csi1000_weight_pct"}
+# With `out_dir`, each baseline writes its features as the SQL models do, a table per part of
+# POLARS_PARTS (OUT_FILE): the price and universe rows (every column of that part), the labels
+# (LABEL_COLUMNS) and the style factors (STYLE_TABLE_COLUMNS), each keyed by stock and day.
+OUT_FILE = "{part}.parquet"
+LABEL_COLUMNS = tuple(f"fwd_{measure}_{kind}_{h}d" for measure in ("ret", "excess")
+                      for kind in ("vwap", "close") for h in HORIZONS)
+STYLE_TABLE_COLUMNS = ("industry_l1_code", "industry_l1_name", "in_universe", "total_mv_yuan",
+                       "size", "midcap", *(c for c in STYLE_COLUMNS if c != "size"))
 FEATURES = (
     "adjusted OHLC and VWAP (VWAP = amount / volume, close on days without trade)",
     "volume in shares, amount in yuan, turnover and free turnover (percent)",
@@ -37,6 +50,9 @@ FEATURES = (
     "is_suspended, is_st, listed_trading_days",
     "price-limit prices and flags (limit-up/down close, limit-up open)",
     "in_universe (listed >= 120 trading days, not ST, not suspended)",
+    "the CSI 300 / 500 / 1000 weights (features.stock_universe_daily's rule: the latest "
+    "snapshot, drifted by the adjusted close since, renormalised over the members in force to "
+    "the share of the index the data covers; 0 out of the index, NULL when unknown)",
     "fwd_ret_vwap_{5,10,15,20}d from T+1 VWAP and fwd_ret_close_{5,10,15,20}d from T close "
     "(NULL when the entry day is suspended), and their excess over the mean of the day's "
     "universe (for VWAP: of its stocks buyable at T+1)",
@@ -48,7 +64,8 @@ FEATURES = (
 )
 
 
-def pandas_features(market: Path, fundamentals: Path) -> pd.DataFrame:
+def pandas_features(market: Path, fundamentals: Path,
+                    out_dir: Path | None = None) -> pd.DataFrame:
     """The daily features of the SQL models, written the usual pandas way, from raw parquet.
 
     One row per stock and trading day with: adjusted OHLC and VWAP, volume (shares), amount
@@ -64,7 +81,8 @@ def pandas_features(market: Path, fundamentals: Path) -> pd.DataFrame:
     of known size (nothing to fit mid-cap on) has no rows.
 
     numpy and pandas are imported here, so a timer around the call counts their import, as a
-    script of the usual pandas way would.
+    script of the usual pandas way would. With `out_dir`, each part's table is written there
+    (OUT_FILE) as soon as it is computed.
     """
     import numpy as np
     import pandas as pd
@@ -141,6 +159,54 @@ def pandas_features(market: Path, fundamentals: Path) -> pd.DataFrame:
 
     out["in_universe"] = (age >= 120) & ~out["is_st"] & ~out["is_suspended"]
 
+    # CSI 300 / 500 / 1000 weights: each member's weight in the index's latest snapshot on or
+    # before the day, drifted by its adjusted close since, renormalised over the members in
+    # force to the share of the snapshot's weight the data has prices for (of 100, or of the
+    # snapshot's total when it is 100 +- 1); 0 out of the index, NULL before the index's
+    # first membership period (or for a member without a weight)
+    closes = out[["stock_id", "trade_date", "adj_close"]]
+    raw = pd.read_parquet(market / "AIndexFreeWeight.parquet")
+    weights = pd.DataFrame({"index_id": raw[code], "stock_id": raw["S_CON_WINDCODE"],
+                            "snapshot_date": to_date(raw["TRADE_DT"]),
+                            "weight": raw["I_WEIGHT"]}).merge(
+        closes.rename(columns={"trade_date": "snapshot_date", "adj_close": "snapshot_close"}),
+        on=["stock_id", "snapshot_date"], how="left")
+    weights["priced_weight"] = weights["weight"].where(weights["snapshot_close"].notna(), 0.0)
+    coverage = weights.groupby(["index_id", "snapshot_date"], as_index=False).agg(
+        rows=("weight", "size"), priced=("snapshot_close", "count"),
+        total=("weight", "sum"), priced_weight=("priced_weight", "sum"))
+    whole = coverage["total"].where((coverage["total"] - 100).abs() <= 1, 100.0)
+    coverage["covered"] = np.where(coverage["rows"] == coverage["priced"], 1.0,
+                                   coverage["priced_weight"] / whole)
+    raw = pd.read_parquet(market / "AIndexMembers.parquet")
+    members = pd.DataFrame({"index_id": raw[code], "stock_id": raw["S_CON_WINDCODE"],
+                            "start": to_date(raw["S_CON_INDATE"]),
+                            "end": to_date(raw["S_CON_OUTDATE"])})
+    member_days = closes.merge(members, on="stock_id")
+    member_days = member_days[(member_days["trade_date"] >= member_days["start"]) & (
+        member_days["end"].isna() | (member_days["trade_date"] < member_days["end"]))]
+    member_days = pd.merge_asof(
+        member_days.sort_values("trade_date"),
+        coverage[["index_id", "snapshot_date", "covered"]].sort_values("snapshot_date"),
+        left_on="trade_date", right_on="snapshot_date", by="index_id").merge(
+        weights[["index_id", "stock_id", "snapshot_date", "weight", "snapshot_close"]],
+        on=["index_id", "stock_id", "snapshot_date"], how="left")
+    drifted = member_days["weight"] * member_days["adj_close"] / member_days["snapshot_close"]
+    member_days["weight_pct"] = 100 * member_days["covered"] * drifted / drifted.groupby(
+        [member_days["index_id"], member_days["trade_date"]]).transform("sum")
+    for index_id, column in INDEX_WEIGHTS.items():
+        rows = member_days[member_days["index_id"] == index_id].groupby(
+            ["stock_id", "trade_date"], as_index=False)["weight_pct"].max()
+        rows["member"] = True
+        rows = out[["stock_id", "trade_date"]].merge(rows, on=["stock_id", "trade_date"],
+                                                     how="left")
+        weight = rows["weight_pct"].where(rows["member"].notna(), 0.0).to_numpy()
+        known_from = members.loc[members["index_id"] == index_id, "start"].min()
+        out[column] = (np.nan if pd.isna(known_from)
+                       else np.where(out["trade_date"] >= known_from, weight, np.nan))
+    if out_dir is not None:
+        out.to_parquet(out_dir / OUT_FILE.format(part="prices"), index=False)
+
     # forward returns (NULL when the entry day is suspended: T+1 for VWAP, T for close), and
     # their excess over the day's universe mean (for VWAP: its stocks buyable at T+1)
     by_stock = out.groupby("stock_id", sort=False)
@@ -160,6 +226,9 @@ def pandas_features(market: Path, fundamentals: Path) -> pd.DataFrame:
             ret = out[f"fwd_ret_{kind}_{h}d"]
             mean = ret.where(benchmark[kind]).groupby(out["trade_date"]).transform("mean")
             out[f"fwd_excess_{kind}_{h}d"] = ret - mean
+    if out_dir is not None:
+        labels = out[["stock_id", "trade_date", *LABEL_COLUMNS]].assign(is_buyable_t1=buyable_t1)
+        labels.to_parquet(out_dir / OUT_FILE.format(part="labels"), index=False)
 
     # style factors (features.stock_style_daily): price-based ones over the last 20 rows, the
     # fundamental ones from the vector in force that day (the latest available on or before it)
@@ -215,6 +284,9 @@ def pandas_features(market: Path, fundamentals: Path) -> pd.DataFrame:
         pd.DataFrame({"industry_l1_code": names["INDUSTRIESCODE"].str[:4],
                       "industry_l1_name": names["INDUSTRIESNAME"]}),
         on="industry_l1_code", how="left")
+    if out_dir is not None:
+        out[["stock_id", "trade_date", *STYLE_TABLE_COLUMNS]].to_parquet(
+            out_dir / OUT_FILE.format(part="style"), index=False)
     return out
 
 
@@ -235,10 +307,14 @@ POLARS_PARTS = ("prices", "labels", "style")
 
 
 class _Laps:
-    """Seconds since the previous lap, by name, into `parts` (nothing kept when it is None)."""
+    """Seconds since the previous lap, by name, into `parts` (nothing kept when it is None);
+    with `out_dir`, `write` writes a part's table there (OUT_FILE) and keeps its seconds in
+    `writes`."""
 
-    def __init__(self, parts: dict[str, float] | None) -> None:
+    def __init__(self, parts: dict[str, float] | None, out_dir: Path | None,
+                 writes: dict[str, float] | None) -> None:
         self.parts, self.last = parts, time.perf_counter()
+        self.out_dir, self.writes = out_dir, writes
 
     def __call__(self, name: str) -> None:
         now = time.perf_counter()
@@ -246,18 +322,29 @@ class _Laps:
             self.parts[name] = now - self.last
         self.last = now
 
+    def write(self, part: str, frame: pl.DataFrame) -> None:
+        if self.out_dir is None:
+            return
+        started = time.perf_counter()
+        frame.write_parquet(self.out_dir / OUT_FILE.format(part=part))
+        if self.writes is not None:
+            self.writes[part] = time.perf_counter() - started
 
-def polars_features(market: Path, fundamentals: Path,
-                    parts: dict[str, float] | None = None) -> pl.DataFrame:
+
+def polars_features(market: Path, fundamentals: Path, parts: dict[str, float] | None = None,
+                    out_dir: Path | None = None,
+                    writes: dict[str, float] | None = None) -> pl.DataFrame:
     """What `pandas_features` computes, the way a user would write it with polars today (lazy
     where it reads, window expressions `over` the stock and the day instead of groupby and
     transform); the same rows and columns, as a polars DataFrame.
 
     numpy and polars are imported here, so a timer around the call counts their import. With
     `parts`, the seconds of each of POLARS_PARTS are put in it: reading, prices, limits and
-    universe flags (the imports too); forward returns; style factors and industries.
+    universe flags (the imports too); forward returns; style factors and industries. With
+    `out_dir`, each part's table is written there (OUT_FILE) before its lap ends, so a part's
+    seconds count its writing too; the seconds of the writing alone go into `writes`.
     """
-    lap = _Laps(parts)
+    lap = _Laps(parts, out_dir, writes)
     import numpy as np
     import polars as pl
 
@@ -344,6 +431,48 @@ def polars_features(market: Path, fundamentals: Path,
         (trading & (pl.col("_open") >= limit_up - 1e-9)).fill_null(False)
         .alias("is_limit_up_open"),
         ((age_ >= 120) & ~pl.col("is_st") & ~pl.col("is_suspended")).alias("in_universe"))
+
+    # CSI 300 / 500 / 1000 weights (pandas_features says how)
+    closes = out.select("stock_id", "trade_date", "adj_close")
+    weights = pl.read_parquet(market / "AIndexFreeWeight.parquet").select(
+        pl.col(code).alias("index_id"), pl.col("S_CON_WINDCODE").alias("stock_id"),
+        to_date("TRADE_DT").alias("snapshot_date"), pl.col("I_WEIGHT").alias("weight")).join(
+        closes.rename({"trade_date": "snapshot_date", "adj_close": "snapshot_close"}),
+        on=["stock_id", "snapshot_date"], how="left")
+    total, priced = pl.col("weight").sum(), pl.col("snapshot_close").is_not_null()
+    coverage = weights.group_by("index_id", "snapshot_date").agg(
+        pl.when(priced.all()).then(1.0)
+        .otherwise(pl.col("weight").filter(priced).sum()
+                   / pl.when((total - 100).abs() <= 1).then(total).otherwise(100.0))
+        .alias("covered")).sort("snapshot_date")
+    members = pl.read_parquet(market / "AIndexMembers.parquet").select(
+        pl.col(code).alias("index_id"), pl.col("S_CON_WINDCODE").alias("stock_id"),
+        to_date("S_CON_INDATE").alias("start"), to_date("S_CON_OUTDATE").alias("end"))
+    drifted = pl.col("weight") * pl.col("adj_close") / pl.col("snapshot_close")
+    member_days = (
+        closes.join(members, on="stock_id")
+        .filter((pl.col("trade_date") >= pl.col("start"))
+                & (pl.col("end").is_null() | (pl.col("trade_date") < pl.col("end"))))
+        .sort("trade_date")
+        .join_asof(coverage, left_on="trade_date", right_on="snapshot_date", by="index_id",
+                   check_sortedness=False)  # both sorted just above
+        .join(weights, on=["index_id", "stock_id", "snapshot_date"], how="left")
+        .select("index_id", "stock_id", "trade_date", (
+            100 * pl.col("covered") * drifted / drifted.sum().over("index_id", "trade_date"))
+            .alias("weight_pct"))
+        .group_by("stock_id", "trade_date").agg(
+            *(pl.col("weight_pct").filter(pl.col("index_id") == index_id).max()
+              .alias(f"_{column}") for index_id, column in INDEX_WEIGHTS.items()),
+            *((pl.col("index_id") == index_id).any().alias(f"_in_{column}")
+              for index_id, column in INDEX_WEIGHTS.items())))
+    known_from = dict(members.group_by("index_id").agg(pl.col("start").min()).iter_rows())
+    out = out.join(member_days, on=["stock_id", "trade_date"], how="left",
+                   maintain_order="left").with_columns(
+        (pl.lit(None, pl.Float64) if known_from.get(index_id) is None
+         else pl.when(pl.col("trade_date") >= known_from[index_id])
+         .then(pl.when(pl.col(f"_in_{column}")).then(pl.col(f"_{column}")).otherwise(0.0)))
+        .alias(column) for index_id, column in INDEX_WEIGHTS.items())
+    lap.write("prices", out.select(pl.exclude("^_.*$")))
     lap("prices")
 
     # forward returns (NULL when the entry day is suspended: T+1 for VWAP, T for close), and
@@ -366,6 +495,8 @@ def polars_features(market: Path, fundamentals: Path,
         (pl.col(f"fwd_ret_{kind}_{h}d") - pl.col(f"fwd_ret_{kind}_{h}d").filter(
             benchmark[kind]).mean().over("trade_date")).alias(f"fwd_excess_{kind}_{h}d")
         for h in HORIZONS for kind in ("vwap", "close"))
+    lap.write("labels", out.select("stock_id", "trade_date", *LABEL_COLUMNS,
+                                   is_buyable_t1=pl.col("_buyable_t1")))
     lap("labels")
 
     # style factors (features.stock_style_daily): price-based ones over the last 20 rows, the
@@ -429,5 +560,6 @@ def polars_features(market: Path, fundamentals: Path,
                          .then(pl.col("industry_l1_code")).alias("industry_l1_code"))
            .join(names, on="industry_l1_code", how="left"))
     out = out.drop(pl.selectors.starts_with("_"))
+    lap.write("style", out.select("stock_id", "trade_date", *STYLE_TABLE_COLUMNS))
     lap("style")
     return out
