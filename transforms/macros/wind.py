@@ -1,6 +1,6 @@
 """Macros for reading Wind conventions in SQL."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlglot import exp
 from sqlmesh import macro
@@ -17,21 +17,17 @@ def wind_date(evaluator, column: exp.Expression) -> exp.Expression:
 
 
 @macro()
-def wind_text(evaluator, day: exp.Expression, days: exp.Expression | int = 0) -> exp.Expression:
-    """A date as Wind 'YYYYMMDD' text, `days` calendar days later (earlier when negative).
+def wind_text(evaluator, day: exp.Expression) -> exp.Expression:
+    """A date as Wind 'YYYYMMDD' text.
 
     For filtering a daily table on its raw date text (`wind_trade_dt`): Wind text sorts as the
     dates do, and a filter on the stored column itself lets the scan skip every row group
     outside the range, where a filter on `@wind_date(...)` parses every row of history first.
     A literal (`@start_ds`, `@end_ds`) is converted when the model is rendered.
     """
-    shift = int(days.to_py() if isinstance(days, exp.Expression) else days)  # -60: a Neg
     if isinstance(day, exp.Literal) and day.is_string:
-        shifted = date.fromisoformat(day.this[:10]) + timedelta(days=shift)
-        return exp.Literal.string(shifted.strftime("%Y%m%d"))
-    moved = exp.DateAdd(this=exp.cast(day, "DATE"), expression=exp.Literal.number(shift),
-                        unit=exp.var("DAY"))
-    return exp.TimeToStr(this=moved, format=exp.Literal.string("%Y%m%d"))
+        return exp.Literal.string(date.fromisoformat(day.this[:10]).strftime("%Y%m%d"))
+    return exp.TimeToStr(this=exp.cast(day, "DATE"), format=exp.Literal.string("%Y%m%d"))
 
 
 @macro()

@@ -52,13 +52,13 @@ WITH history AS (
     p.ret_1d,
     -- the day's universe (features.stock_universe_daily's rule), from the row itself
     @in_universe(p.listed_trading_days, p.is_st, p.is_suspended) AS in_universe,
-    d.turnover_pct,
-    d.total_mv_10k * 10000 AS total_mv_yuan
+    p.turnover_pct,
+    p.total_mv_yuan
   FROM intermediate.int_daily_prices AS p
-  JOIN staging.stg_eod_derivative AS d
-    ON d.stock_id = p.stock_id AND d.trade_date = p.trade_date
   WHERE p.trade_date BETWEEN CAST(@start_ds AS DATE) - INTERVAL 60 DAY AND @end_ds
-    AND d.wind_trade_dt BETWEEN @wind_text(@start_ds, -60) AND @wind_text(@end_ds) -- the same days, so the scan reads only them
+    -- the days with a row in AShareEODDerivativeIndicator (whose market cap is never NULL:
+    -- stg_eod_derivative's audit), as int_daily_prices carries it
+    AND p.total_mv_yuan IS NOT NULL
 ), rolling AS (
   SELECT
     stock_id,

@@ -27,7 +27,8 @@
 -- down limit is at least 0.01.
 -- The flags agree with Wind's UP_DOWN_LIMIT_STATUS: a suspended day is never at a limit.
 --
--- Turnover, from AShareEODDerivativeIndicator (NULL where the stock has no row there that day).
+-- Turnover and total market cap, from AShareEODDerivativeIndicator (NULL where the stock has no
+-- row there that day).
 -- free_turnover_pct is Wind's S_DQ_FREETURNOVER. A source may lack it (NULL): where the
 -- free-float shares (FREE_SHARES_TODAY) are known it is computed by its definition, volume /
 -- free-float shares in percent, the same number; where they are NULL too it stays NULL. It
@@ -59,6 +60,7 @@ MODEL (
     amount_yuan DOUBLE,
     turnover_pct DOUBLE,
     free_turnover_pct DOUBLE,
+    total_mv_yuan DOUBLE,
     is_suspended BOOLEAN,
     is_st BOOLEAN,
     listed_trading_days INT,
@@ -166,6 +168,7 @@ WITH calendar AS (
     d.turnover_pct,
     d.free_turnover_pct AS source_free_turnover_pct,
     d.free_shares_10k,
+    d.total_mv_10k,
     c.day_number - l.list_day_number AS listed_trading_days,
     st.stock_id IS NOT NULL AS is_st,
     (p.trade_status_code = 0 OR p.volume_lots = 0) AS is_suspended,
@@ -246,6 +249,7 @@ SELECT
     l.source_free_turnover_pct,
     (l.volume_lots * 100)::DOUBLE / NULLIF(l.free_shares_10k * 10000, 0) * 100
   )::DOUBLE AS free_turnover_pct, -- volume / free-float shares, percent (NULL: free float unknown)
+  (l.total_mv_10k * 10000)::DOUBLE AS total_mv_yuan, -- total market cap, yuan (NULL: no row in AShareEODDerivativeIndicator)
   l.is_suspended::BOOLEAN AS is_suspended, -- no trading that day
   l.is_st::BOOLEAN AS is_st, -- under special treatment that day
   l.listed_trading_days::INT AS listed_trading_days, -- trading days since listing (0 on the listing day)
