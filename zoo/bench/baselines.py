@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo.ingest.wind import CSI300, CSI500, CSI1000
 from zoo.vocabulary import HORIZONS
 
 if TYPE_CHECKING:
@@ -33,8 +34,8 @@ FUNDAMENTAL_INPUTS = ("parent_equity", "net_profit_ttm", "roe_ttm", "net_profit_
 # those read to compute a factor and then dropped (sue is a factor under its own name)
 FUNDAMENTAL_ONLY_READ = tuple(c for c in FUNDAMENTAL_INPUTS if c not in STYLE_COLUMNS)
 # The benchmark indexes of features.stock_universe_daily and their weight columns.
-INDEX_WEIGHTS = {"000300.SH": "csi300_weight_pct", "000905.SH": "csi500_weight_pct",
-                 "000852.SH": "csi1000_weight_pct"}
+INDEX_WEIGHTS = {CSI300: "csi300_weight_pct", CSI500: "csi500_weight_pct",
+                 CSI1000: "csi1000_weight_pct"}
 # With `out_dir`, each baseline writes its features as the SQL models do, a table per part of
 # POLARS_PARTS (OUT_FILE): the price and universe rows (every column of that part), the labels
 # (LABEL_COLUMNS) and the style factors (STYLE_TABLE_COLUMNS), each keyed by stock and day.

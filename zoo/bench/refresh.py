@@ -397,6 +397,8 @@ def measure(stocks: int, start: str, end: str, seed: int = 7, keep: bool = False
 
     views = [v for v in views_read(same_models) if v in model_seconds]
     sql_seconds = sum(model_seconds[m] for m in same_models + views)
+    floor_total = sum(floor_seconds.values())
+    polars_writes = sum(polars_run.value["writes"].values())
     figures = {
         "machine": {**harness.machine(), "memory_gib": _memory_gib(),
                     "load_average_1min_before_after": [round(load_before[0], 1),
@@ -433,8 +435,8 @@ def measure(stocks: int, start: str, end: str, seed: int = 7, keep: bool = False
         "sql_seconds_same_features": round(sql_seconds, 2),
         "ratio": round(pandas_result["seconds"] / sql_seconds, 2) if sql_seconds else None,
         "write_floor_seconds": floor_seconds,
-        "write_floor_seconds_same_features": round(sum(floor_seconds.values()), 2),
-        "ratio_at_write_floor": (round(pandas_result["seconds"] / sum(floor_seconds.values()), 2)
+        "write_floor_seconds_same_features": round(floor_total, 2),
+        "ratio_at_write_floor": (round(pandas_result["seconds"] / floor_total, 2)
                                  if floor_seconds else None),
         "pandas_vs_sql": agreement,
         "polars_seconds": round(polars_run.value["seconds"], 2),
@@ -447,11 +449,10 @@ def measure(stocks: int, start: str, end: str, seed: int = 7, keep: bool = False
                          if sql_seconds else None),
         # the computing alone, each side less its writing: polars less the seconds of writing
         # its tables, the SQL less the write floor of its tables
-        "polars_write_seconds": round(sum(polars_run.value["writes"].values()), 2),
-        "polars_compute_seconds": round(polars_run.value["seconds"]
-                                        - sum(polars_run.value["writes"].values()), 2),
-        "sql_less_write_floor_seconds": round(sql_seconds - sum(floor_seconds.values()), 2),
-        "sql_to_write_floor": (round(sql_seconds / sum(floor_seconds.values()), 2)
+        "polars_write_seconds": round(polars_writes, 2),
+        "polars_compute_seconds": round(polars_run.value["seconds"] - polars_writes, 2),
+        "sql_less_write_floor_seconds": round(sql_seconds - floor_total, 2),
+        "sql_to_write_floor": (round(sql_seconds / floor_total, 2)
                                if floor_seconds else None),
         # the same comparison per part (POLARS_PARTS): where the SQL wins and where it loses
         "polars_part_seconds": {part: round(polars_run.value["parts"][part], 2)
